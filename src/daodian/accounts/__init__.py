@@ -1,0 +1,1 @@
+"""Consumers, merchant staff, operators, login sessions and who may do what."""

@@ -1,0 +1,40 @@
+"""Who is asking: bearer tokens for the API, the session cookie for pages."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from daodian.accounts import service
+from daodian.accounts.authz import ANONYMOUS, Principal, require_login
+from daodian.kit.http import DbSession
+
+SESSION_COOKIE = "daodian_session"
+
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/login.")
+
+
+def api_principal(
+    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        return ANONYMOUS
+    principal = service.principal_for_token(session, credentials.credentials[:128], kind="bearer")
+    return principal or ANONYMOUS
+
+
+def page_principal(session: DbSession, request: Request) -> Principal:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return ANONYMOUS
+    return service.principal_for_token(session, token[:128], kind="cookie") or ANONYMOUS
+
+
+def _logged_in(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    require_login(principal)
+    return principal
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+LoggedIn = Annotated[Principal, Depends(_logged_in)]
+PagePrincipal = Annotated[Principal, Depends(page_principal)]

@@ -1,0 +1,48 @@
+"""Builds the ASGI app: JSON API under /api/v1, pages at /, /merchant and /admin, static assets."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from daodian import __version__
+from daodian.api import build_api_router
+from daodian.kit.db import create_db_engine, make_session_factory
+from daodian.kit.error_handlers import install_error_handlers
+from daodian.kit.settings import Settings, get_settings
+from daodian.web.pages import build_pages_router
+from daodian.web.rendering import WEB_DIR, render_error
+
+DESCRIPTION = """
+daodian (到店) links what people buy online to the local services around them.
+
+Authenticate with `POST /api/v1/auth/login` and send `Authorization: Bearer <token>`.
+Errors are always `{"error": {"code", "message", "details"}}` with a stable `code`.
+Money is integer fen (1/100 CNY). Coordinates carry their datum (wgs84, gcj02, bd09).
+"""
+
+
+def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = None
+        if session_factory is None:
+            engine = create_db_engine(settings)
+            app.state.session_factory = make_session_factory(engine)
+        yield
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(title="daodian", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    if session_factory is not None:
+        app.state.session_factory = session_factory
+    install_error_handlers(app, render_error)
+    app.include_router(build_api_router())
+    app.include_router(build_pages_router())
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    return app

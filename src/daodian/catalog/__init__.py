@@ -1,0 +1,1 @@
+"""Product category tree, products and SKUs, service category tree, service items."""

@@ -1,0 +1,58 @@
+from collections import defaultdict
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from daodian.catalog.models import CatalogStatus, Product, ProductCategory, ServiceCategory, ServiceItem, Sku
+
+CategoryModel = type[ProductCategory] | type[ServiceCategory]
+
+
+def all_categories(session: Session, model: CategoryModel) -> list:
+    return list(session.scalars(select(model).order_by(model.level, model.sort_order, model.id)))
+
+
+def category_by_code(session: Session, model: CategoryModel, code: str):
+    return session.scalar(select(model).where(model.code == code))
+
+
+def categories_by_ids(session: Session, model: CategoryModel, ids: set[int]) -> dict[int, object]:
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def skus_by_product(session: Session, product_ids: list[int]) -> dict[int, list[Sku]]:
+    grouped: dict[int, list[Sku]] = defaultdict(list)
+    if product_ids:
+        for sku in session.scalars(select(Sku).where(Sku.product_id.in_(product_ids)).order_by(Sku.id)):
+            grouped[sku.product_id].append(sku)
+    return grouped
+
+
+def products_query(*, category_ids: list[int] | None, merchant_id: int | None, text: str | None,
+                   include_hidden: bool) -> Select:
+    stmt = select(Product)
+    if category_ids is not None:
+        stmt = stmt.where(Product.category_id.in_(category_ids))
+    if merchant_id is not None:
+        stmt = stmt.where(Product.merchant_id == merchant_id)
+    if text:
+        pattern = f"%{text}%"
+        stmt = stmt.where(or_(Product.name_zh.like(pattern), Product.name_en.ilike(pattern)))
+    if not include_hidden:
+        stmt = stmt.where(Product.status == CatalogStatus.ACTIVE)
+    return stmt
+
+
+def items_query(*, merchant_id: int, include_hidden: bool) -> Select:
+    stmt = select(ServiceItem).where(ServiceItem.merchant_id == merchant_id)
+    if not include_hidden:
+        stmt = stmt.where(ServiceItem.status == CatalogStatus.ACTIVE)
+    return stmt
+
+
+def items_by_ids(session: Session, ids: list[int]) -> list[ServiceItem]:
+    if not ids:
+        return []
+    return list(session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids)).order_by(ServiceItem.id)))

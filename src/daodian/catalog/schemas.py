@@ -1,0 +1,125 @@
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from daodian.catalog.models import CatalogStatus
+from daodian.kit.ids import EntityId
+from daodian.kit.money import Fen
+
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
+                                    examples=["auto.oil"])]
+NameZh = Annotated[str, Field(min_length=1, max_length=120, pattern=r"\S")]
+NameEn = Annotated[str | None, Field(max_length=120)]
+Description = Annotated[str, Field(max_length=4000)]
+
+
+class CategoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_zh: str
+    name_en: str
+    level: int
+
+
+class CategoryNode(CategoryRead):
+    children: list["CategoryNode"] = []
+
+
+class CategoryDetail(CategoryRead):
+    parent: CategoryRead | None
+    children: list[CategoryRead]
+
+
+class SkuCreate(BaseModel):
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
+    spec_zh: Annotated[str, Field(max_length=120)] = ""
+    spec_en: NameEn = None
+    price_fen: Fen
+
+
+class SkuUpdate(BaseModel):
+    spec_zh: Annotated[str | None, Field(max_length=120)] = None
+    spec_en: NameEn = None
+    price_fen: Fen | None = None
+    status: CatalogStatus | None = None
+
+
+class SkuRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    spec_zh: str
+    spec_en: str | None
+    price_fen: int
+    status: CatalogStatus
+
+
+class ProductCreate(BaseModel):
+    category: CategoryCode
+    name_zh: NameZh
+    name_en: NameEn = None
+    description: Description = ""
+    skus: Annotated[list[SkuCreate], Field(min_length=1, max_length=50)]
+
+    @field_validator("skus")
+    @classmethod
+    def _distinct_sku_codes(cls, skus: list[SkuCreate]) -> list[SkuCreate]:
+        if len({s.code for s in skus}) != len(skus):
+            raise ValueError("SKU codes must be distinct within a product")
+        return skus
+
+
+class ProductUpdate(BaseModel):
+    category: CategoryCode | None = None
+    name_zh: NameZh | None = None
+    name_en: NameEn = None
+    description: Description | None = None
+    status: CatalogStatus | None = None
+
+
+class ProductRead(BaseModel):
+    id: int
+    merchant_id: int
+    category: CategoryRead
+    name_zh: str
+    name_en: str | None
+    description: str
+    status: CatalogStatus
+    price_from_fen: int | None = Field(description="Lowest active SKU price, in fen.")
+    skus: list[SkuRead]
+
+
+class ServiceItemCreate(BaseModel):
+    service_category: CategoryCode
+    name_zh: NameZh
+    name_en: NameEn = None
+    description: Description = ""
+    price_fen: Fen
+    duration_min: Annotated[int, Field(ge=1, le=24 * 60, description="How long the service takes, in minutes.")]
+    store_ids: Annotated[list[EntityId], Field(max_length=1000, description="Stores of the merchant that offer it.")] = []
+
+
+class ServiceItemUpdate(BaseModel):
+    service_category: CategoryCode | None = None
+    name_zh: NameZh | None = None
+    name_en: NameEn = None
+    description: Description | None = None
+    price_fen: Fen | None = None
+    duration_min: Annotated[int | None, Field(ge=1, le=24 * 60)] = None
+    status: CatalogStatus | None = None
+    store_ids: Annotated[list[EntityId] | None, Field(max_length=1000)] = None
+
+
+class ServiceItemRead(BaseModel):
+    id: int
+    merchant_id: int
+    category: CategoryRead
+    name_zh: str
+    name_en: str | None
+    description: str
+    price_fen: int
+    duration_min: int
+    status: CatalogStatus
+    store_ids: list[int]

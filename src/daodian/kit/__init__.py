@@ -1,0 +1,1 @@
+"""Shared building blocks every domain may import: settings, database, errors, money, time."""

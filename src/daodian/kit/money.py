@@ -1,0 +1,16 @@
+"""Money is an integer number of fen (分, 1/100 CNY). Never floats."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+MAX_FEN = 100_000_000_00  # 100 million yuan: far above any single price, well inside int64
+
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (1/100 CNY), an integer.")]
+
+
+def format_yuan(fen: int) -> str:
+    """Render fen as yuan for people, e.g. 12990 -> '129.90'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"

@@ -1,0 +1,38 @@
+"""Fresh, migrated test databases on either backend."""
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from daodian import migrate
+from daodian.kit.db import create_db_engine
+from daodian.kit.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get("DAODIAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_url(name: str) -> str:
+    admin = make_url(POSTGRES_ADMIN_URL)
+    try:
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception as exc:  # the server is not there
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"CI must run the PostgreSQL leg, but {admin.host} is unreachable: {exc}") from exc
+        pytest.skip(f"PostgreSQL not reachable at {admin.render_as_string(hide_password=True)}: {exc}")
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
+    url = _postgres_url(name) if backend == "postgresql" else f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
+    settings = Settings(env="test", database_url=url, secret_key="test-secret-not-for-production")
+    engine = create_db_engine(settings)
+    migrate.upgrade(settings, engine)
+    engine.dispose()
+    return settings
