@@ -20,7 +20,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(settings: Settings, engine: Engine, revision: str = "head") -> int:
+def upgrade(settings: Settings, engine: Engine, revision: str = "heads") -> int:
     """Migrate the schema, then sync reference data (category trees); returns rows of reference data changed."""
     config = alembic_config(settings.database_url)
     with engine.begin() as connection:
