@@ -3,6 +3,7 @@
 from daodian.accounts import models as accounts_models
 from daodian.catalog import models as catalog_models
 from daodian.kit.db import Base
+from daodian.kit.facts import Fact
 from daodian.merchants import models as merchants_models
 
-__all__ = ["Base", "accounts_models", "catalog_models", "merchants_models"]
+__all__ = ["Base", "Fact", "accounts_models", "catalog_models", "merchants_models"]
