@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 dest=src/daodian/web/static/vendor
 mkdir -p "$dest"
 cp node_modules/htmx.org/dist/htmx.min.js "$dest/"
+cp node_modules/echarts/dist/echarts.min.js "$dest/"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from daodian.app import create_app  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory  # noqa: E402
-from tests.support.databases import prepare_database  # noqa: E402
+from tests.support.databases import drop_database, prepare_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 
 
@@ -35,7 +35,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def settings(backend, tmp_path_factory):
-    return prepare_database(backend, "daodian_test", tmp_path_factory.mktemp("db"))
+    settings = prepare_database(backend, "daodian_test", tmp_path_factory.mktemp("db"))
+    yield settings
+    drop_database(settings)
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +89,4 @@ def live_server(backend, tmp_path_factory) -> LiveServer:
     server.start()
     yield server
     server.stop()
+    drop_database(settings)

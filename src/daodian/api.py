@@ -5,10 +5,20 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from daodian.accounts.endpoints import router as accounts_router
+from daodian.accounts.privacy import router as privacy_router
+from daodian.analytics.endpoints import router as analytics_router
 from daodian.catalog.endpoints import router as catalog_router
 from daodian.kit.errors import ERROR_RESPONSES
 from daodian.kit.http import DbSession, access
+from daodian.linkage.endpoints import router as linkage_router
 from daodian.merchants.endpoints import router as merchants_router
+from daodian.merchants.nearby_endpoints import router as nearby_router
+from daodian.orders.booking_endpoints import router as bookings_router
+from daodian.orders.endpoints import router as orders_router
+from daodian.orders.voucher_endpoints import router as vouchers_router
+from daodian.payments.endpoints import router as payments_router
+from daodian.records.endpoints import router as records_router
+from daodian.search.endpoints import router as search_router
 
 API_PREFIX = "/api/v1"
 
@@ -30,6 +40,13 @@ def health(session: DbSession) -> Health:
 
 def build_api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in (health_router, accounts_router, merchants_router, catalog_router):
+    # nearby before merchants: `/stores/nearby` must not be taken for `/stores/{store_id}`.
+    for router in (health_router, accounts_router, nearby_router, merchants_router, catalog_router, linkage_router, search_router):
         api.include_router(router)
+    api.include_router(records_router)
+    api.include_router(bookings_router)
+    for router in (orders_router, vouchers_router, payments_router):
+        api.include_router(router)
+    api.include_router(privacy_router)
+    api.include_router(analytics_router)
     return api

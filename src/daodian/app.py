@@ -11,6 +11,8 @@ from daodian.api import build_api_router
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.error_handlers import install_error_handlers
 from daodian.kit.settings import Settings, get_settings
+from daodian.merchants.nearby import warm_up as start_nearby
+from daodian.search.service import start as start_search
 from daodian.web.pages import build_pages_router
 from daodian.web.rendering import WEB_DIR, render_error
 
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         if session_factory is None:
             engine = create_db_engine(settings)
             app.state.session_factory = make_session_factory(engine)
+        start_search(app)  # this process's search index
+        start_nearby(app.state)  # this process's nearby index (merchants.nearby)
         yield
         if engine is not None:
             engine.dispose()

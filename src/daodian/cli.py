@@ -9,6 +9,10 @@ from rich.console import Console
 from daodian import migrate
 from daodian.accounts import service as accounts
 from daodian.accounts.schemas import normalize_phone
+from daodian.analytics.cli import facts_app
+from daodian.demo.cli import demo as demo_command
+from daodian.importers.cli import import_app
+from daodian.jobs import jobs_app
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
 
@@ -17,6 +21,10 @@ db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+app.command("demo")(demo_command)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(facts_app, name="facts")
 console = Console()
 
 

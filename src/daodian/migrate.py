@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from daodian.catalog import service as catalog
 from daodian.kit.db import make_session_factory, unit_of_work
 from daodian.kit.settings import Settings
+from daodian.linkage import service as linkage
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -27,4 +28,4 @@ def upgrade(settings: Settings, engine: Engine, revision: str = "heads") -> int:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     with unit_of_work(make_session_factory(engine)) as session:
-        return catalog.sync_taxonomy(session)
+        return catalog.sync_taxonomy(session) + linkage.sync_curated(session)

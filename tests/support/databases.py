@@ -16,6 +16,7 @@ POSTGRES_ADMIN_URL = os.environ.get("DAODIAN_TEST_POSTGRES_URL", "postgresql+psy
 
 def _postgres_url(name: str) -> str:
     admin = make_url(POSTGRES_ADMIN_URL)
+    name = f"{name}_{os.getpid()}"  # parallel runs on one server must not drop each other's database
     try:
         engine = create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -36,3 +37,14 @@ def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
     migrate.upgrade(settings, engine)
     engine.dispose()
     return settings
+
+
+def drop_database(settings: Settings) -> None:
+    """Remove a PostgreSQL test database after the run (SQLite files live in pytest's tmp dir)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        return
+    engine = create_engine(make_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    engine.dispose()

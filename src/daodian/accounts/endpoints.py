@@ -5,6 +5,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from daodian.accounts import service
 from daodian.accounts.dependencies import LoggedIn, bearer_scheme
+from daodian.accounts.errors import InvalidCredentials
 from daodian.accounts.schemas import LoginIn, MeRead, RegisterIn, TokenOut
 from daodian.kit.http import DbSession, access
 from daodian.kit.settings import get_settings
@@ -28,7 +29,13 @@ def register(body: RegisterIn, session: DbSession) -> TokenOut:
 @router.post("/auth/login", response_model=TokenOut, openapi_extra=access("public"))
 def login(body: LoginIn, session: DbSession) -> TokenOut:
     """Exchange phone number and password for a bearer token."""
-    user = service.authenticate(session, phone=body.phone, password=body.password)
+    try:
+        user = service.authenticate(session, phone=body.phone, password=body.password)
+    except InvalidCredentials:
+        # The failed attempt must be counted although the request fails (raising rolls back): that
+        # count is what throttles password guessing.
+        session.commit()
+        raise
     return _token_out(session, user)
 
 

@@ -29,6 +29,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Shown in the consumer's app and scanned at the counter to tie an offline sale to them (records.members).
+    member_code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)
 
 
 class AuthSession(Base):

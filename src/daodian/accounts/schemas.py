@@ -5,33 +5,35 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from daodian.accounts.models import StaffRole
+from daodian.kit.schemas import NOT_BLANK_PATTERN, InputModel
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+# A mainland mobile number as people type it: an optional +86 / 0086 prefix, single spaces or hyphens
+# between digits ("+86 138-0013-8000"). Published in the schema, so clients know what is accepted.
+PHONE_PATTERN = r"^(\+86|0086)?[ -]?1[3-9]([ -]?[0-9]){9}$"
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def normalize_phone(value: str) -> str:
-    """Mainland mobile numbers, as people type them: '+86 138-0000-0000' -> '13800000000'."""
-    digits = re.sub(r"[\s\-()]", "", value)
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    if not _MOBILE.fullmatch(digits):
+    """'+86 138-0013-8000' -> '13800138000'."""
+    if not _PHONE.fullmatch(value):
         raise ValueError("must be a mainland China mobile number, 11 digits starting with 1")
-    return digits
+    digits = re.sub(r"[ -]", "", value)
+    return digits.removeprefix("+86").removeprefix("0086")
 
 
-Phone = Annotated[str, Field(max_length=24, examples=["13800138000"]), AfterValidator(normalize_phone)]
+Phone = Annotated[str, Field(max_length=24, pattern=PHONE_PATTERN, examples=["13800138000"]),
+                  AfterValidator(normalize_phone)]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+DisplayName = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK_PATTERN)]
 
 
-class RegisterIn(BaseModel):
+class RegisterIn(InputModel):
     phone: Phone
     password: Password
     display_name: DisplayName
 
 
-class LoginIn(BaseModel):
+class LoginIn(InputModel):
     phone: Phone
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -58,7 +60,7 @@ class TokenOut(BaseModel):
     user: MeRead
 
 
-class StaffIn(BaseModel):
+class StaffIn(InputModel):
     phone: Phone
     role: StaffRole
 

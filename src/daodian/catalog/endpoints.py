@@ -1,12 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from daodian.accounts.authz import Action, Principal
-from daodian.accounts.dependencies import ApiPrincipal
+from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.catalog import service
 from daodian.catalog.models import CatalogStatus, ProductCategory, ServiceCategory
 from daodian.catalog.schemas import (
+    CATEGORY_CODE_PATTERN,
     CategoryDetail,
     CategoryNode,
     ProductCreate,
@@ -22,11 +23,14 @@ from daodian.catalog.schemas import (
 from daodian.kit.errors import NotFound
 from daodian.kit.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.pagination import Page, Paging
+from daodian.kit.schemas import NO_NUL_PATTERN
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 
 router = APIRouter(tags=["catalog"])
-CodePath = Annotated[str, "category code"]
+CodePath = Annotated[str, Path(max_length=64, pattern=CATEGORY_CODE_PATTERN, examples=["auto.oil"])]
+CodeQuery = Annotated[str | None, Query(max_length=64, pattern=CATEGORY_CODE_PATTERN,
+                                        description="Category code (and below).")]
 
 
 @router.get("/catalog/product-categories", response_model=list[CategoryNode], openapi_extra=access("public"))
@@ -36,8 +40,8 @@ def product_categories(session: DbSession) -> list[CategoryNode]:
 
 
 @router.get("/catalog/product-categories/{code}", response_model=CategoryDetail, openapi_extra=access("public"))
-def product_category(code: Annotated[str, "code"], session: DbSession) -> CategoryDetail:
-    return service.category_detail(session, ProductCategory, code[:64])
+def product_category(code: CodePath, session: DbSession) -> CategoryDetail:
+    return service.category_detail(session, ProductCategory, code)
 
 
 @router.get("/catalog/service-categories", response_model=list[CategoryNode], openapi_extra=access("public"))
@@ -47,8 +51,8 @@ def service_categories(session: DbSession) -> list[CategoryNode]:
 
 
 @router.get("/catalog/service-categories/{code}", response_model=CategoryDetail, openapi_extra=access("public"))
-def service_category(code: Annotated[str, "code"], session: DbSession) -> CategoryDetail:
-    return service.category_detail(session, ServiceCategory, code[:64])
+def service_category(code: CodePath, session: DbSession) -> CategoryDetail:
+    return service.category_detail(session, ServiceCategory, code)
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -60,23 +64,23 @@ def _product_visible(principal: Principal, product) -> bool:
 
 @router.get("/products", response_model=Page[ProductRead], openapi_extra=access("public"))
 def list_products(session: DbSession, paging: Paging,
-                  category: Annotated[str | None, Query(max_length=64, description="Category code (and below).")] = None,
+                  category: CodeQuery = None,
                   merchant_id: QueryId = None,
-                  q: Annotated[str | None, Query(max_length=100, description="Words in the name.")] = None,
+                  q: Annotated[str | None, Query(max_length=100, pattern=NO_NUL_PATTERN, description="Words in the name.")] = None,
                   ) -> Page[ProductRead]:
     rows, cursor = service.list_products(session, paging, category_code=category, merchant_id=merchant_id,
                                          text=(q or "").strip() or None)
     return Page(items=rows, next_cursor=cursor)
 
 
-@router.post("/merchants/{merchant_id}/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead,
+@router.post("/merchants/{merchant_id:int}/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead,
              openapi_extra=access("merchant:catalog.manage"))
-def create_product(merchant_id: ObjectId, body: ProductCreate, session: DbSession, principal: ApiPrincipal) -> ProductRead:
+def create_product(merchant_id: ObjectId, body: ProductCreate, session: DbSession, principal: LoggedIn) -> ProductRead:
     merchant = merchants.managed_merchant(session, principal, merchant_id, Action.CATALOG_MANAGE)
     return service.product_reads(session, [service.create_product(session, merchant.id, body)])[0]
 
 
-@router.get("/products/{product_id}", response_model=ProductRead, openapi_extra=access("public"))
+@router.get("/products/{product_id:int}", response_model=ProductRead, openapi_extra=access("public"))
 def get_product(product_id: ObjectId, session: DbSession, principal: ApiPrincipal) -> ProductRead:
     product = service.get_product(session, product_id)
     if not _product_visible(principal, product):
@@ -90,29 +94,29 @@ def _managed_product(session, principal, product_id: int):
     return product
 
 
-@router.patch("/products/{product_id}", response_model=ProductRead, openapi_extra=access("merchant:catalog.manage"))
-def update_product(product_id: ObjectId, body: ProductUpdate, session: DbSession, principal: ApiPrincipal) -> ProductRead:
+@router.patch("/products/{product_id:int}", response_model=ProductRead, openapi_extra=access("merchant:catalog.manage"))
+def update_product(product_id: ObjectId, body: ProductUpdate, session: DbSession, principal: LoggedIn) -> ProductRead:
     product = service.update_product(session, _managed_product(session, principal, product_id), body)
     return service.product_reads(session, [product])[0]
 
 
-@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/products/{product_id:int}", status_code=status.HTTP_204_NO_CONTENT,
                openapi_extra=access("merchant:catalog.manage"))
-def hide_product(product_id: ObjectId, session: DbSession, principal: ApiPrincipal) -> Response:
+def hide_product(product_id: ObjectId, session: DbSession, principal: LoggedIn) -> Response:
     """Stop selling a product; it stays in past orders."""
     service.update_product(session, _managed_product(session, principal, product_id),
                            ProductUpdate(status=CatalogStatus.HIDDEN))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/products/{product_id}/skus", status_code=status.HTTP_201_CREATED, response_model=SkuRead,
+@router.post("/products/{product_id:int}/skus", status_code=status.HTTP_201_CREATED, response_model=SkuRead,
              openapi_extra=access("merchant:catalog.manage"))
-def add_sku(product_id: ObjectId, body: SkuCreate, session: DbSession, principal: ApiPrincipal) -> SkuRead:
+def add_sku(product_id: ObjectId, body: SkuCreate, session: DbSession, principal: LoggedIn) -> SkuRead:
     return SkuRead.model_validate(service.add_sku(session, _managed_product(session, principal, product_id), body))
 
 
-@router.patch("/skus/{sku_id}", response_model=SkuRead, openapi_extra=access("merchant:catalog.manage"))
-def update_sku(sku_id: ObjectId, body: SkuUpdate, session: DbSession, principal: ApiPrincipal) -> SkuRead:
+@router.patch("/skus/{sku_id:int}", response_model=SkuRead, openapi_extra=access("merchant:catalog.manage"))
+def update_sku(sku_id: ObjectId, body: SkuUpdate, session: DbSession, principal: LoggedIn) -> SkuRead:
     sku = service.get_sku(session, sku_id)
     _managed_product(session, principal, sku.product_id)
     return SkuRead.model_validate(service.update_sku(session, sku, body))
@@ -121,7 +125,7 @@ def update_sku(sku_id: ObjectId, body: SkuUpdate, session: DbSession, principal:
 # --- service items ----------------------------------------------------------------------------
 
 
-@router.get("/merchants/{merchant_id}/service-items", response_model=Page[ServiceItemRead],
+@router.get("/merchants/{merchant_id:int}/service-items", response_model=Page[ServiceItemRead],
             openapi_extra=access("public"))
 def list_items(merchant_id: ObjectId, session: DbSession, principal: ApiPrincipal, paging: Paging) -> Page[ServiceItemRead]:
     """A merchant's service items; its staff also see hidden ones."""
@@ -131,17 +135,17 @@ def list_items(merchant_id: ObjectId, session: DbSession, principal: ApiPrincipa
     return Page(items=stores.item_reads(session, rows), next_cursor=cursor)
 
 
-@router.post("/merchants/{merchant_id}/service-items", status_code=status.HTTP_201_CREATED,
+@router.post("/merchants/{merchant_id:int}/service-items", status_code=status.HTTP_201_CREATED,
              response_model=ServiceItemRead, openapi_extra=access("merchant:catalog.manage"))
 def create_item(merchant_id: ObjectId, body: ServiceItemCreate, session: DbSession,
-                principal: ApiPrincipal) -> ServiceItemRead:
+                principal: LoggedIn) -> ServiceItemRead:
     merchant = merchants.managed_merchant(session, principal, merchant_id, Action.CATALOG_MANAGE)
     item = service.create_item(session, merchant.id, body)
     stores.set_item_stores(session, item, body.store_ids)
     return stores.item_reads(session, [item])[0]
 
 
-@router.get("/service-items/{item_id}", response_model=ServiceItemRead, openapi_extra=access("public"))
+@router.get("/service-items/{item_id:int}", response_model=ServiceItemRead, openapi_extra=access("public"))
 def get_item(item_id: ObjectId, session: DbSession, principal: ApiPrincipal) -> ServiceItemRead:
     item = service.get_item(session, item_id)
     merchants.visible_merchant(session, principal, item.merchant_id)
@@ -156,17 +160,17 @@ def _managed_item(session, principal, item_id: int):
     return item
 
 
-@router.patch("/service-items/{item_id}", response_model=ServiceItemRead,
+@router.patch("/service-items/{item_id:int}", response_model=ServiceItemRead,
               openapi_extra=access("merchant:catalog.manage"))
-def update_item(item_id: ObjectId, body: ServiceItemUpdate, session: DbSession, principal: ApiPrincipal) -> ServiceItemRead:
+def update_item(item_id: ObjectId, body: ServiceItemUpdate, session: DbSession, principal: LoggedIn) -> ServiceItemRead:
     item = service.update_item(session, _managed_item(session, principal, item_id), body)
     if body.store_ids is not None:
         stores.set_item_stores(session, item, body.store_ids)
     return stores.item_reads(session, [item])[0]
 
 
-@router.delete("/service-items/{item_id}", status_code=status.HTTP_204_NO_CONTENT,
+@router.delete("/service-items/{item_id:int}", status_code=status.HTTP_204_NO_CONTENT,
                openapi_extra=access("merchant:catalog.manage"))
-def hide_item(item_id: ObjectId, session: DbSession, principal: ApiPrincipal) -> Response:
+def hide_item(item_id: ObjectId, session: DbSession, principal: LoggedIn) -> Response:
     service.update_item(session, _managed_item(session, principal, item_id), ServiceItemUpdate(status=CatalogStatus.HIDDEN))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

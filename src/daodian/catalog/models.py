@@ -57,6 +57,7 @@ class Sku(Base):
     __table_args__ = (
         UniqueConstraint("product_id", "code"),
         CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
     )
 
     id: Mapped[IdPk]
@@ -66,6 +67,8 @@ class Sku(Base):
     spec_en: Mapped[str | None] = mapped_column(String(120))
     price_fen: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[CatalogStatus] = mapped_column(String(16), default=CatalogStatus.ACTIVE)
+    # Units on hand; None = unlimited. Orders reserve stock when created (orders.stock), never below zero.
+    stock: Mapped[int | None] = mapped_column(Integer)
 
 
 class ServiceItem(Base):
@@ -88,3 +91,5 @@ class ServiceItem(Base):
     status: Mapped[CatalogStatus] = mapped_column(String(16), default=CatalogStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Uses per voucher: 1 for a single service, e.g. 5 for a five-session card (orders.vouchers).
+    sessions: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -5,10 +5,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from daodian.catalog.models import CatalogStatus
 from daodian.kit.ids import EntityId
 from daodian.kit.money import Fen
+from daodian.kit.schemas import NOT_BLANK_PATTERN, InputModel, JsonInt
 
-CategoryCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
-                                    examples=["auto.oil"])]
-NameZh = Annotated[str, Field(min_length=1, max_length=120, pattern=r"\S")]
+CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64, pattern=CATEGORY_CODE_PATTERN, examples=["auto.oil"])]
+NameZh = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK_PATTERN)]
 NameEn = Annotated[str | None, Field(max_length=120)]
 Description = Annotated[str, Field(max_length=4000)]
 
@@ -31,14 +32,14 @@ class CategoryDetail(CategoryRead):
     children: list[CategoryRead]
 
 
-class SkuCreate(BaseModel):
+class SkuCreate(InputModel):
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
     spec_zh: Annotated[str, Field(max_length=120)] = ""
     spec_en: NameEn = None
     price_fen: Fen
 
 
-class SkuUpdate(BaseModel):
+class SkuUpdate(InputModel):
     spec_zh: Annotated[str | None, Field(max_length=120)] = None
     spec_en: NameEn = None
     price_fen: Fen | None = None
@@ -56,7 +57,7 @@ class SkuRead(BaseModel):
     status: CatalogStatus
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(InputModel):
     category: CategoryCode
     name_zh: NameZh
     name_en: NameEn = None
@@ -71,7 +72,7 @@ class ProductCreate(BaseModel):
         return skus
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(InputModel):
     category: CategoryCode | None = None
     name_zh: NameZh | None = None
     name_en: NameEn = None
@@ -91,23 +92,23 @@ class ProductRead(BaseModel):
     skus: list[SkuRead]
 
 
-class ServiceItemCreate(BaseModel):
+class ServiceItemCreate(InputModel):
     service_category: CategoryCode
     name_zh: NameZh
     name_en: NameEn = None
     description: Description = ""
     price_fen: Fen
-    duration_min: Annotated[int, Field(ge=1, le=24 * 60, description="How long the service takes, in minutes.")]
+    duration_min: Annotated[JsonInt, Field(ge=1, le=24 * 60, description="How long the service takes, in minutes.")]
     store_ids: Annotated[list[EntityId], Field(max_length=1000, description="Stores of the merchant that offer it.")] = []
 
 
-class ServiceItemUpdate(BaseModel):
+class ServiceItemUpdate(InputModel):
     service_category: CategoryCode | None = None
     name_zh: NameZh | None = None
     name_en: NameEn = None
     description: Description | None = None
     price_fen: Fen | None = None
-    duration_min: Annotated[int | None, Field(ge=1, le=24 * 60)] = None
+    duration_min: Annotated[JsonInt | None, Field(ge=1, le=24 * 60)] = None
     status: CatalogStatus | None = None
     store_ids: Annotated[list[EntityId] | None, Field(max_length=1000)] = None
 

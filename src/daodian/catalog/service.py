@@ -22,6 +22,7 @@ from daodian.catalog.schemas import (
     SkuUpdate,
 )
 from daodian.catalog.taxonomy import PRODUCT_TREE, SERVICE_TREE, walk
+from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict, Invalid, NotFound
 from daodian.kit.pagination import PageParams, fetch_page
 
@@ -140,6 +141,7 @@ def add_sku(session: Session, product: Product, data: SkuCreate) -> Sku:
         raise Conflict(f"SKU code '{data.code}' is already used in this product.", code="sku_code_taken")
     sku = _new_sku(product.id, data)
     session.add(sku)
+    product.updated_at = utcnow()  # SKUs are part of the product: per-process indexes poll updated_at
     session.flush()
     return sku
 
@@ -155,6 +157,7 @@ def update_sku(session: Session, sku: Sku, data: SkuUpdate) -> Sku:
     for key, value in data.model_dump(exclude_unset=True).items():
         if value is not None or key == "spec_en":
             setattr(sku, key, value)
+    session.get(Product, sku.product_id).updated_at = utcnow()  # see add_sku
     session.flush()
     return sku
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from daodian.kit.errors import DomainError, error_body
 
@@ -35,6 +36,17 @@ def _field_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path; Starlette's own 405 names only the first route's."""
+    routes = request.app.router.routes
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
     def respond(request: Request, status: int, code: str, message: str, details: Any = None,
                 headers: dict | None = None) -> Response:
@@ -58,7 +70,10 @@ def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", str(exc.detail)))
         if isinstance(exc.detail, str) and exc.status_code not in (404, 405):
             message = exc.detail
-        return respond(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return respond(request, exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:

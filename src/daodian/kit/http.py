@@ -21,6 +21,8 @@ def get_session(request: Request) -> Iterator[Session]:
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
+# Route id segments as `{store_id:int}`: then only digits reach the route, and a literal path beside
+# it (`/stores/nearby`) is never taken for an id by the other methods (`PATCH /stores/nearby`).
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
@@ -30,5 +32,11 @@ def access(rule: str) -> dict:
 
     Enforcement happens in the services (accounts.authz); the authorization matrix test holds every
     route to what it declares here, and fails for a route that declares nothing.
+
+    A public route adds the empty security requirement `{}` to whatever FastAPI derives from its
+    dependencies, so the schema says a bearer token is optional there rather than required.
     """
-    return {"x-access": rule}
+    extra: dict = {"x-access": rule}
+    if rule == "public":
+        extra["security"] = [{}]
+    return extra

@@ -4,9 +4,13 @@ from typing import Annotated
 
 from pydantic import Field
 
+from daodian.kit.schemas import JsonNumber
+
 MAX_FEN = 100_000_000_00  # 100 million yuan: far above any single price, well inside int64
 
-Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (1/100 CNY), an integer.")]
+# JSON-exact: in a body `false` or "100" is not an amount (see kit.schemas). Bounds before the validator,
+# so the JSON Schema states them wherever the type is used, not only inside an InputModel.
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (1/100 CNY), an integer."), JsonNumber]
 
 
 def format_yuan(fen: int) -> str:

@@ -3,6 +3,7 @@
 A cursor is the opaque id after which the next page starts; keyset (not OFFSET) keeps deep pages fast.
 """
 
+import re
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -26,13 +27,18 @@ class PageParams(BaseModel):
     after_id: int | None
 
 
+_CURSOR = re.compile(r"[0-9]{1,18}")
+
+
 def page_params(
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (capped by the server).")] = 20,
-    cursor: Annotated[str | None, Query(max_length=32, description="`next_cursor` from the previous page.")] = None,
+    # The format is documented but checked here, so that any junk gets the `invalid_cursor` code.
+    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.",
+                                        json_schema_extra={"pattern": "^[0-9]{1,18}$", "maxLength": 18})] = None,
 ) -> PageParams:
     after_id = None
-    if cursor:
-        if not cursor.isdecimal() or len(cursor) > 18:
+    if cursor is not None:
+        if not _CURSOR.fullmatch(cursor):
             raise Invalid("The cursor is not one this server handed out.", code="invalid_cursor")
         after_id = int(cursor)
     return PageParams(limit=min(limit, get_settings().page_size_max), after_id=after_id)

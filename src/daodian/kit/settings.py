@@ -1,5 +1,6 @@
 """One settings object for the whole process, read from `DAODIAN_*` environment variables."""
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,11 +30,70 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(5000, ge=0, description="How long SQLite waits for a lock.")
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (set behind HTTPS).")
 
+    # --- orders, vouchers, payments (daodian.orders, daodian.payments) ---
+    order_payment_minutes: int = Field(30, ge=1, le=7 * 24 * 60,
+                                       description="Unpaid orders expire this many minutes after creation.")
+    voucher_valid_days: int = Field(90, ge=1, le=3650, description="Vouchers expire this many days after payment.")
+    verification_reversal_minutes: int = Field(
+        30, ge=0, le=7 * 24 * 60, description="How long a manager may reverse a counter verification.")
+    verification_max_failures: int = Field(
+        5, ge=1, le=1000, description="Wrong voucher codes one terminal may try within the throttle window.")
+    verification_throttle_minutes: int = Field(
+        10, ge=1, le=24 * 60, description="Window over which wrong voucher codes are counted per terminal.")
+    idempotency_retention_hours: int = Field(
+        24, ge=24, le=24 * 90, description="Idempotency keys and their stored responses are kept this long.")
+    idempotency_lease_seconds: int = Field(
+        120, ge=5, le=3600, description="A claimed idempotency key whose request died is free again after this.")
+    public_base_url: str | None = Field(
+        None, description="Absolute base URL the payment providers call back (e.g. https://daodian.example.com); "
+                          "defaults to the URL of the request that started the payment.")
+    sandbox_payments: bool | None = Field(
+        None, description="Offer the simulated `sandbox` payment provider; default: on except when env=prod.")
+    sandbox_secret: str | None = Field(
+        None, description="HMAC key signing sandbox notifications; default: derived from DAODIAN_SECRET_KEY.")
+    sandbox_notify_base_url: str | None = Field(
+        None, description="Where the sandbox delivers its notifications; default: the base URL of the pay page.")
+    alipay_app_id: str | None = Field(None, description="Alipay app id; Alipay is offered when this and both keys are set.")
+    alipay_app_private_key_path: Path | None = Field(None, description="PEM file: our app's RSA private key (RSA2).")
+    alipay_public_key_path: Path | None = Field(None, description="PEM file: Alipay's RSA public key (verifies notifications).")
+    alipay_gateway: str = Field("https://openapi.alipay.com/gateway.do", description="Alipay OpenAPI gateway URL.")
+    wechatpay_mchid: str | None = Field(None, description="WeChat Pay merchant id; WeChat Pay is offered when the "
+                                                          "WECHATPAY_* settings below are all set.")
+    wechatpay_appid: str | None = Field(None, description="WeChat app id bound to the merchant id.")
+    wechatpay_apiv3_key: str | None = Field(None, description="APIv3 key (32 bytes) decrypting notifications.")
+    wechatpay_cert_serial_no: str | None = Field(None, description="Serial number of our merchant API certificate.")
+    wechatpay_private_key_path: Path | None = Field(None, description="PEM file: our merchant API private key.")
+    wechatpay_public_key_path: Path | None = Field(None, description="PEM file: the WeChat Pay platform public key.")
+    wechatpay_public_key_id: str | None = Field(None, description="Id of the platform public key (PUB_KEY_ID_...).")
+    wechatpay_gateway: str = Field("https://api.mch.weixin.qq.com", description="WeChat Pay API v3 base URL.")
+
+    # --- analytics and privacy (daodian.analytics) ---
+    facts_dir: Path = Field(PROJECT_ROOT / "var" / "facts",
+                            description="Where `daodian facts export` writes the facts as Parquet; the analytics read "
+                                        "it (with Spark on a cluster: a path every worker sees).")
+    analytics_engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Engine the dashboards and `daodian facts job` use by default.")
+    spark_master: str = Field("local[2]", description="Spark master URL: local[N] in process, or a cluster "
+                                                      "(spark://host:7077, yarn, k8s://...).")
+    privacy_min_group: int = Field(10, ge=2, le=1000,
+                                   description="k: a figure a merchant sees must come from at least this many "
+                                               "distinct consumers; smaller cells are suppressed.")
+
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> "Settings":
         if self.env == "prod" and self.secret_key == DEV_SECRET:
             raise ValueError("DAODIAN_SECRET_KEY must be set when DAODIAN_ENV=prod")
         return self
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        return self.sandbox_payments if self.sandbox_payments is not None else self.env != "prod"
+
+    @property
+    def sandbox_key(self) -> bytes:
+        if self.sandbox_secret:
+            return self.sandbox_secret.encode()
+        return hashlib.sha256(f"sandbox-notify:{self.secret_key}".encode()).digest()
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daodian.kit.clock import utcnow
@@ -32,7 +32,8 @@ class Merchant(Base):
     status: Mapped[MerchantStatus] = mapped_column(String(16), default=MerchantStatus.PENDING)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # id in an imported data set
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: app processes poll it to keep their in-memory nearby index in step (merchants.nearby).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
 class Store(Base):
@@ -59,6 +60,8 @@ class Store(Base):
     primary_category_id: Mapped[int] = mapped_column(BigId, ForeignKey("service_categories.id"), index=True)
     rating_avg: Mapped[float] = mapped_column(Float, default=0.0)
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Verified visits/orders in the last 90 days: the popularity part of the nearby ranking (docs/ranking.md).
+    popularity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
@@ -81,3 +84,20 @@ class StoreItem(Base):
     store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("service_items.id", ondelete="CASCADE"), primary_key=True,
                                          index=True)
+
+
+class StorePromotion(Base):
+    """A paid promotion window: while it runs, the store may be lifted into a labelled promotion slot
+    of nearby results (never more than one in five; see geo.ranking). Cancelled ones are kept as a record."""
+
+    __tablename__ = "store_promotions"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[IdPk]
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,15 +1,23 @@
-from datetime import date
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictFloat,
+    field_validator,
+    model_validator,
+)
 
 from daodian.catalog.schemas import CategoryCode, CategoryRead, ServiceItemRead
 from daodian.geo.datum import Datum
+from daodian.kit.schemas import NOT_BLANK_PATTERN, InputModel, IsoDate, JsonInt
 from daodian.merchants.hours import MINUTES_PER_DAY, find_overlap, parse_hhmm
 from daodian.merchants.models import MerchantStatus, StoreStatus
 
-Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"\S")]
+Name = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK_PATTERN)]
 OptionalName = Annotated[str | None, Field(max_length=120)]
 ContactPhone = Annotated[str | None, Field(max_length=32, pattern=r"^[0-9+\-() ]*$")]
 Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", examples=["09:00"])]
@@ -26,14 +34,14 @@ def _known_timezone(value: str) -> str:
 Timezone = Annotated[str, Field(max_length=64, examples=["Asia/Shanghai"]), AfterValidator(_known_timezone)]
 
 
-class MerchantCreate(BaseModel):
+class MerchantCreate(InputModel):
     name: Name
     name_en: OptionalName = None
     description: Annotated[str, Field(max_length=4000)] = ""
     phone: ContactPhone = None
 
 
-class MerchantUpdate(BaseModel):
+class MerchantUpdate(InputModel):
     name: Name | None = None
     name_en: OptionalName = None
     description: Annotated[str | None, Field(max_length=4000)] = None
@@ -50,17 +58,17 @@ class MerchantRead(BaseModel):
     status: MerchantStatus
 
 
-class Location(BaseModel):
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+class Location(InputModel):
+    lat: Annotated[StrictFloat, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[StrictFloat, Field(ge=-180, le=180, allow_inf_nan=False)]
     datum: Datum = Field(description="wgs84 (GPS), gcj02 (AMap/Tencent) or bd09 (Baidu).")
 
 
-class HoursInterval(BaseModel):
-    weekday: Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 = Monday … 7 = Sunday.")]
+class HoursInterval(InputModel):
+    weekday: Annotated[JsonInt, Field(ge=1, le=7, description="ISO weekday: 1 = Monday … 7 = Sunday.")]
     opens: Clock
     closes: Clock
-    next_day: bool = Field(False, description="Closes after midnight, e.g. 18:00 → 02:00 the next day.")
+    next_day: StrictBool = Field(False, description="Closes after midnight, e.g. 18:00 → 02:00 the next day.")
 
     @model_validator(mode="after")
     def _not_inverted(self) -> "HoursInterval":
@@ -81,9 +89,9 @@ class HoursInterval(BaseModel):
         return self.weekday, opens, closes + (MINUTES_PER_DAY if self.next_day else 0)
 
 
-class OpeningHours(BaseModel):
+class OpeningHours(InputModel):
     intervals: Annotated[list[HoursInterval], Field(max_length=28, description="No interval on a weekday = closed.")]
-    closed_dates: Annotated[list[date], Field(max_length=366, description="Extra closed days, e.g. holidays.")] = []
+    closed_dates: Annotated[list[IsoDate], Field(max_length=366, description="Extra closed days, e.g. holidays.")] = []
 
     @field_validator("intervals")
     @classmethod
@@ -94,10 +102,10 @@ class OpeningHours(BaseModel):
         return intervals
 
 
-class StoreCreate(BaseModel):
+class StoreCreate(InputModel):
     name: Name
     name_en: OptionalName = None
-    address: Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
+    address: Annotated[str, Field(min_length=1, max_length=255, pattern=NOT_BLANK_PATTERN)]
     phone: ContactPhone = None
     location: Location
     timezone: Timezone = "Asia/Shanghai"
@@ -106,10 +114,10 @@ class StoreCreate(BaseModel):
     hours: OpeningHours | None = None
 
 
-class StoreUpdate(BaseModel):
+class StoreUpdate(InputModel):
     name: Name | None = None
     name_en: OptionalName = None
-    address: Annotated[str | None, Field(min_length=1, max_length=255, pattern=r"\S")] = None
+    address: Annotated[str | None, Field(min_length=1, max_length=255, pattern=NOT_BLANK_PATTERN)] = None
     phone: ContactPhone = None
     location: Location | None = None
     timezone: Timezone | None = None

@@ -1,16 +1,20 @@
-"""Mounts every domain's HTML routes."""
+"""Mounts every domain's HTML routes (each domain keeps its pages in its own `pages.py`)."""
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter
 
-from daodian.web.rendering import render
+from daodian.accounts.pages import router as accounts_pages
+from daodian.analytics.pages import router as analytics_pages
+from daodian.catalog.pages import router as catalog_pages
+from daodian.merchants.pages import router as merchants_pages
+from daodian.payments.sandbox_pages import router as sandbox_pages
+from daodian.search.pages import router as search_pages
 
 
 def build_pages_router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-
-    @pages.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        return render(request, "home.html")
-
+    pages.include_router(search_pages)  # first: catalog/pages.py still has a placeholder /search
+    for router in (accounts_pages, catalog_pages, merchants_pages):
+        pages.include_router(router)
+    pages.include_router(sandbox_pages)
+    pages.include_router(analytics_pages)
     return pages

@@ -41,6 +41,9 @@ def localized(obj: Any, field: str = "name") -> str:
 
 
 env.globals["L"] = localized
+# For msgids held in variables (form errors marked with N_ in Python). Unlike `_`, whose newstyle result is
+# Markup, this returns a plain string, so anything that is not a known msgid is still escaped.
+env.globals["tr"] = i18n.gettext
 
 
 def csrf_token(request: Request) -> str:

@@ -11,7 +11,7 @@ import daodian.kit.db
 from daodian.kit.append_only import protect, unprotect
 
 revision = "0004_facts"
-down_revision = "0001"
+down_revision = "0003_linkage"
 branch_labels = None
 depends_on = None
 

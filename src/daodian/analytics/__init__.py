@@ -1,0 +1,2 @@
+"""Closed-loop analytics: facts exported to Parquet, one job interface over DuckDB and Spark, the
+privacy guard between the results and the merchants who see them (docs/facts.md, docs/privacy.md)."""

@@ -1,0 +1,311 @@
+"""`daodian facts export`: the facts outbox, copied to Parquet incrementally, exactly once.
+
+Layout under DAODIAN_FACTS_DIR (docs/facts.md):
+
+    _manifest.json                                  {"watermark": last exported fact id, ...}
+    facts/date=YYYY-MM-DD/part-<first>-<last>.parquet   one row per fact
+    lines/date=YYYY-MM-DD/part-<first>-<last>.parquet   one row per sold line (consumption records, orders)
+
+`date` is the UTC date of `occurred_at`; `<first>-<last>` is the id range of the batch that wrote the
+file. Exactly once, also across crashes:
+- facts are read in id order above the watermark, and only up to a barrier below which no transaction
+  can still add a fact (PostgreSQL hands out ids before commit; SQLite serialises writers anyway);
+- each file is written under a temporary name, synced to disk, then renamed into place (and synced
+  again); the manifest is replaced atomically only after every file of the batch is in place;
+- a file whose first id is above the manifest's watermark belongs to a batch that never committed: the
+  next run deletes it before writing, and readers ignore rows above the watermark meanwhile.
+"""
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from daodian.kit.clock import utcnow
+from daodian.kit.db import unit_of_work
+from daodian.kit.facts import Fact
+from daodian.merchants.models import Store
+
+MANIFEST = "_manifest.json"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+BATCH_SIZE = 50_000
+
+# Payload fields lifted into typed columns, so that the queries need no JSON functions (which differ
+# between DuckDB and Spark). The whole payload stays in `payload` as JSON text.
+ID_FIELDS = ("order_id", "payment_id", "refund_id", "record_id", "voucher_id", "verification_id", "review_id",
+             "booking_id", "coupon_id", "template_id", "campaign_id", "entry_id")
+TS = pa.timestamp("us", tz="UTC")
+FACTS_SCHEMA = pa.schema(
+    [("fact_id", pa.int64()), ("kind", pa.string()), ("occurred_at", TS), ("local_date", pa.date32()),
+     ("recorded_at", TS), ("merchant_id", pa.int64()), ("store_id", pa.int64()), ("consumer_id", pa.int64())]
+    + [(name, pa.int64()) for name in ID_FIELDS]
+    + [("amount_fen", pa.int64()), ("discount_fen", pa.int64()), ("delta_points", pa.int64()),
+       ("rating", pa.int64()), ("channel", pa.string()), ("place", pa.string()), ("account", pa.string()),
+       ("currency", pa.string()), ("provider", pa.string()), ("payload", pa.string())])
+LINES_SCHEMA = pa.schema([
+    ("fact_id", pa.int64()), ("line_no", pa.int64()), ("kind", pa.string()), ("occurred_at", TS),
+    ("local_date", pa.date32()), ("merchant_id", pa.int64()), ("store_id", pa.int64()), ("consumer_id", pa.int64()),
+    ("order_id", pa.int64()), ("record_id", pa.int64()), ("item_type", pa.string()), ("item_id", pa.int64()),
+    ("quantity", pa.int64()), ("amount_fen", pa.int64()), ("currency", pa.string()),
+])
+DATASETS = {"facts": FACTS_SCHEMA, "lines": LINES_SCHEMA}
+LINE_KINDS = frozenset({"consumption.recorded", "consumption.refunded", "order.created"})
+
+
+@dataclass
+class Manifest:
+    watermark: int = 0
+    facts: int = 0
+    lines: int = 0
+    updated_at: str | None = None
+    runs: list[dict] = field(default_factory=list)  # the last few runs, for the operator
+
+    @classmethod
+    def read(cls, facts_dir: Path) -> "Manifest":
+        path = facts_dir / MANIFEST
+        if not path.exists():
+            return cls()
+        return cls(**json.loads(path.read_text()))
+
+    def write(self, facts_dir: Path) -> None:
+        _atomic_write(facts_dir / MANIFEST, json.dumps(self.__dict__, indent=1).encode())
+
+
+@dataclass
+class ExportReport:
+    facts: int = 0
+    lines: int = 0
+    files: int = 0
+    batches: int = 0
+    orphans_removed: int = 0
+    watermark: int = 0
+    seconds: float = 0.0
+
+    @property
+    def facts_per_second(self) -> float:
+        return self.facts / self.seconds if self.seconds else 0.0
+
+
+def export_facts(factory: sessionmaker[Session], facts_dir: Path, *, batch_size: int = BATCH_SIZE,
+                 on_progress: Callable[[int], None] | None = None,
+                 after_files: Callable[[int], None] | None = None) -> ExportReport:
+    """Append every fact above the watermark to the Parquet datasets. Safe to rerun at any time.
+
+    `after_files(batch_no)` runs after a batch's files are in place and before the manifest moves on;
+    tests raise from it to simulate a crash at the worst moment.
+    """
+    started = datetime.now(UTC)
+    facts_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.read(facts_dir)
+    report = ExportReport(orphans_removed=_remove_orphans(facts_dir, manifest.watermark))
+    barrier = _barrier(factory)
+    timezones = _timezones(factory)
+    while manifest.watermark < barrier:
+        with unit_of_work(factory, read_only=True) as session:
+            rows = session.execute(
+                select(Fact.id, Fact.kind, Fact.occurred_at, Fact.recorded_at, Fact.merchant_id, Fact.store_id,
+                       Fact.consumer_id, Fact.payload)
+                .where(Fact.id > manifest.watermark, Fact.id <= barrier).order_by(Fact.id).limit(batch_size)).all()
+        if not rows:
+            break
+        first, last = rows[0].id, rows[-1].id
+        facts, lines = to_tables(rows, timezones)
+        report.files += publish(write_partitioned(facts_dir / "facts", facts, first, last)
+                                + write_partitioned(facts_dir / "lines", lines, first, last))
+        report.batches += 1
+        if after_files:
+            after_files(report.batches)
+        manifest.watermark, manifest.facts, manifest.lines = last, manifest.facts + len(rows), manifest.lines + lines.num_rows
+        manifest.updated_at = utcnow().isoformat()
+        manifest.write(facts_dir)
+        report.facts += len(rows)
+        report.lines += lines.num_rows
+        if on_progress:
+            on_progress(len(rows))
+    report.watermark = manifest.watermark
+    report.seconds = (datetime.now(UTC) - started).total_seconds()
+    if report.facts:
+        manifest.runs = (manifest.runs + [{"at": started.isoformat(), "facts": report.facts,
+                                           "seconds": round(report.seconds, 3)}])[-20:]
+        manifest.write(facts_dir)
+    return report
+
+
+def pending(factory: sessionmaker[Session], facts_dir: Path) -> int:
+    """Facts in the database that the Parquet does not hold yet."""
+    watermark = Manifest.read(facts_dir).watermark
+    with unit_of_work(factory, read_only=True) as session:
+        return session.scalar(select(func.count()).select_from(Fact).where(Fact.id > watermark)) or 0
+
+
+def _barrier(factory: sessionmaker[Session]) -> int:
+    """The highest fact id below which every fact is committed (nothing can appear below it later).
+
+    PostgreSQL: a SHARE lock on `facts` waits for every transaction that inserted a fact to end, and
+    any transaction that inserts later draws a higher id. The lock is held for one statement only.
+    """
+    with unit_of_work(factory) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL lock_timeout = '60s'"))
+            session.execute(text("LOCK TABLE facts IN SHARE MODE"))
+        return session.scalar(select(func.max(Fact.id))) or 0
+
+
+def _timezones(factory: sessionmaker[Session]) -> dict[tuple[str, int], str]:
+    """("store", id) and ("merchant", id) -> IANA time zone; a merchant's is its first store's."""
+    zones: dict[tuple[str, int], str] = {}
+    with unit_of_work(factory, read_only=True) as session:
+        for store_id, merchant_id, tz in session.execute(select(Store.id, Store.merchant_id, Store.timezone)
+                                                         .order_by(Store.id)):
+            zones[("store", store_id)] = tz
+            zones.setdefault(("merchant", merchant_id), tz)
+    return zones
+
+
+def to_tables(rows: list[Any], timezones: dict[tuple[str, int], str]) -> tuple[pa.Table, pa.Table]:
+    """Facts rows (id, kind, occurred_at, recorded_at, merchant_id, store_id, consumer_id, payload) -> tables."""
+    facts: dict[str, list] = {name: [] for name in FACTS_SCHEMA.names}
+    lines: dict[str, list] = {name: [] for name in LINES_SCHEMA.names}
+    for row in rows:
+        p = row.payload or {}
+        for name, value in (("fact_id", row.id), ("kind", row.kind), ("occurred_at", row.occurred_at),
+                            ("recorded_at", row.recorded_at), ("merchant_id", row.merchant_id),
+                            ("store_id", row.store_id), ("consumer_id", row.consumer_id)):
+            facts[name].append(value)
+        for name in ID_FIELDS:
+            facts[name].append(_int(p.get(name)))
+        facts["amount_fen"].append(_int(_first(p, "amount_fen", "total_fen", "value_fen")))
+        facts["discount_fen"].append(_int(p.get("discount_fen")))
+        facts["delta_points"].append(_int(p.get("delta_points")))
+        facts["rating"].append(_int(p.get("rating_experience")))
+        facts["channel"].append(_str(p.get("channel")))
+        facts["place"].append(_str(p.get("at")))
+        facts["account"].append(_str(p.get("account")))
+        facts["currency"].append(_str(p.get("currency")))
+        facts["provider"].append(_str(p.get("provider")))
+        facts["payload"].append(json.dumps(p, ensure_ascii=False, sort_keys=True))
+        if row.kind in LINE_KINDS:
+            for n, line in enumerate(p.get("lines") or []):
+                is_sku = line.get("sku_id") is not None
+                for name, value in (("fact_id", row.id), ("line_no", n), ("kind", row.kind),
+                                    ("occurred_at", row.occurred_at), ("merchant_id", row.merchant_id),
+                                    ("store_id", row.store_id), ("consumer_id", row.consumer_id),
+                                    ("order_id", _int(p.get("order_id"))), ("record_id", _int(p.get("record_id"))),
+                                    ("item_type", "sku" if is_sku else "service"),
+                                    ("item_id", _int(line.get("sku_id") if is_sku else line.get("service_item_id"))),
+                                    ("quantity", _int(line.get("quantity"))), ("amount_fen", _int(line.get("amount_fen"))),
+                                    ("currency", p.get("currency") or "CNY")):
+                    lines[name].append(value)
+    facts["local_date"] = _local_dates(facts["occurred_at"], facts["store_id"], facts["merchant_id"], timezones)
+    lines["local_date"] = _local_dates(lines["occurred_at"], lines["store_id"], lines["merchant_id"], timezones)
+    return pa.table(facts, schema=FACTS_SCHEMA), pa.table(lines, schema=LINES_SCHEMA)
+
+
+def _local_dates(moments: list[datetime], store_ids: list, merchant_ids: list,
+                 timezones: dict[tuple[str, int], str]) -> list:
+    """The calendar date in the store's (else the merchant's first store's) time zone: days, weeks and
+    months in the reports are the shop's, not UTC's."""
+    if not moments:
+        return []
+    zones = pd.Series([timezones.get(("store", s)) or timezones.get(("merchant", m)) or DEFAULT_TIMEZONE
+                       for s, m in zip(store_ids, merchant_ids)])
+    utc = pd.Series(pd.to_datetime(moments, utc=True))
+    out = pd.Series([None] * len(moments), dtype=object)
+    for zone in zones.unique():
+        mask = zones == zone
+        out[mask] = utc[mask].dt.tz_convert(zone).dt.date
+    return out.tolist()
+
+
+def write_partitioned(dataset_dir: Path, table: pa.Table, first: int, last: int) -> list[tuple[Path, Path]]:
+    """One file per UTC date of `occurred_at`, named by the batch's id range (a rerun reuses the name),
+    written under a temporary name; returns (temporary, final) pairs for `publish`."""
+    if table.num_rows == 0:
+        return []
+    dates = pd.Series(pd.to_datetime(table.column("occurred_at").to_pandas(), utc=True)).dt.strftime("%Y-%m-%d")
+    staged = []
+    for day, positions in sorted(dates.groupby(dates).indices.items()):
+        target = dataset_dir / f"date={day}" / f"part-{first:012d}-{last:012d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.tmp")
+        pq.write_table(table.take(pa.array(positions)), staging, compression="zstd")
+        staged.append((staging, target))
+    return staged
+
+
+def publish(staged: list[tuple[Path, Path]]) -> int:
+    """Make a batch's files durable, then move them into place, durably. One sync() per step instead of
+    an fsync per file: a batch can touch hundreds of daily partitions."""
+    if not staged:
+        return 0
+    os.sync()
+    for staging, target in staged:
+        os.replace(staging, target)
+    os.sync()
+    return len(staged)
+
+
+def _remove_orphans(facts_dir: Path, watermark: int) -> int:
+    """Delete files (and temporary files) of a batch that wrote files but never moved the manifest."""
+    removed = 0
+    for dataset in DATASETS:
+        for path in (facts_dir / dataset).glob("date=*/*"):
+            name = path.name
+            if name.startswith(".") and name.endswith(".tmp"):
+                path.unlink()
+                removed += 1
+            elif name.startswith("part-") and int(name.split("-")[1]) > watermark:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def data_files(facts_dir: Path, dataset: str) -> list[Path]:
+    return sorted((facts_dir / dataset).glob("date=*/part-*.parquet"))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    staging = path.with_name(f".{path.name}.tmp")
+    with open(staging, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(staging, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _first(payload: dict, *names: str) -> Any:
+    for name in names:
+        if payload.get(name) is not None:
+            return payload[name]
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""The demo city of Hangzhou: generated merchants, stores, services, products and people."""

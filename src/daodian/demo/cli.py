@@ -1,0 +1,83 @@
+"""`daodian demo`: the command around `build_demo_city` — progress bars, the summary and the logins table."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from daodian.demo.bulk import analyze
+from daodian.demo.generate import (
+    DEFAULT_CONSUMERS,
+    DEFAULT_SEED,
+    DEFAULT_STORES,
+    DemoResult,
+    build_demo_city,
+    has_merchants,
+)
+from daodian.demo.layout import TooFewStores
+from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
+from daodian.kit.errors import DomainError
+from daodian.kit.settings import get_settings
+
+console = Console()
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+class RichSteps:
+    """One bar per step, each finished before the next starts."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+
+    def step(self, label: str, total: int):
+        task = self.bar.add_task(label, total=total)
+        return lambda n: self.bar.advance(task, n)
+
+
+def demo(
+    stores: Annotated[int, typer.Option(min=1, help="Stores in the city (30 at least; 1000000 works).")] = DEFAULT_STORES,
+    consumers: Annotated[int, typer.Option(min=0, help="Consumer accounts besides the demo logins.")] = DEFAULT_CONSUMERS,
+    seed: Annotated[int, typer.Option(help="Same seed, same city.")] = DEFAULT_SEED,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when any merchant exists.")] = False,
+) -> None:
+    """Load the demo city of Hangzhou: stores, services, products, consumers and demo logins."""
+    engine = create_db_engine(get_settings())
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            if if_empty and has_merchants(session):
+                console.print("The database already has merchants; no demo city loaded (--if-empty).")
+                return
+            with progress_bar() as bar:
+                result = build_demo_city(session, stores=stores, consumers=consumers, seed=seed,
+                                         progress=RichSteps(bar))
+        analyze(engine)
+    except TooFewStores as exc:
+        raise typer.BadParameter(str(exc), param_hint="--stores") from exc
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    show(result, engine.dialect.name)
+
+
+def show(result: DemoResult, backend: str) -> None:
+    counts = Table(title=f"Demo city of Hangzhou (seed {result.seed}, {backend}, {result.seconds:.1f} s)")
+    counts.add_column("table")
+    counts.add_column("rows", justify="right")
+    for table, rows in result.counts.items():
+        counts.add_row(table, f"{rows:,}")
+    console.print(counts)
+    logins = Table(title="Demo logins (password for all: " + result.logins[0].password + ")")
+    for column in ("role", "phone", "name"):
+        logins.add_column(column)
+    for login in result.logins:
+        logins.add_row(login.role, login.phone, login.name)
+    console.print(logins)
+    console.print(f"The owner, manager and clerk work for the chain 驰安养车 (merchant {result.chain_merchant_id}).")

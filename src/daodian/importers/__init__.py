@@ -1,0 +1,1 @@
+"""Importers of outside data sets; each reports every line it could not take, and why."""

@@ -1,0 +1,41 @@
+"""`daodian jobs ...`: batch jobs, run by cron (or any scheduler) against the configured database."""
+
+import typer
+from rich.console import Console
+
+from daodian.kit import idempotency
+from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
+from daodian.kit.settings import get_settings
+from daodian.orders import service as orders
+from daodian.payments import refunds
+
+jobs_app = typer.Typer(help="Batch jobs (safe to run at any time, and concurrently with the server).",
+                       no_args_is_help=True)
+console = Console()
+
+
+def _factory():
+    return make_session_factory(create_db_engine(get_settings()))
+
+
+@jobs_app.command("expire-orders")
+def expire_orders() -> None:
+    """Expire unpaid orders past their payment deadline and give their stock back (run every minute)."""
+    count = orders.expire_due(_factory())
+    console.print(f"[green]{count} orders expired[/]")
+
+
+@jobs_app.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete idempotency keys older than DAODIAN_IDEMPOTENCY_RETENTION_HOURS (run hourly)."""
+    settings = get_settings()
+    with unit_of_work(_factory()) as session:
+        count = idempotency.purge(session, settings)
+    console.print(f"[green]{count} idempotency keys purged[/]")
+
+
+@jobs_app.command("retry-refunds")
+def retry_refunds() -> None:
+    """Ask the providers again about refunds still pending (unknown outcome, or PROCESSING)."""
+    counts = refunds.retry_pending(_factory(), get_settings())
+    console.print(f"[green]pending refunds re-sent[/]: {counts or 'none'}")

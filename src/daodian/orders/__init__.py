@@ -1,0 +1,1 @@
+"""Orders, vouchers and their verification, bookings."""

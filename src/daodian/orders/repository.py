@@ -1,0 +1,104 @@
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from daodian.catalog.models import Product, ServiceItem, Sku
+from daodian.merchants.models import StoreItem
+from daodian.orders.models import Order, OrderLine, OrderStatus, Verification, VerificationFailure, Voucher
+
+
+def order_for_update(session: Session, order_id: int) -> Order | None:
+    """The order row, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises)."""
+    return session.scalar(select(Order).where(Order.id == order_id).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def lines_by_order(session: Session, order_ids: list[int]) -> dict[int, list[OrderLine]]:
+    grouped: dict[int, list[OrderLine]] = defaultdict(list)
+    if order_ids:
+        for line in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
+            grouped[line.order_id].append(line)
+    return grouped
+
+
+def skus_with_products(session: Session, sku_ids: set[int]) -> dict[int, tuple[Sku, Product]]:
+    if not sku_ids:
+        return {}
+    rows = session.execute(select(Sku, Product).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(sku_ids)))
+    return {sku.id: (sku, product) for sku, product in rows}
+
+
+def items(session: Session, item_ids: set[int]) -> dict[int, ServiceItem]:
+    if not item_ids:
+        return {}
+    return {i.id: i for i in session.scalars(select(ServiceItem).where(ServiceItem.id.in_(item_ids)))}
+
+
+def items_offered_at(session: Session, store_id: int, item_ids: set[int]) -> set[int]:
+    if not item_ids:
+        return set()
+    return set(session.scalars(select(StoreItem.item_id).where(StoreItem.store_id == store_id,
+                                                               StoreItem.item_id.in_(item_ids))))
+
+
+def orders_query(*, consumer_id: int | None = None, merchant_id: int | None = None,
+                 status: OrderStatus | None = None) -> Select:
+    stmt = select(Order)
+    if consumer_id is not None:
+        stmt = stmt.where(Order.consumer_id == consumer_id)
+    if merchant_id is not None:
+        stmt = stmt.where(Order.merchant_id == merchant_id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return stmt
+
+
+def due_order_ids(session: Session, now: datetime, limit: int, *, sku_ids: set[int] | None = None) -> list[int]:
+    stmt = select(Order.id).where(Order.status == OrderStatus.CREATED, Order.expires_at <= now)
+    if sku_ids:
+        stmt = stmt.where(Order.id.in_(select(OrderLine.order_id).where(OrderLine.sku_id.in_(sku_ids))))
+    return list(session.scalars(stmt.order_by(Order.id).limit(limit)))
+
+
+# --- vouchers ---------------------------------------------------------------------------------
+
+
+def voucher_by_code(session: Session, code: str) -> Voucher | None:
+    return session.scalar(select(Voucher).where(Voucher.code == code).execution_options(populate_existing=True))
+
+
+def vouchers_by_ids(session: Session, ids: set[int]) -> dict[int, Voucher]:
+    if not ids:
+        return {}
+    return {v.id: v for v in session.scalars(select(Voucher).where(Voucher.id.in_(ids))
+                                             .execution_options(populate_existing=True))}
+
+
+def vouchers_of_order(session: Session, order_id: int) -> list[Voucher]:
+    return list(session.scalars(select(Voucher).where(Voucher.order_id == order_id).order_by(Voucher.id)
+                                .execution_options(populate_existing=True)))
+
+
+def vouchers_query(*, consumer_id: int) -> Select:
+    return select(Voucher).where(Voucher.consumer_id == consumer_id)
+
+
+def uses_left_in_order(session: Session, order_id: int) -> int:
+    return session.scalar(select(func.coalesce(func.sum(Voucher.uses_left), 0)).where(Voucher.order_id == order_id))
+
+
+def line_names(session: Session, line_ids: set[int]) -> dict[int, str]:
+    if not line_ids:
+        return {}
+    return dict(session.execute(select(OrderLine.id, OrderLine.name).where(OrderLine.id.in_(line_ids))).all())
+
+
+def failures_since(session: Session, terminals: list[str], since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(VerificationFailure)
+                          .where(VerificationFailure.terminal.in_(terminals), VerificationFailure.attempted_at >= since))
+
+
+def verifications_query(*, merchant_id: int) -> Select:
+    return select(Verification).where(Verification.merchant_id == merchant_id)

@@ -1,0 +1,350 @@
+"""Order rules: pricing on the server, stock, the state machine's moves, expiry and access.
+
+Prices come from the current SKU and service-item rows; the client names items and quantities
+only. Lines keep a snapshot of the name and unit price, so later price changes never touch an
+order. One order holds items of one merchant, and either products or service items.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from daodian.accounts.authz import Action, Principal, authorize, authorize_self, require_login
+from daodian.catalog.models import CatalogStatus
+from daodian.kit.clock import utcnow
+from daodian.kit.db import unit_of_work
+from daodian.kit.facts import append_fact
+from daodian.kit.settings import Settings
+from daodian.merchants import service as merchants
+from daodian.merchants import stores
+from daodian.merchants.models import StoreStatus
+from daodian.orders import repository, states, stock, vouchers
+from daodian.orders.errors import (
+    FulfilmentInvalid,
+    MixedOrder,
+    MultipleMerchants,
+    NotForSale,
+    OrderExpired,
+    OrderNotFound,
+    StoreDoesNotOffer,
+    UnknownLineItem,
+)
+from daodian.orders.models import Fulfilment, Order, OrderKind, OrderLine, OrderStatus
+from daodian.orders.schemas import OrderCreate, OrderLineRead, OrderRead
+
+S = OrderStatus
+
+
+# --- placing an order -------------------------------------------------------------------------
+
+
+def create_order(session: Session, principal: Principal, data: OrderCreate, settings: Settings) -> Order:
+    require_login(principal)
+    sku_qty: dict[int, int] = {}
+    item_qty: dict[int, int] = {}
+    for line in data.lines:  # the same item twice is one line
+        if line.sku_id is not None:
+            sku_qty[line.sku_id] = sku_qty.get(line.sku_id, 0) + line.quantity
+        else:
+            item_qty[line.service_item_id] = item_qty.get(line.service_item_id, 0) + line.quantity
+    products = _product_lines(session, sku_qty) if sku_qty else None  # unknown ids: 404 before any rule
+    services = _service_lines(session, item_qty) if item_qty else None
+    if products and services:
+        raise MixedOrder()
+    lines, merchant_id = products or services
+    merchant = merchants.get_merchant(session, merchant_id)
+    if not merchants.is_public(merchant):
+        raise NotForSale("This merchant is not trading.")
+    kind = OrderKind.PRODUCT if sku_qty else OrderKind.SERVICE
+    fulfilment, store_id, address = _fulfilment(session, data, kind, merchant_id, set(item_qty))
+    now = utcnow()
+    if sku_qty:
+        _expire_holders(session, set(sku_qty), now)  # expired orders must not keep their units
+        stock.reserve(session, sku_qty)
+    order = Order(consumer_id=principal.user_id, merchant_id=merchant_id, kind=kind, status=S.CREATED,
+                  fulfilment=fulfilment, store_id=store_id, delivery_address=address, note=data.note.strip(),
+                  total_fen=sum(line.amount_fen for line in lines), paid_fen=0, refunded_fen=0,
+                  expires_at=now + timedelta(minutes=settings.order_payment_minutes), created_at=now, updated_at=now)
+    session.add(order)
+    session.flush()
+    for line in lines:
+        line.order_id = order.id
+    session.add_all(lines)
+    session.flush()
+    append_fact(session, "order.created", {
+        "order_id": order.id, "kind": kind, "total_fen": order.total_fen, "fulfilment": fulfilment,
+        "lines": [{"sku_id": ln.sku_id, "service_item_id": ln.service_item_id, "quantity": ln.quantity,
+                   "unit_price_fen": ln.unit_price_fen, "amount_fen": ln.amount_fen} for ln in lines],
+    }, occurred_at=now, merchant_id=merchant_id, store_id=store_id, consumer_id=order.consumer_id)
+    return order
+
+
+def _product_lines(session: Session, sku_qty: dict[int, int]) -> tuple[list[OrderLine], int]:
+    found = repository.skus_with_products(session, set(sku_qty))
+    if set(found) != set(sku_qty):
+        raise UnknownLineItem(details={"sku_ids": sorted(set(sku_qty) - set(found))})
+    lines, merchant_ids = [], set()
+    for sku_id in sorted(sku_qty):
+        sku, product = found[sku_id]
+        if sku.status != CatalogStatus.ACTIVE or product.status != CatalogStatus.ACTIVE:
+            raise NotForSale(details={"sku_id": sku_id})
+        merchant_ids.add(product.merchant_id)
+        name = f"{product.name_zh} {sku.spec_zh}".strip() if sku.spec_zh else product.name_zh
+        qty = sku_qty[sku_id]
+        lines.append(OrderLine(sku_id=sku_id, name=name[:255], unit_price_fen=sku.price_fen, quantity=qty,
+                               amount_fen=sku.price_fen * qty, sessions=1))
+    if len(merchant_ids) > 1:
+        raise MultipleMerchants()
+    return lines, merchant_ids.pop()
+
+
+def _service_lines(session: Session, item_qty: dict[int, int]) -> tuple[list[OrderLine], int]:
+    found = repository.items(session, set(item_qty))
+    if set(found) != set(item_qty):
+        raise UnknownLineItem(details={"service_item_ids": sorted(set(item_qty) - set(found))})
+    lines, merchant_ids = [], set()
+    for item_id in sorted(item_qty):
+        item = found[item_id]
+        if item.status != CatalogStatus.ACTIVE:
+            raise NotForSale(details={"service_item_id": item_id})
+        merchant_ids.add(item.merchant_id)
+        qty = item_qty[item_id]
+        lines.append(OrderLine(service_item_id=item_id, name=item.name_zh, unit_price_fen=item.price_fen,
+                               quantity=qty, amount_fen=item.price_fen * qty, sessions=max(1, item.sessions or 1)))
+    if len(merchant_ids) > 1:
+        raise MultipleMerchants()
+    return lines, merchant_ids.pop()
+
+
+def _fulfilment(session: Session, data: OrderCreate, kind: OrderKind, merchant_id: int,
+                item_ids: set[int]) -> tuple[Fulfilment, int | None, dict | None]:
+    store = None
+    if data.store_id is not None:
+        store = stores.get_store(session, data.store_id)
+        if store.merchant_id != merchant_id or store.status == StoreStatus.CLOSED:
+            raise FulfilmentInvalid("That store is not an open store of this merchant.", code="invalid_store")
+    if kind == OrderKind.SERVICE:
+        if data.fulfilment is not None or data.delivery_address is not None:
+            raise FulfilmentInvalid("Service orders are consumed at a store; leave out fulfilment and address.")
+        if store is not None and repository.items_offered_at(session, store.id, item_ids) != item_ids:
+            raise StoreDoesNotOffer()
+        return Fulfilment.AT_STORE, data.store_id, None
+    if data.fulfilment == "pickup" and store is not None and data.delivery_address is None:
+        return Fulfilment.PICKUP, store.id, None
+    if data.fulfilment == "delivery" and data.delivery_address is not None and store is None:
+        return Fulfilment.DELIVERY, None, data.delivery_address.model_dump()
+    raise FulfilmentInvalid()
+
+
+# --- reading and access -----------------------------------------------------------------------
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def authorize_view(principal: Principal, order: Order) -> None:
+    """The consumer who placed it, the merchant's staff, operators."""
+    if principal.is_authenticated and principal.can(Action.CONSOLE_VIEW, order.merchant_id):
+        return
+    authorize_self(principal, order.consumer_id)
+
+
+def order_reads(session: Session, orders: list[Order]) -> list[OrderRead]:
+    lines = repository.lines_by_order(session, [o.id for o in orders])
+    return [OrderRead(
+        id=o.id, consumer_id=o.consumer_id, merchant_id=o.merchant_id, kind=o.kind, status=o.status,
+        fulfilment=o.fulfilment, store_id=o.store_id, delivery_address=o.delivery_address, note=o.note,
+        total_fen=o.total_fen, paid_fen=o.paid_fen, refunded_fen=o.refunded_fen, expires_at=o.expires_at,
+        created_at=o.created_at, paid_at=o.paid_at, closed_at=o.closed_at,
+        lines=[OrderLineRead.model_validate(ln) for ln in lines[o.id]],
+    ) for o in orders]
+
+
+def order_read(session: Session, order: Order) -> OrderRead:
+    return order_reads(session, [order])[0]
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+def is_due(order: Order, now: datetime | None = None) -> bool:
+    return order.status == S.CREATED and order.expires_at <= (now or utcnow())
+
+
+def expire(session: Session, order: Order, now: datetime | None = None) -> bool:
+    """Expire an unpaid order past its deadline and give its stock back; False if it is not due."""
+    now = now or utcnow()
+    if not is_due(order, now):
+        return False
+    states.move(session, order, S.EXPIRED, now=now)
+    _restore_stock(session, order)
+    append_fact(session, "order.expired", {"order_id": order.id, "total_fen": order.total_fen}, occurred_at=now,
+                merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    return True
+
+
+def expire_if_due(factory: sessionmaker[Session], order_id: int) -> None:
+    """Lazy expiry on access, in its own transaction so that it sticks even if the request then fails."""
+    with unit_of_work(factory) as session:
+        order = repository.order_for_update(session, order_id)
+        if order is not None and is_due(order):
+            expire(session, order)
+
+
+def expire_due(factory: sessionmaker[Session], *, now: datetime | None = None, batch: int = 200) -> int:
+    """The `daodian jobs expire-orders` job: expire every due order, one transaction per order."""
+    now = now or utcnow()
+    expired = 0
+    while True:
+        with unit_of_work(factory, read_only=True) as session:
+            ids = repository.due_order_ids(session, now, batch)
+        if not ids:
+            return expired
+        for order_id in ids:
+            with unit_of_work(factory) as session:
+                order = repository.order_for_update(session, order_id)
+                expired += bool(order and expire(session, order, now))
+        if len(ids) < batch:
+            return expired
+
+
+def _expire_holders(session: Session, sku_ids: set[int], now: datetime) -> None:
+    for order_id in repository.due_order_ids(session, now, 50, sku_ids=sku_ids):
+        order = repository.order_for_update(session, order_id)
+        if order is not None:
+            expire(session, order, now)
+
+
+def _restore_stock(session: Session, order: Order) -> None:
+    quantities = {ln.sku_id: ln.quantity for ln in repository.lines_by_order(session, [order.id])[order.id]
+                  if ln.sku_id is not None}
+    stock.restore(session, quantities)
+
+
+# --- moves after placing ----------------------------------------------------------------------
+
+
+def require_payable(order: Order) -> None:
+    if order.status == S.EXPIRED or is_due(order):
+        raise OrderExpired()
+    if order.status != S.CREATED:
+        raise states.InvalidTransition(f"This order is {order.status}; only a created order can be paid.",
+                                       code="order_not_payable", details={"status": order.status})
+
+
+def cancel(session: Session, principal: Principal, order: Order) -> Order:
+    """The consumer, or the merchant's managers, cancel an unpaid order; its stock comes back."""
+    if not (principal.is_authenticated and principal.can(Action.STORE_MANAGE, order.merchant_id)):
+        authorize_self(principal, order.consumer_id)
+    if is_due(order):
+        raise OrderExpired()
+    now = utcnow()
+    states.move(session, order, S.CANCELLED, now=now)
+    _restore_stock(session, order)
+    append_fact(session, "order.cancelled", {"order_id": order.id, "total_fen": order.total_fen,
+                                             "by": principal.user_id}, occurred_at=now,
+                merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    return order
+
+
+def fulfil(session: Session, principal: Principal, order: Order) -> Order:
+    """Staff hand the goods over at the pickup counter, or ship them."""
+    authorize(principal, Action.COUNTER, order.merchant_id)
+    if order.kind != OrderKind.PRODUCT:
+        raise states.InvalidTransition("Service orders are fulfilled by verifying their vouchers.")
+    now = utcnow()
+    states.move(session, order, S.FULFILLED, now=now)
+    append_fact(session, "order.fulfilled", {"order_id": order.id, "fulfilment": order.fulfilment},
+                occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    return order
+
+
+def confirm_receipt(session: Session, principal: Principal, order: Order) -> Order:
+    authorize_self(principal, order.consumer_id)
+    _complete(session, order, S.COMPLETED)
+    return order
+
+
+def _complete(session: Session, order: Order, target: OrderStatus) -> None:
+    now = utcnow()
+    states.move(session, order, target, now=now)
+    append_fact(session, "order.completed", {"order_id": order.id, "total_fen": order.total_fen},
+                occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+
+
+# --- called by payments and vouchers, inside their transactions -------------------------------
+
+
+def mark_paid(session: Session, order: Order, *, amount_fen: int, payment_id: int, provider: str,
+              settings: Settings, now: datetime | None = None) -> bool:
+    """created -> paid (-> voucher_issued); False if the order is no longer payable (a late payment)."""
+    now = now or utcnow()
+    if order.status != S.CREATED:
+        return False
+    try:
+        states.move(session, order, S.PAID, now=now, paid_fen=amount_fen, paid_at=now)
+    except states.InvalidTransition:
+        return False
+    append_fact(session, "order.paid", {"order_id": order.id, "payment_id": payment_id, "provider": provider,
+                                        "amount_fen": amount_fen, "kind": order.kind}, occurred_at=now,
+                merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    if order.kind == OrderKind.SERVICE:
+        lines = repository.lines_by_order(session, [order.id])[order.id]
+        vouchers.issue(session, order, lines, settings, now)
+        states.move(session, order, S.VOUCHER_ISSUED, now=now)
+    return True
+
+
+def after_uses_changed(session: Session, order: Order) -> None:
+    """A service order is completed once no voucher use is left, and reopened when a use comes back."""
+    if order.kind != OrderKind.SERVICE:
+        return
+    left = repository.uses_left_in_order(session, order.id)
+    if left == 0 and order.status == S.VOUCHER_ISSUED:
+        _complete(session, order, S.COMPLETED)
+    elif left > 0 and order.status == S.COMPLETED:
+        states.move(session, order, S.VOUCHER_ISSUED)
+
+
+def settle_refund(session: Session, order: Order, *, refunded_fen_succeeded: int) -> None:
+    """After a refund succeeded: everything paid is back -> refunded; else service orders may complete."""
+    if refunded_fen_succeeded >= order.paid_fen > 0 and states.can(order.status, S.REFUNDED):
+        states.move(session, order, S.REFUNDED)
+    else:
+        after_uses_changed(session, order)
+
+
+def locked_order(session: Session, order_id: int) -> Order:
+    order = repository.order_for_update(session, order_id)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def reserve_refund(session: Session, order: Order, amount_fen: int) -> bool:
+    """Count `amount_fen` as refunded if it fits within what was paid; one conditional UPDATE."""
+    changed = session.execute(
+        update(Order).where(Order.id == order.id, Order.status.in_(states.REFUNDABLE),
+                            Order.refunded_fen + amount_fen <= Order.paid_fen)
+        .values(refunded_fen=Order.refunded_fen + amount_fen, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(order)
+    return changed == 1
+
+
+def release_refund(session: Session, order: Order, amount_fen: int) -> None:
+    """Give a reservation back after the provider refused the refund."""
+    session.execute(update(Order).where(Order.id == order.id, Order.refunded_fen >= amount_fen)
+                    .values(refunded_fen=Order.refunded_fen - amount_fen, updated_at=utcnow())
+                    .execution_options(synchronize_session=False))
+    session.refresh(order)
+
+
+def order_vouchers(session: Session, order_id: int) -> list:
+    return repository.vouchers_of_order(session, order_id)

@@ -1,0 +1,214 @@
+"""Paying orders and taking providers' notifications.
+
+An order has at most one payment under way: paying locks the order row (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), reuses a pending payment of the same
+provider, and cancels a pending one of another provider. Online payments become `succeeded` only
+from a verified notification; offline ones when staff record them. A success is applied with
+conditional UPDATEs (payment -> succeeded once, order created -> paid once), so a notification
+delivered twice, or racing another, pays the order once. Money that arrives for an order that is
+no longer payable (cancelled, expired, or paid by another attempt) is a *late payment*, refunded
+at once through the provider that took it.
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from daodian.accounts.authz import Action, Principal, authorize, authorize_self
+from daodian.kit import idempotency
+from daodian.kit.clock import utcnow
+from daodian.kit.db import unit_of_work
+from daodian.kit.errors import Invalid
+from daodian.kit.facts import append_fact
+from daodian.kit.settings import Settings
+from daodian.merchants import stores
+from daodian.orders import service as orders
+from daodian.orders.models import Order
+from daodian.payments import refunds, repository
+from daodian.payments.errors import AmountMismatch, PaymentNotFound
+from daodian.payments.models import Payment, PaymentStatus, ProviderNotification
+from daodian.payments.providers import registry
+from daodian.payments.providers.base import Notification, PaymentInfo, PaymentProvider, ProviderError
+from daodian.payments.references import new_reference
+from daodian.payments.schemas import PayIn, PaymentRead
+
+log = logging.getLogger("daodian.payments")
+
+
+def base_url(settings: Settings, request_base: str) -> str:
+    return (settings.public_base_url or request_base).rstrip("/")
+
+
+def payment_read(payment: Payment) -> PaymentRead:
+    return PaymentRead.model_validate(payment)
+
+
+def _info(payment: Payment, order: Order, provider: PaymentProvider, base: str) -> PaymentInfo:
+    return PaymentInfo(payment_id=payment.id, order_id=order.id, out_trade_no=payment.out_trade_no,
+                       amount_fen=payment.amount_fen, subject=f"到店订单 {order.id}",
+                       notify_url=f"{base}/api/v1/payments/notify/{provider.name}", pay_page_base=base)
+
+
+def _authorize_pay(session: Session, principal: Principal, order: Order, provider: PaymentProvider,
+                   data: PayIn) -> dict:
+    if provider.online:
+        authorize_self(principal, order.consumer_id)
+        return {}
+    authorize(principal, Action.COUNTER, order.merchant_id)  # cash or card at the POS: staff record it
+    if data.store_id is None or data.method is None:
+        raise Invalid("Offline payments name the store and the method (cash or card).", code="offline_details_missing")
+    store = stores.get_store(session, data.store_id)
+    if store.merchant_id != order.merchant_id:
+        raise Invalid("That store is not this merchant's.", code="invalid_store")
+    return {"store_id": store.id, "method": data.method, "reference": data.reference, "recorded_by": principal.user_id}
+
+
+def pay(factory: sessionmaker[Session], settings: Settings, principal: Principal, order_id: int, data: PayIn,
+        request_base: str, claim: idempotency.Claim) -> tuple[int, PaymentRead]:
+    base = base_url(settings, request_base)
+    orders.expire_if_due(factory, order_id)
+    with unit_of_work(factory) as session:
+        order = orders.locked_order(session, order_id)
+        provider = registry.get(settings, data.provider)
+        details = _authorize_pay(session, principal, order, provider, data)
+        orders.require_payable(order)
+        for pending in (p for p in repository.payments_of_order(session, order.id) if p.status == PaymentStatus.PENDING):
+            if pending.provider == provider.name and provider.online and pending.pay_url:
+                read = payment_read(pending)  # a second tap on "pay": the same payment page
+                claim.complete(session, 200, idempotency.dump(read))
+                return 200, read
+            _cancel(session, pending)
+        now = utcnow()
+        payment = Payment(order_id=order.id, provider=provider.name, status=PaymentStatus.PENDING,
+                          amount_fen=order.total_fen, refunded_fen=0, out_trade_no=new_reference("P"), late=False,
+                          details=details, created_by=principal.user_id, created_at=now, updated_at=now)
+        session.add(payment)
+        session.flush()
+        info = _info(payment, order, provider, base)
+        if not provider.online:  # recording it is the payment
+            apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference=None, settings=settings)
+        elif not provider.remote_start:
+            payment.pay_url = provider.start(info).pay_url
+            session.flush()
+        if not provider.remote_start:
+            read = payment_read(payment)
+            claim.complete(session, 201, idempotency.dump(read))
+            return 201, read
+    try:  # outside any transaction: no lock is held while the provider answers
+        started = provider.start(info)
+    except ProviderError:
+        with unit_of_work(factory) as session:
+            session.execute(update(Payment).where(Payment.id == info.payment_id,
+                                                  Payment.status == PaymentStatus.PENDING)
+                            .values(status=PaymentStatus.FAILED, updated_at=utcnow()))
+        raise
+    with unit_of_work(factory) as session:
+        payment = session.get(Payment, info.payment_id, populate_existing=True)
+        if payment.status == PaymentStatus.PENDING:
+            payment.pay_url = started.pay_url
+            session.flush()
+        read = payment_read(payment)
+        claim.complete(session, 201, idempotency.dump(read))
+        return 201, read
+
+
+def _cancel(session: Session, payment: Payment) -> None:
+    session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
+                    .values(status=PaymentStatus.CANCELLED, updated_at=utcnow()))
+
+
+def apply_success(session: Session, payment: Payment, *, amount_fen: int | None, provider_reference: str | None,
+                  settings: Settings, now: datetime | None = None) -> str:
+    """Money arrived for `payment`: 'paid', 'late_payment', or 'duplicate' if it was already counted."""
+    if amount_fen != payment.amount_fen:
+        raise AmountMismatch(details={"expected_fen": payment.amount_fen, "notified_fen": amount_fen})
+    now = now or utcnow()
+    order = orders.locked_order(session, payment.order_id)  # order first, then payment: one lock order
+    changed = session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status != PaymentStatus.SUCCEEDED)
+        .values(status=PaymentStatus.SUCCEEDED, provider_trade_no=provider_reference, succeeded_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(payment)
+    if changed != 1:
+        return "duplicate"
+    append_fact(session, "payment.succeeded", {
+        "payment_id": payment.id, "order_id": order.id, "provider": payment.provider, "amount_fen": payment.amount_fen},
+        occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    if orders.mark_paid(session, order, amount_fen=payment.amount_fen, payment_id=payment.id,
+                        provider=payment.provider, settings=settings, now=now):
+        return "paid"
+    payment.late = True
+    session.flush()
+    refunds.open_late_refund(session, payment)
+    log.warning("late payment %s for order %s (%s); refunding it", payment.id, order.id, order.status)
+    return "late_payment"
+
+
+def apply_failure(session: Session, payment: Payment) -> str:
+    changed = session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == PaymentStatus.PENDING)
+                              .values(status=PaymentStatus.FAILED, updated_at=utcnow())).rowcount
+    return "failed" if changed else "duplicate"
+
+
+def handle_notification(factory: sessionmaker[Session], settings: Settings, provider_name: str,
+                        headers: Mapping[str, str], body: bytes) -> tuple[PaymentProvider, str]:
+    """Verify and apply one notification, once per notify id; returns the provider and the outcome."""
+    provider = registry.get(settings, provider_name)
+    note = provider.parse_notification(headers, body)  # raises InvalidSignature
+    with unit_of_work(factory) as session:
+        if repository.notification_seen(session, provider.name, note.notify_id):
+            return provider, "duplicate"
+        record = ProviderNotification(provider=provider.name, notify_id=note.notify_id, kind=note.kind,
+                                      reference=note.reference, outcome="received", payload=_jsonable(note.payload))
+        try:
+            with session.begin_nested():  # a concurrent delivery of the same id: theirs wins, ours is a replay
+                session.add(record)
+        except IntegrityError:
+            return provider, "duplicate"
+        if note.kind == "refund":
+            outcome = refunds.settle_from_notification(session, provider.name, note)
+        else:
+            outcome = _payment_notification(session, provider, note, settings)
+        record.outcome = outcome
+    if outcome == "late_payment":
+        refunds.send_pending_for_reference(factory, settings, note.reference)
+    return provider, outcome
+
+
+def _payment_notification(session: Session, provider: PaymentProvider, note: Notification, settings: Settings) -> str:
+    payment = repository.payment_by_reference(session, note.reference)
+    if payment is None or payment.provider != provider.name:
+        raise PaymentNotFound(f"No {provider.name} payment has the reference '{note.reference}'.")
+    if note.succeeded is None:
+        return "ignored"
+    if not note.succeeded:
+        return apply_failure(session, payment)
+    return apply_success(session, payment, amount_fen=note.amount_fen, provider_reference=note.provider_reference,
+                         settings=settings)
+
+
+def _jsonable(payload: dict) -> dict:
+    return {str(k)[:64]: (v if isinstance(v, int | float | bool) or v is None else str(v)[:500])
+            for k, v in list(payload.items())[:64]}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def visible_payments(session: Session, principal: Principal, order_id: int) -> list[Payment]:
+    order = orders.get_order(session, order_id)
+    orders.authorize_view(principal, order)
+    return repository.payments_of_order(session, order.id)
+
+
+def visible_payment(session: Session, principal: Principal, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    orders.authorize_view(principal, orders.get_order(session, payment.order_id))
+    return payment
