@@ -15,8 +15,7 @@ run: $(RUN_STAMP) $(ASSETS_STAMP)
 
 test: $(TEST_STAMP) $(ASSETS_STAMP)
 	scripts/system-deps.sh
-	$(BIN)/python -m pytest --db sqlite
-	$(BIN)/python -m pytest --db postgresql
+	scripts/test-both-legs.sh
 
 test-sqlite: $(TEST_STAMP) $(ASSETS_STAMP)
 	$(BIN)/python -m pytest --db sqlite

@@ -49,7 +49,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[CatalogStatus] = mapped_column(String(16), default=CatalogStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: every process's search index polls for products changed since its watermark.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
 class Sku(Base):

@@ -10,10 +10,12 @@ stamped `updated_at` earlier may commit after a later one; applying a row twice 
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)  # the watermark of an index built from an empty table
 
 FetchChanged = Callable[[Session, datetime], Sequence[Any]]
 ApplyChanged = Callable[[Sequence[Any]], None]
@@ -41,12 +43,11 @@ class Freshness:
             return 0  # another request of this process is polling right now
         try:
             self._last_poll = time.monotonic()
-            if self.watermark is None:
-                return 0
-            rows = fetch_changed(session, self.watermark - self.overlap)
+            since = self.watermark - self.overlap if self.watermark else BEGINNING
+            rows = fetch_changed(session, since)
             if rows:
                 apply(rows)
-                self.watermark = max(self.watermark, max(updated_at(r) for r in rows))
+                self.watermark = max([updated_at(r) for r in rows] + ([self.watermark] if self.watermark else []))
             return len(rows)
         finally:
             self._lock.release()

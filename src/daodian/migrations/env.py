@@ -1,18 +1,11 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from daodian.migrations.schema_filter import include_object
 from daodian.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-# Columns that exist only on PostgreSQL (PostGIS twins of ORM columns), managed by hand in migrations.
-DATABASE_ONLY_COLUMNS = {("stores", "geog")}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "column" and (obj.table.name, name) in DATABASE_ONLY_COLUMNS)
 
 
 def run(connection) -> None:

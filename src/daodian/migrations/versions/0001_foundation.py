@@ -121,6 +121,7 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_products_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_merchant_id'), ['merchant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_products_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('service_items',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -251,6 +252,7 @@ def downgrade() -> None:
 
     op.drop_table('service_items')
     with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_products_updated_at'))
         batch_op.drop_index(batch_op.f('ix_products_merchant_id'))
         batch_op.drop_index(batch_op.f('ix_products_category_id'))
 
