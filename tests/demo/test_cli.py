@@ -36,6 +36,11 @@ def test_demo_then_if_empty_does_nothing(cli_settings):
     assert first.exit_code == 0, first.output
     assert "13800000001" in first.output and "daodian-demo" in first.output
     assert stores(cli_settings) == 60
+    assert "planted links: precision" in first.output  # history was generated and mined
+
+    mined = runner.invoke(app, ["linkage", "mine", "--window-days", "30", "--min-pairs", "1", "--report-against-demo"])
+    assert mined.exit_code == 0, mined.output
+    assert "Candidates:" in mined.output and "planted links: precision" in mined.output
 
     again = runner.invoke(app, ["demo", "--if-empty"])
     assert again.exit_code == 0, again.output

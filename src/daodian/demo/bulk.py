@@ -130,13 +130,14 @@ class BulkWriter:
             return self._timestamps(np.asarray(data, dtype="datetime64[us]"))
         if isinstance(data, np.ndarray):
             return data.tolist()  # plain Python numbers: sqlite3 refuses numpy scalars
-        return list(data)
+        return [v.item() if isinstance(v, np.generic) else v for v in data]
 
     def _timestamps(self, values: np.ndarray) -> list[str]:
         # UTC instants. SQLite gets SQLAlchemy's own storage format (space, six fractional digits) so
         # ORM-written and bulk-written rows sort and compare alike; PostgreSQL gets an explicit offset.
         unique, index = np.unique(values, return_inverse=True)
         text_ = np.array(utc_strings(unique, "+00" if self.postgres else ""), dtype=object)
+        text_[np.isnat(unique)] = None  # None in, NULL out (nullable times such as paid_at)
         return text_[index.ravel()].tolist()
 
 def analyze(engine: Engine) -> None:

@@ -16,10 +16,13 @@ from daodian.demo.generate import (
     build_demo_city,
     has_merchants,
 )
+from daodian.demo.history import DEFAULT_DAYS, HISTORY_STORES
 from daodian.demo.layout import TooFewStores
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.settings import get_settings
+from daodian.linkage.mining_cli import report_precision_recall
+from daodian.linkage.mining_service import mine
 
 console = Console()
 
@@ -45,6 +48,10 @@ def demo(
     consumers: Annotated[int, typer.Option(min=0, help="Consumer accounts besides the demo logins.")] = DEFAULT_CONSUMERS,
     seed: Annotated[int, typer.Option(help="Same seed, same city.")] = DEFAULT_SEED,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when any merchant exists.")] = False,
+    history_days: Annotated[int, typer.Option(min=0, max=3650, help=(
+        "Days of orders, vouchers, visits, bookings and reviews (0: none), at up to "
+        f"{HISTORY_STORES:,} stores."))] = DEFAULT_DAYS,
+    no_history: Annotated[bool, typer.Option("--no-history", help="The city only, no history.")] = False,
 ) -> None:
     """Load the demo city of Hangzhou: stores, services, products, consumers and demo logins."""
     engine = create_db_engine(get_settings())
@@ -55,8 +62,11 @@ def demo(
                 return
             with progress_bar() as bar:
                 result = build_demo_city(session, stores=stores, consumers=consumers, seed=seed,
-                                         progress=RichSteps(bar))
+                                         progress=RichSteps(bar), history_days=0 if no_history else history_days)
         analyze(engine)
+        if result.history_days:  # file the mined candidates and grade them against the planted links
+            with unit_of_work(make_session_factory(engine)) as session:
+                mined = mine(session)
     except TooFewStores as exc:
         raise typer.BadParameter(str(exc), param_hint="--stores") from exc
     except DomainError as exc:
@@ -65,6 +75,10 @@ def demo(
     finally:
         engine.dispose()
     show(result, engine.dialect.name)
+    if result.history_days:
+        console.print(f"Mined {len(mined.rules)} product -> service rules from {result.history_days} days of history "
+                      f"({mined.created} new candidate links for operators: GET /api/v1/admin/links?status=candidate).")
+        report_precision_recall(mined)
 
 
 def show(result: DemoResult, backend: str) -> None:

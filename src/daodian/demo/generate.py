@@ -20,10 +20,12 @@ from daodian.catalog.models import Product, ProductCategory, ServiceCategory, Se
 from daodian.catalog.schemas import CategoryNode
 from daodian.demo import bulk, people, rows, shops
 from daodian.demo.bulk import Advance, BulkWriter
+from daodian.demo.history_build import HistoryCity, add_history
 from daodian.demo.layout import TooFewStores, min_stores, plan
 from daodian.demo.people import LOGINS, DemoLogin
 from daodian.demo.profiles import PROFILES
 from daodian.kit.clock import utcnow
+from daodian.kit.db import Base
 from daodian.kit.errors import Conflict
 from daodian.merchants.models import Merchant, Store, StoreCategory, StoreItem
 
@@ -48,6 +50,7 @@ class DemoResult:
     logins: tuple[DemoLogin, ...] = LOGINS
     chain_merchant_id: int | None = None
     seconds: float = 0.0
+    history_days: int = 0
 
 
 def has_merchants(session: Session) -> bool:
@@ -56,7 +59,7 @@ def has_merchants(session: Session) -> bool:
 
 def build_demo_city(session: Session, *, stores: int = DEFAULT_STORES, consumers: int = DEFAULT_CONSUMERS,
                     seed: int = DEFAULT_SEED, now: datetime | None = None,
-                    progress: Progress | None = None) -> DemoResult:
+                    progress: Progress | None = None, history_days: int = 0) -> DemoResult:
     started = time.perf_counter()
     progress = progress or _Silent()
     service_leaves = _leaves(session, ServiceCategory)
@@ -107,20 +110,29 @@ def build_demo_city(session: Session, *, stores: int = DEFAULT_STORES, consumers
         lambda n: writer.reserve_ids(Sku.__table__, n), at)
     done(1)
 
-    tables = (  # (progress label, model, rows) in foreign-key order
-        ("users", User, user_cols), ("merchants", Merchant, merchant_cols), ("online shops", Merchant, shop_cols),
-        ("merchant_staff", StaffMembership, staff_cols), ("stores", Store, store_cols),
-        ("store_service_categories", StoreCategory, category_cols), ("service_items", ServiceItem, item_cols),
-        ("store_service_items", StoreItem, offer_cols), ("products", Product, product_cols), ("skus", Sku, sku_cols),
-    )
-    big = {model.__table__.name: model.__table__ for _, model, columns in tables
-           if len(next(iter(columns.values()))) >= bulk.REBUILD_FROM}
+    tables = [  # (progress label, table, rows) in foreign-key order
+        ("users", User.__table__, user_cols), ("merchants", Merchant.__table__, merchant_cols),
+        ("online shops", Merchant.__table__, shop_cols), ("merchant_staff", StaffMembership.__table__, staff_cols),
+        ("stores", Store.__table__, store_cols), ("store_service_categories", StoreCategory.__table__, category_cols),
+        ("service_items", ServiceItem.__table__, item_cols), ("store_service_items", StoreItem.__table__, offer_cols),
+        ("products", Product.__table__, product_cols), ("skus", Sku.__table__, sku_cols),
+    ]
+    if history_days > 0:
+        city = HistoryCity(user_cols=user_cols, consumers_from=len(LOGINS) - 1, store_cols=store_cols,
+                           chain_merchant_id=chain_id, chain_clerk_id=int(user_ids[len(LOGINS) - 2]),
+                           product_cols=product_cols, sku_cols=sku_cols, product_leaves=list(product_leaves),
+                           product_category_ids=product_ids, item_cols=item_cols, offer_cols=offer_cols,
+                           service_leaves=list(service_leaves), service_category_ids=service_ids,
+                           password_hash=user_cols["password_hash"][0], taken_phones=taken)
+        tables += add_history(np.random.default_rng([seed, 1]), city, lambda t, n: writer.reserve_ids(
+            Base.metadata.tables[t], n), at, history_days)
+        result.history_days = history_days
+    big = {table.name: table for _, table, columns in tables if len(next(iter(columns.values()))) >= bulk.REBUILD_FROM}
     with writer.relaxed(list(big.values()), lambda n: progress.step("indexes and foreign keys", n)):
-        for label, model, columns in tables:
+        for label, table, columns in tables:
             count = len(next(iter(columns.values())))
-            written = writer.insert(model.__table__, columns, progress.step(label, count))
-            table = model.__table__.name
-            result.counts[table] = result.counts.get(table, 0) + written
+            written = writer.insert(table, columns, progress.step(label, count))
+            result.counts[table.name] = result.counts.get(table.name, 0) + written
     result.chain_merchant_id = chain_id
     result.seconds = time.perf_counter() - started
     return result
