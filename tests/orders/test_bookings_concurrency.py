@@ -1,16 +1,21 @@
 """Real parallel clients against a real server (uvicorn, its own database), on both backends."""
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.orders.booking_models import Booking, BookingSlot, BookingStatus
 from tests.factories import make_item, make_merchant, make_slot, make_store, make_user, token_for
+from tests.orders.helpers import new_client
+from tests.payments.reconcile import assert_books_balance
 
 
 def in_parallel(n: int, call) -> list[httpx.Response]:
@@ -25,9 +30,14 @@ def in_parallel(n: int, call) -> list[httpx.Response]:
         return list(pool.map(run, range(n)))
 
 
+def _balanced(live_server, merchant_id: int):
+    with unit_of_work(live_server.session_factory, read_only=True) as s:
+        return assert_books_balance(s, {merchant_id})
+
+
 @pytest.fixture
 def http(live_server):
-    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+    with new_client(live_server.url) as client:
         yield client
 
 
@@ -83,3 +93,38 @@ def test_parallel_cancellations_and_bookings_keep_the_count(live_server, http):
     booked, live = _state(live_server, slot.id)
     assert booked == live <= 3
     assert sum(r.status_code == 201 for r in responses[6:]) == live
+
+
+def test_1000_bookings_race_for_10_slots_of_3_and_exactly_30_win(live_server):
+    """1,000 consumers, each on its own connection and thread, released together; 100 per slot."""
+    with unit_of_work(live_server.session_factory) as s:
+        merchant = make_merchant(s, make_user(s))
+        store = make_store(s, merchant)
+        item = make_item(s, merchant, [store.id])
+        slot_ids = [make_slot(s, store, item, capacity=3, starts_at=utcnow() + timedelta(days=2, hours=h)).id
+                    for h in range(10)]
+        tokens = [token_for(s, make_user(s)) for _ in range(1000)]
+        merchant_id = merchant.id
+
+    # Clients are made before the race: making one costs CPU (an SSL context) this process shares with the server.
+    clients = [new_client(live_server.url, timeout=120) for _ in range(1000)]
+
+    def book(i: int) -> httpx.Response:
+        return clients[i].post(f"/api/v1/slots/{slot_ids[i % 10]}/bookings", json={"payment": "pay_at_store"},
+                               headers={"Authorization": f"Bearer {tokens[i]}"})
+
+    started = time.monotonic()
+    try:
+        responses = in_parallel(1000, book)
+    finally:
+        for client in clients:
+            client.close()
+    elapsed = time.monotonic() - started
+    assert Counter(r.status_code for r in responses) == {201: 30, 409: 970}, [r.text for r in responses
+                                                                             if r.status_code not in (201, 409)][:3]
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"slot_full"}
+    assert Counter(r.json()["slot_id"] for r in responses if r.status_code == 201) == {sid: 3 for sid in slot_ids}
+    for slot_id in slot_ids:
+        assert _state(live_server, slot_id) == (3, 3)
+    assert _balanced(live_server, merchant_id).bookings == 30
+    print(f"\n1000 bookings in {elapsed:.1f}s ({1000 / elapsed:.0f}/s)")

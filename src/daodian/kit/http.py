@@ -1,8 +1,9 @@
 """Request-scoped dependencies shared by every domain's routes."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
@@ -11,8 +12,42 @@ from daodian.kit.ids import MAX_ID
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# How many requests of this process may be in their database phase at once. Worker threads are few
+# and shared (AnyIO's default 40): a request waiting for a row lock (PostgreSQL) or the write lock
+# (SQLite) holds one, and between its dependencies and its route the request *holding* the lock needs
+# another; with 40 waiters nobody finishes (50 parallel bookings once ended in pool timeouts). Well
+# below 40 threads, and below the connection pool (5 + 10 overflow), so every admitted request gets
+# a thread and a connection; the rest wait here without taking either.
+DB_CONCURRENCY = 10
 
-def get_session(request: Request) -> Iterator[Session]:
+
+async def _sqlite_write_turn(request: Request) -> AsyncIterator[None]:
+    """On SQLite one transaction writes at a time whatever we do. A writing request (any method but a read)
+    waits for its turn here, with neither a thread nor a timeout, instead of inside SQLite's busy_timeout
+    holding a thread and a slot, where a lock holder slowed down between its thread hops (its principal
+    lookup, its route, its commit) could time the waiters out with 503s under load."""
+    if request.method in READ_METHODS or not request.app.state.settings.is_sqlite:
+        yield
+        return
+    turn = getattr(request.app.state, "sqlite_write_turn", None)
+    if turn is None:  # one per app, made on first use inside its event loop
+        turn = request.app.state.sqlite_write_turn = anyio.Lock()
+    async with turn:
+        yield
+
+
+async def _db_slot(_turn: Annotated[None, Depends(_sqlite_write_turn, scope="function")]) -> AsyncIterator[None]:
+    yield  # the turn is taken before the slot (a sub-dependency runs before the limit applies)
+
+
+# The single gate. Every route that touches the database depends on it, directly or through DbSession
+# (routes running their own short transactions through orders.dependencies too): one shared Depends
+# object, so one limit; within a request it is acquired once (cached) and held until the route's
+# transaction has ended (scope="function"), so no request ever waits for a second slot.
+DbSlot = Depends(_db_slot, scope="function", max_concurrency=DB_CONCURRENCY)
+
+
+def get_session(request: Request, _slot: Annotated[None, DbSlot]) -> Iterator[Session]:
     # Reads take no write lock on SQLite; everything else locks up front (see kit.db).
     with unit_of_work(request.app.state.session_factory, read_only=request.method in READ_METHODS) as session:
         yield session
@@ -28,7 +63,9 @@ QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def access(rule: str) -> dict:
-    """Declare who may call a route: "public", "authenticated", "operator", "self" or "merchant:<action>".
+    """Declare who may call a route: "public", "authenticated", "operator", "self" or "merchant:<action>",
+    or "self|merchant:<action>": a consumer's object (an order, a booking) that staff with <action> at
+    the merchant it was bought from may use too.
 
     Enforcement happens in the services (accounts.authz); the authorization matrix test holds every
     route to what it declares here, and fails for a route that declares nothing.

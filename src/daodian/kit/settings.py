@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         24, ge=24, le=24 * 90, description="Idempotency keys and their stored responses are kept this long.")
     idempotency_lease_seconds: int = Field(
         120, ge=5, le=3600, description="A claimed idempotency key whose request died is free again after this.")
+    booking_free_cancel_hours: float = Field(
+        2.0, ge=0, le=24 * 30, description="Consumers cancel a booking free until this long before the slot "
+                                           "starts; later only the store's staff can.")
+    booking_max_no_shows: int = Field(
+        3, ge=0, description="No-shows within the window after which pay-at-store bookings are refused; 0 = off.")
+    booking_no_show_window_days: int = Field(90, ge=1, le=3650, description="Window over which no-shows count.")
     public_base_url: str | None = Field(
         None, description="Absolute base URL the payment providers call back (e.g. https://daodian.example.com); "
                           "defaults to the URL of the request that started the payment.")

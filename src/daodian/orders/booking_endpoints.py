@@ -1,9 +1,7 @@
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
@@ -24,28 +22,10 @@ from daodian.orders.booking_schemas import (
     WeeklySlotsResult,
     aware_utc,
 )
+from daodian.orders.dependencies import AppSettings
 
 router = APIRouter(tags=["bookings"])
 
-
-# Worker threads are few and shared (anyio's default 40). A request waiting for a row lock (PostgreSQL)
-# or the write lock (SQLite) holds one, and the request holding the lock needs another to build its
-# response before it commits: with enough waiters nobody can finish (50 parallel bookings ended in pool
-# timeouts and 503s). So only a few writes of this router enter the database at once; the others wait
-# here, without a thread. (A candidate for kit.http, for every domain's hot writes.)
-WRITE_CONCURRENCY = 8
-
-
-async def _write_gate(request: Request) -> AsyncIterator[None]:
-    gate = getattr(request.app.state, "bookings_write_gate", None)
-    if gate is None:  # one per app and event loop; created on first use, inside the loop
-        gate = anyio.Semaphore(WRITE_CONCURRENCY)
-        request.app.state.bookings_write_gate = gate
-    async with gate:
-        yield
-
-
-WriteGate = [Depends(_write_gate, scope="function")]
 
 WindowFrom = Annotated[datetime | None, Query(alias="from", description="ISO-8601 with a UTC offset.")]
 WindowTo = Annotated[datetime | None, Query(alias="to", description="ISO-8601 with a UTC offset.")]
@@ -83,7 +63,7 @@ def booking_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[date
 # --- slots ------------------------------------------------------------------------------------
 
 
-@router.post("/stores/{store_id}/slots", dependencies=WriteGate,
+@router.post("/stores/{store_id}/slots", 
              status_code=status.HTTP_201_CREATED, response_model=SlotRead,
              openapi_extra=access("merchant:store.manage"))
 def publish_slot(store_id: ObjectId, body: SlotCreate, session: DbSession, principal: LoggedIn) -> SlotRead:
@@ -91,7 +71,7 @@ def publish_slot(store_id: ObjectId, body: SlotCreate, session: DbSession, princ
     return booking_slots.slot_read(booking_slots.publish_slot(session, principal, store_id, body))
 
 
-@router.post("/stores/{store_id}/slots/weekly", dependencies=WriteGate,
+@router.post("/stores/{store_id}/slots/weekly", 
              status_code=status.HTTP_201_CREATED, response_model=WeeklySlotsResult,
              openapi_extra=access("merchant:store.manage"))
 def publish_weekly(store_id: ObjectId, body: WeeklySlotsCreate, session: DbSession,
@@ -110,14 +90,14 @@ def list_slots(store_id: ObjectId, session: DbSession, principal: ApiPrincipal,
     return [booking_slots.slot_read(s) for s in slots]
 
 
-@router.patch("/slots/{slot_id}", dependencies=WriteGate,
+@router.patch("/slots/{slot_id}", 
               response_model=SlotRead, openapi_extra=access("merchant:store.manage"))
 def update_slot(slot_id: ObjectId, body: SlotUpdate, session: DbSession, principal: LoggedIn) -> SlotRead:
     """Change the capacity; never below the places already booked (409 `capacity_below_booked`)."""
     return booking_slots.slot_read(booking_slots.set_capacity(session, principal, slot_id, body.capacity))
 
 
-@router.post("/slots/{slot_id}/cancel", dependencies=WriteGate,
+@router.post("/slots/{slot_id}/cancel", 
              response_model=SlotRead, openapi_extra=access("merchant:store.manage"))
 def cancel_slot(slot_id: ObjectId, session: DbSession, principal: LoggedIn) -> SlotRead:
     """Withdraw a slot; its live bookings are cancelled with it."""
@@ -127,14 +107,19 @@ def cancel_slot(slot_id: ObjectId, session: DbSession, principal: LoggedIn) -> S
 # --- bookings ---------------------------------------------------------------------------------
 
 
-@router.post("/slots/{slot_id}/bookings", dependencies=WriteGate,
+@router.post("/slots/{slot_id}/bookings", 
              status_code=status.HTTP_201_CREATED, response_model=BookingRead,
              openapi_extra=access("authenticated"),
              responses={200: {"model": BookingRead, "description": "You already hold a place in this slot."}})
-def book(slot_id: ObjectId, body: BookingCreate, session: DbSession, principal: LoggedIn,
+def book(slot_id: ObjectId, body: BookingCreate, session: DbSession, principal: LoggedIn, settings: AppSettings,
          response: Response) -> BookingRead:
-    """Take a place in a slot (409 `slot_full` when none is left). Retrying returns your booking (200)."""
-    booking, created = bookings.book(session, principal, slot_id, body)
+    """Take a place in a slot (409 `slot_full` when none is left). Retrying returns your booking (200).
+
+    With `payment=pay_online` the booking comes with an unpaid order (`order_id`): pay it with
+    POST /orders/{order_id}/pay before it expires, or the place goes back. Errors: `slot_full`,
+    `slot_closed`, `slot_started` (409), `too_many_no_shows` (403), `voucher_not_for_slot` (422),
+    `voucher_already_booked` (409), `voucher_not_found` (404), `slot_not_found` (404)."""
+    booking, created = bookings.book(session, principal, slot_id, body, settings)
     if not created:
         response.status_code = status.HTTP_200_OK
     return bookings.booking_reads(session, [booking])[0]
@@ -146,21 +131,24 @@ def my_bookings(session: DbSession, principal: LoggedIn, paging: Paging) -> Page
     return Page(items=rows, next_cursor=cursor)
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingRead, openapi_extra=access("self"))
+@router.get("/bookings/{booking_id}", response_model=BookingRead,
+            openapi_extra=access("self|merchant:console.view"))
 def get_booking(booking_id: ObjectId, session: DbSession, principal: LoggedIn) -> BookingRead:
     """A booking of yours, or of your store (staff)."""
     return bookings.booking_reads(session, [bookings.visible_booking(session, principal, booking_id)])[0]
 
 
-@router.post("/bookings/{booking_id}/cancel", dependencies=WriteGate,
-             response_model=BookingRead, openapi_extra=access("self"))
-def cancel_booking(booking_id: ObjectId, session: DbSession, principal: LoggedIn) -> BookingRead:
+@router.post("/bookings/{booking_id}/cancel", 
+             response_model=BookingRead, openapi_extra=access("self|merchant:counter"))
+def cancel_booking(booking_id: ObjectId, session: DbSession, principal: LoggedIn,
+                   settings: AppSettings) -> BookingRead:
     """Cancel: the consumer until the free-cancellation window closes (409 `cancellation_window_passed`),
-    the store's counter staff at any time."""
-    return bookings.booking_reads(session, [bookings.cancel(session, principal, booking_id)])[0]
+    the store's counter staff at any time. An unpaid `pay_online` order is cancelled with it; a paid one
+    keeps its voucher (refund it through POST /orders/{id}/refunds)."""
+    return bookings.booking_reads(session, [bookings.cancel(session, principal, booking_id, settings)])[0]
 
 
-@router.post("/bookings/{booking_id}/attendance", dependencies=WriteGate, response_model=BookingRead,
+@router.post("/bookings/{booking_id}/attendance", response_model=BookingRead,
              openapi_extra=access("merchant:counter"))
 def mark_attendance(booking_id: ObjectId, body: AttendanceIn, session: DbSession,
                     principal: LoggedIn) -> BookingRead:

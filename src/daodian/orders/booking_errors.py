@@ -52,11 +52,6 @@ class ItemNotOfferedAtStore(Invalid):
     code, message = "item_not_offered_at_store", "This store does not offer this service item."
 
 
-class PaymentMethodUnavailable(Invalid):
-    code = "payment_method_unavailable"
-    message = "Paying online when booking is not available yet; book with a voucher or pay at the store."
-
-
 class VoucherNotForSlot(Invalid):
     code, message = "voucher_not_for_slot", "This voucher is for another service item or merchant."
 

@@ -71,8 +71,8 @@ class Booking(Base):
     service_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("service_items.id"))
     status: Mapped[BookingStatus] = mapped_column(String(16), default=BookingStatus.BOOKED)
     payment: Mapped[BookingPayment] = mapped_column(String(16))
-    voucher_id: Mapped[int | None] = mapped_column(BigId)  # orders' vouchers; FK once the migrations are linear
-    order_id: Mapped[int | None] = mapped_column(BigId)  # orders' orders; likewise
+    voucher_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("vouchers.id"))  # voucher, or pay_online once paid
+    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"), index=True)  # pay_online's order
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(16))  # consumer | staff | slot_cancelled

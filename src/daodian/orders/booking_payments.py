@@ -3,34 +3,52 @@
 - `pay_at_store`: nothing now; the sale is settled (and recorded as a consumption record) at the counter.
 - `voucher`: one of the consumer's active vouchers for this very item, valid at the slot's start. The
   booking reserves it (a partial unique index lets a voucher back one live booking at a time); verifying
-  it at the counter consumes the use and should mark the booking attended: orders.counter.verify is
-  expected to call `bookings.on_voucher_verified(session, voucher_id, by_user_id)`.
-- `pay_online`: not yet. It needs an order created with the booking (orders.service.create_order) and
-  two calls back from orders: when that order is paid, `bookings.on_order_paid(...)` (link the voucher
-  it issued), and when it expires or is cancelled, a release of the place. Until then: 422.
+  it at the counter consumes the use and marks the booking attended (orders.counter.verify calls
+  `bookings.on_voucher_verified`).
+- `pay_online`: an ordinary service order for one of the slot's item at the slot's store is placed in the
+  booking's transaction, and the booking holds its place meanwhile. The consumer pays that order like any
+  other (POST /orders/{id}/pay, e.g. through the sandbox). When it is paid, orders.service calls
+  `bookings.on_order_paid` and the voucher it issued backs the booking, exactly as with `voucher`. When it
+  is cancelled or expires unpaid, `bookings.on_order_closed` gives the place back; a booking that finds
+  its slot full first expires such overdue orders (`expire_unpaid_holders`). Cancelling the booking
+  cancels an unpaid order; a paid one keeps its voucher (the consumer may book again with it, or refund it
+  through POST /orders/{id}/refunds: refunds go through the provider that took the money).
+
+Lock order: an order's row before its booking's slot, everywhere (payments, expiry, cancellation).
 """
+
+from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Principal
+from daodian.kit.clock import utcnow
+from daodian.kit.settings import Settings
 from daodian.orders import booking_repository as repository
+from daodian.orders import repository as orders_repository
+from daodian.orders import service as orders
 from daodian.orders import vouchers
-from daodian.orders.booking_errors import PaymentMethodUnavailable, VoucherAlreadyBooked, VoucherNotForSlot
+from daodian.orders.booking_errors import VoucherAlreadyBooked, VoucherNotForSlot
 from daodian.orders.booking_models import Booking, BookingPayment, BookingSlot
 from daodian.orders.booking_schemas import BookingCreate
 from daodian.orders.errors import VoucherExpired, VoucherNotFound, VoucherRefunded, VoucherUsedUp
+from daodian.orders.models import OrderStatus
+from daodian.orders.schemas import OrderCreate, OrderLineIn
 
 _UNUSABLE = {"used_up": VoucherUsedUp, "refunded": VoucherRefunded, "expired": VoucherExpired}
 
 
-def prepare(session: Session, principal: Principal, slot: BookingSlot,
-            data: BookingCreate) -> tuple[int | None, int | None]:
+def prepare(session: Session, principal: Principal, slot: BookingSlot, data: BookingCreate,
+            settings: Settings) -> tuple[int | None, int | None]:
     """(voucher id, order id) backing a new booking; domain errors when the payment cannot back it."""
     if data.payment == BookingPayment.PAY_AT_STORE:
         return None, None
     if data.payment == BookingPayment.VOUCHER:
         return _reserve_voucher(session, principal, slot, data.voucher_code or ""), None
-    raise PaymentMethodUnavailable(details={"payment": data.payment.value})
+    order = orders.create_order(session, principal, OrderCreate(
+        lines=[OrderLineIn(service_item_id=slot.service_item_id, quantity=1)], store_id=slot.store_id), settings)
+    return None, order.id
 
 
 def _reserve_voucher(session: Session, principal: Principal, slot: BookingSlot, code: str) -> int:
@@ -47,6 +65,38 @@ def _reserve_voucher(session: Session, principal: Principal, slot: BookingSlot, 
     return voucher.id
 
 
+def lock(session: Session, bookings: Iterable[Booking]) -> None:
+    """Lock the orders behind these bookings (in id order) before their slot is touched."""
+    for order_id in sorted({b.order_id for b in bookings if b.order_id is not None}):
+        orders_repository.order_for_update(session, order_id)
+
+
+def expire_unpaid_holders(session: Session, slot_id: int, now: datetime | None = None) -> int:
+    """Expire the overdue unpaid orders of the slot's `pay_online` bookings; how many places came back."""
+    now = now or utcnow()
+    released = 0
+    for order_id in repository.unpaid_order_ids_of_slot(session, slot_id):
+        order = orders_repository.order_for_update(session, order_id)
+        if order is not None and orders.is_due(order, now):
+            released += orders.expire(session, order, now)  # calls bookings.on_order_closed
+    return released
+
+
+def discard(session: Session, order_id: int | None) -> None:
+    """Cancel an order prepare() made for a booking that was not made after all (a racing retry won)."""
+    if order_id is not None:
+        orders.close_unpaid(session, orders.get_order(session, order_id), by_user_id=None)
+
+
 def release(session: Session, booking: Booking, *, refund: bool) -> None:
-    """Undo what prepare() arranged when the booking is cancelled. A voucher is freed by the booking leaving
-    status booked (the partial unique index no longer counts it); an order would be cancelled here."""
+    """Undo what prepare() arranged when the booking is cancelled (its order is locked: see `lock`).
+
+    A voucher is freed by the booking leaving status booked (the partial unique index no longer counts it).
+    An unpaid order is cancelled with the booking; a paid one keeps its voucher, whatever `refund` says:
+    the money goes back only when the consumer asks for it (POST /orders/{id}/refunds).
+    """
+    if booking.order_id is None:
+        return
+    order = orders.get_order(session, booking.order_id)
+    if order.status == OrderStatus.CREATED:
+        orders.close_unpaid(session, order, by_user_id=booking.cancelled_by)

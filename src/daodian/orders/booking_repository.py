@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from daodian.accounts.models import User
 from daodian.merchants.models import StoreItem
-from daodian.orders.booking_models import Booking, BookingSlot, BookingStatus, SlotStatus
+from daodian.orders.booking_models import Booking, BookingPayment, BookingSlot, BookingStatus, SlotStatus
 
 MAX_LISTED_SLOTS = 1000
 
@@ -83,6 +83,17 @@ def active_bookings_of_slot(session: Session, slot_id: int) -> list[Booking]:
 def active_booking_for_voucher(session: Session, voucher_id: int) -> Booking | None:
     return session.scalar(select(Booking).where(Booking.voucher_id == voucher_id,
                                                 Booking.status == BookingStatus.BOOKED))
+
+
+def active_booking_for_order(session: Session, order_id: int) -> Booking | None:
+    return session.scalar(select(Booking).where(Booking.order_id == order_id, Booking.status == BookingStatus.BOOKED))
+
+
+def unpaid_order_ids_of_slot(session: Session, slot_id: int) -> list[int]:
+    """Orders behind the slot's live `pay_online` bookings (paid or not: the caller checks)."""
+    return list(session.scalars(select(Booking.order_id).where(
+        Booking.slot_id == slot_id, Booking.status == BookingStatus.BOOKED, Booking.payment == BookingPayment.PAY_ONLINE,
+        Booking.order_id.is_not(None)).order_by(Booking.order_id)))
 
 
 def leave_booked(session: Session, booking_id: int, status: BookingStatus, **values) -> bool:

@@ -123,8 +123,10 @@ class WeeklySlotsResult(BaseModel):
 
 
 class BookingCreate(InputModel):
-    # Paying online when booking (BookingPayment.PAY_ONLINE) is offered once orders can back it.
-    payment: Literal[BookingPayment.VOUCHER, BookingPayment.PAY_AT_STORE]
+    payment: BookingPayment = Field(description="`voucher`: one of yours for this item; `pay_online`: an order for "
+                                                "the item is placed with the booking (its `order_id`), to pay with "
+                                                "POST /orders/{id}/pay before it expires, or the place goes back; "
+                                                "`pay_at_store`: settled at the counter.")
     voucher_code: Annotated[str | None, Field(pattern=r"^[0-9A-Za-z -]{4,40}$")] = Field(
         None, description="Required with payment=voucher: one of your vouchers for this service item.")
 

@@ -6,10 +6,7 @@ constraint on the table says the same. Retrying a booking returns the live booki
 """
 
 from datetime import timedelta
-from functools import lru_cache
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, authorize, require_login
@@ -17,6 +14,7 @@ from daodian.kit.clock import utcnow
 from daodian.kit.errors import NotFound
 from daodian.kit.facts import append_fact
 from daodian.kit.pagination import PageParams, fetch_page
+from daodian.kit.settings import Settings, get_settings
 from daodian.merchants import stores
 from daodian.orders import booking_payments
 from daodian.orders import booking_repository as repository
@@ -39,23 +37,6 @@ from daodian.orders.booking_slots import get_slot
 EARLY_ARRIVAL = timedelta(hours=1)
 
 
-class BookingSettings(BaseSettings):
-    """Booking rules, from DAODIAN_BOOKING_* variables (kept here until kit.settings takes them in)."""
-
-    model_config = SettingsConfigDict(env_prefix="DAODIAN_BOOKING_", extra="ignore")
-
-    free_cancel_hours: float = Field(2.0, ge=0, le=24 * 30, description="Consumers cancel free until this long "
-                                                                         "before the start; later only staff can.")
-    max_no_shows: int = Field(3, ge=0, description="No-shows within the window after which pay-at-store "
-                                                   "bookings are refused; 0 turns the rule off.")
-    no_show_window_days: int = Field(90, ge=1, le=3650)
-
-
-@lru_cache
-def get_booking_settings() -> BookingSettings:
-    return BookingSettings()
-
-
 def _fact(session: Session, kind: str, booking: Booking, slot: BookingSlot, **extra) -> None:
     append_fact(session, kind, {
         "booking_id": booking.id, "slot_id": slot.id, "service_item_id": booking.service_item_id,
@@ -63,9 +44,11 @@ def _fact(session: Session, kind: str, booking: Booking, slot: BookingSlot, **ex
     }, merchant_id=booking.merchant_id, store_id=booking.store_id, consumer_id=booking.consumer_id)
 
 
-def book(session: Session, principal: Principal, slot_id: int, data: BookingCreate) -> tuple[Booking, bool]:
+def book(session: Session, principal: Principal, slot_id: int, data: BookingCreate,
+         settings: Settings | None = None) -> tuple[Booking, bool]:
     """(the booking, whether it is new): one place of the slot for the caller."""
     require_login(principal)
+    settings = settings or get_settings()
     slot = get_slot(session, slot_id)
     try:
         stores.visible_store(session, principal, slot.store_id)
@@ -80,10 +63,13 @@ def book(session: Session, principal: Principal, slot_id: int, data: BookingCrea
     if slot.starts_at <= now:
         raise SlotStarted()
     if data.payment == BookingPayment.PAY_AT_STORE:
-        _check_no_shows(session, principal.user_id)
-    voucher_id, order_id = booking_payments.prepare(session, principal, slot, data)
+        _check_no_shows(session, principal.user_id, settings)
+    voucher_id, order_id = booking_payments.prepare(session, principal, slot, data, settings)
 
-    if not repository.take_place(session, slot.id, now):
+    # A full slot may be full of places held for orders never paid: expire those, then try again.
+    if not repository.take_place(session, slot.id, now) and not (
+            booking_payments.expire_unpaid_holders(session, slot.id, now)
+            and repository.take_place(session, slot.id, now)):
         session.refresh(slot)
         raise SlotClosed() if slot.status != SlotStatus.OPEN else SlotFull()
     # We now hold the slot's row lock, so a racing retry of this very request has either committed (and is
@@ -91,6 +77,7 @@ def book(session: Session, principal: Principal, slot_id: int, data: BookingCrea
     existing = repository.active_booking(session, slot.id, principal.user_id)
     if existing is not None:
         repository.release_places(session, slot.id, 1, now)
+        booking_payments.discard(session, order_id)  # the order made for this retry is not needed
         return existing, False
     booking = Booking(slot_id=slot.id, consumer_id=principal.user_id, merchant_id=slot.merchant_id,
                       store_id=slot.store_id, service_item_id=slot.service_item_id, status=BookingStatus.BOOKED,
@@ -101,11 +88,10 @@ def book(session: Session, principal: Principal, slot_id: int, data: BookingCrea
     return booking, True
 
 
-def _check_no_shows(session: Session, consumer_id: int) -> None:
-    rules = get_booking_settings()
-    if rules.max_no_shows:
-        since = utcnow() - timedelta(days=rules.no_show_window_days)
-        if repository.no_shows_since(session, consumer_id, since) >= rules.max_no_shows:
+def _check_no_shows(session: Session, consumer_id: int, settings: Settings) -> None:
+    if settings.booking_max_no_shows:
+        since = utcnow() - timedelta(days=settings.booking_no_show_window_days)
+        if repository.no_shows_since(session, consumer_id, since) >= settings.booking_max_no_shows:
             raise TooManyNoShows()
 
 
@@ -119,9 +105,10 @@ def visible_booking(session: Session, principal: Principal, booking_id: int) -> 
     return booking
 
 
-def cancel(session: Session, principal: Principal, booking_id: int) -> Booking:
+def cancel(session: Session, principal: Principal, booking_id: int, settings: Settings | None = None) -> Booking:
     """The consumer cancels free until the window closes; the store's staff may cancel at any time.
     Cancelling a cancelled booking again returns it unchanged."""
+    settings = settings or get_settings()
     booking = visible_booking(session, principal, booking_id)
     is_staff = principal.can(Action.COUNTER, booking.merchant_id)
     if booking.consumer_id != principal.user_id and not is_staff:
@@ -130,9 +117,10 @@ def cancel(session: Session, principal: Principal, booking_id: int) -> Booking:
         return booking
     if booking.status != BookingStatus.BOOKED:
         raise BookingNotActive()
+    booking_payments.lock(session, [booking])  # its order before the slot, as payments and expiry do
     slot = session.get(BookingSlot, booking.slot_id)
     now = utcnow()
-    free_until = slot.starts_at - timedelta(hours=get_booking_settings().free_cancel_hours)
+    free_until = slot.starts_at - timedelta(hours=settings.booking_free_cancel_hours)
     late = now > free_until
     if late and not is_staff:
         raise CancellationWindowPassed(details={"free_until": free_until.isoformat()})
@@ -189,11 +177,40 @@ def on_voucher_verified(session: Session, voucher_id: int, by_user_id: int) -> B
     return booking
 
 
+def on_order_paid(session: Session, order_id: int, voucher_ids: list[int]) -> Booking | None:
+    """For the orders domain: the order a `pay_online` booking made was paid; its voucher now backs the booking
+    (verifying it at the counter marks the booking attended)."""
+    booking = repository.active_booking_for_order(session, order_id)
+    if booking is None or not voucher_ids:
+        return None
+    booking.voucher_id = voucher_ids[0]
+    session.flush()
+    _fact(session, "booking.paid", booking, session.get(BookingSlot, booking.slot_id), order_id=order_id,
+          voucher_id=booking.voucher_id)
+    return booking
+
+
+def on_order_closed(session: Session, order_id: int) -> Booking | None:
+    """For the orders domain: the order of a `pay_online` booking was cancelled or expired unpaid; the place
+    goes back."""
+    booking = repository.active_booking_for_order(session, order_id)
+    now = utcnow()
+    if booking is None or not repository.leave_booked(session, booking.id, BookingStatus.CANCELLED, cancelled_at=now,
+                                                      cancel_reason="unpaid"):
+        return None
+    repository.release_places(session, booking.slot_id, 1, now)
+    session.refresh(booking)
+    _fact(session, "booking.cancelled", booking, session.get(BookingSlot, booking.slot_id), reason="unpaid",
+          late=False)
+    return booking
+
+
 def cancel_slot(session: Session, principal: Principal, slot_id: int) -> BookingSlot:
     """The store withdraws a slot: its live bookings are cancelled (and refunded) with it."""
     slot = get_slot(session, slot_id)
     authorize(principal, Action.STORE_MANAGE, slot.merchant_id)
     now = utcnow()
+    booking_payments.lock(session, repository.active_bookings_of_slot(session, slot.id))  # orders first
     # Closing first takes the row lock and stops new bookings (take_place wants status open).
     if repository.close_slot_if_open(session, slot.id, now):
         cancelled = [b for b in repository.active_bookings_of_slot(session, slot.id)

@@ -4,6 +4,9 @@ Such a route must not hold the request-wide session open: on SQLite a POST's ses
 write lock at its first statement, and the route's own short transactions (the idempotency claim,
 then the work) would wait on it. So the caller is resolved in a short read transaction that ends
 before the route runs.
+
+They still pass the one database gate (kit.http.DbSlot) like every DbSession route, held until the route
+returns: these routes open their short transactions one after another, never two at once.
 """
 
 from typing import Annotated
@@ -16,11 +19,13 @@ from daodian.accounts import service as accounts
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.dependencies import bearer_scheme
 from daodian.kit.db import unit_of_work
+from daodian.kit.http import DbSlot
 from daodian.kit.settings import Settings
 
 
 def fresh_principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                             Depends(bearer_scheme)]) -> Principal:
+                                                             Depends(bearer_scheme)],
+                    _slot: Annotated[None, DbSlot]) -> Principal:
     if credentials is None or not credentials.credentials:
         return ANONYMOUS
     with unit_of_work(request.app.state.session_factory, read_only=True) as session:
@@ -33,7 +38,7 @@ def logged_in(principal: Annotated[Principal, Depends(fresh_principal)]) -> Prin
     return principal
 
 
-def session_factory(request: Request) -> sessionmaker[Session]:
+def session_factory(request: Request, _slot: Annotated[None, DbSlot]) -> sessionmaker[Session]:
     return request.app.state.session_factory
 
 

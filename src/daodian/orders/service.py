@@ -185,6 +185,7 @@ def expire(session: Session, order: Order, now: datetime | None = None) -> bool:
     _restore_stock(session, order)
     append_fact(session, "order.expired", {"order_id": order.id, "total_fen": order.total_fen}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    _bookings().on_order_closed(session, order.id)  # a place held for it goes back
     return True
 
 
@@ -243,13 +244,30 @@ def cancel(session: Session, principal: Principal, order: Order) -> Order:
         authorize_self(principal, order.consumer_id)
     if is_due(order):
         raise OrderExpired()
+    _cancel(session, order, by_user_id=principal.user_id, now=utcnow())
+    return order
+
+
+def close_unpaid(session: Session, order: Order, *, by_user_id: int | None) -> None:
+    """Close an unpaid order whose booking was cancelled: expired if overdue, else cancelled."""
     now = utcnow()
+    if not expire(session, order, now):
+        _cancel(session, order, by_user_id=by_user_id, now=now)
+
+
+def _cancel(session: Session, order: Order, *, by_user_id: int | None, now: datetime) -> None:
     states.move(session, order, S.CANCELLED, now=now)
     _restore_stock(session, order)
     append_fact(session, "order.cancelled", {"order_id": order.id, "total_fen": order.total_fen,
-                                             "by": principal.user_id}, occurred_at=now,
+                                             "by": by_user_id}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
-    return order
+    _bookings().on_order_closed(session, order.id)
+
+
+def _bookings():
+    # bookings -> booking_payments -> this module: imported when first needed, not at import time.
+    from daodian.orders import bookings
+    return bookings
 
 
 def fulfil(session: Session, principal: Principal, order: Order) -> Order:
@@ -295,8 +313,9 @@ def mark_paid(session: Session, order: Order, *, amount_fen: int, payment_id: in
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
     if order.kind == OrderKind.SERVICE:
         lines = repository.lines_by_order(session, [order.id])[order.id]
-        vouchers.issue(session, order, lines, settings, now)
+        issued = vouchers.issue(session, order, lines, settings, now)
         states.move(session, order, S.VOUCHER_ISSUED, now=now)
+        _bookings().on_order_paid(session, order.id, [v.id for v in issued])  # a booking paid online
     return True
 
 

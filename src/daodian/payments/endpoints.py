@@ -8,7 +8,7 @@ from daodian.accounts.authz import require_login
 from daodian.kit import idempotency
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import ErrorEnvelope
-from daodian.kit.http import ObjectId, access
+from daodian.kit.http import DbSlot, ObjectId, access
 from daodian.orders.dependencies import AppSettings, Factory, OwnLoggedIn, scope_of
 from daodian.payments import refunds, service
 from daodian.payments.providers import registry
@@ -48,7 +48,8 @@ def pay(order_id: ObjectId, body: PayIn, request: Request, principal: OwnLoggedI
         work=lambda claim: service.pay(factory, settings, principal, order_id, body, str(request.base_url), claim))
 
 
-@router.get("/orders/{order_id}/payments", response_model=list[PaymentRead], openapi_extra=access("self"))
+@router.get("/orders/{order_id}/payments", response_model=list[PaymentRead],
+            openapi_extra=access("self|merchant:console.view"))
 def order_payments(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) -> list[PaymentRead]:
     """Every payment attempt of an order, for its consumer and the merchant's staff."""
     require_login(principal)
@@ -56,7 +57,7 @@ def order_payments(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory)
         return [service.payment_read(p) for p in service.visible_payments(session, principal, order_id)]
 
 
-@router.get("/payments/{payment_id}", response_model=PaymentRead, openapi_extra=access("self"))
+@router.get("/payments/{payment_id}", response_model=PaymentRead, openapi_extra=access("self|merchant:console.view"))
 def get_payment(payment_id: ObjectId, principal: OwnLoggedIn, factory: Factory) -> PaymentRead:
     """One payment (poll it after paying). Errors: `payment_not_found` (404)."""
     require_login(principal)
@@ -65,7 +66,7 @@ def get_payment(payment_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 
 
 @router.post("/orders/{order_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=RefundRead,
-             openapi_extra=idempotency.openapi("self"), responses=PROVIDER_ERROR)
+             openapi_extra=idempotency.openapi("self|merchant:store.manage"), responses=PROVIDER_ERROR)
 def refund(order_id: ObjectId, body: RefundCreate, request: Request, principal: OwnLoggedIn,
            idempotency_key: idempotency.KeyHeader) -> JSONResponse:
     """Refund all or part of a paid order through the provider that took the money. Requires `Idempotency-Key`.
@@ -90,7 +91,8 @@ def refund(order_id: ObjectId, body: RefundCreate, request: Request, principal: 
         work=lambda claim: refunds.request_refund(factory, settings, principal, order_id, body, base, claim))
 
 
-@router.get("/orders/{order_id}/refunds", response_model=list[RefundRead], openapi_extra=access("self"))
+@router.get("/orders/{order_id}/refunds", response_model=list[RefundRead],
+            openapi_extra=access("self|merchant:console.view"))
 def order_refunds(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) -> list[RefundRead]:
     """The refunds of an order."""
     require_login(principal)
@@ -100,6 +102,7 @@ def order_refunds(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 
 # --- notifications from the providers ---------------------------------------------------------
 # Provider callbacks, not client API: kept out of the published schema (a client could never sign one).
+# They pass the database gate (kit.http.DbSlot) like every other route: a burst of notifications waits there.
 
 NOTIFY_DOC = """Errors: `invalid_signature` (400: the signature does not verify — nothing changes),
 `invalid_notification` (400), `amount_mismatch` (400), `payment_not_found` / `refund_not_found` (404),
@@ -114,14 +117,14 @@ async def _notify(request: Request, provider_name: str) -> Response:
     return Response(text, media_type=media_type)
 
 
-@router.post("/payments/notify/sandbox", response_model=NotifyAck, openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/sandbox", response_model=NotifyAck, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
              description="The sandbox's signed notification: JSON, HMAC-SHA256 of the raw body in "
                          "`X-Sandbox-Signature` (hex).\n\n" + NOTIFY_DOC)
 async def notify_sandbox(request: Request) -> Response:
     return await _notify(request, "sandbox")
 
 
-@router.post("/payments/notify/alipay", response_class=Response, openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/alipay", response_class=Response, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
              responses={200: {"content": {"text/plain": {"example": "success"}}, "description": "Taken."}},
              description="Alipay's asynchronous notification (form-encoded, RSA2-signed); answered with the "
                          "text `success`.\n\n" + NOTIFY_DOC)
@@ -129,7 +132,7 @@ async def notify_alipay(request: Request) -> Response:
     return await _notify(request, "alipay")
 
 
-@router.post("/payments/notify/wechatpay", response_model=NotifyAck, openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/wechatpay", response_model=NotifyAck, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
              description="WeChat Pay's API v3 notification (JSON, `Wechatpay-*` signature headers, AES-GCM "
                          "encrypted resource).\n\n" + NOTIFY_DOC)
 async def notify_wechatpay(request: Request) -> Response:

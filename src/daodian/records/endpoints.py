@@ -1,7 +1,4 @@
-from collections.abc import AsyncIterator
-
-import anyio
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.kit.http import DbSession, ObjectId, QueryId, access
@@ -21,27 +18,7 @@ from daodian.records.schemas import (
 router = APIRouter(tags=["records"])
 
 
-# Worker threads are few and shared (anyio's default 40). A request waiting for a row lock (PostgreSQL)
-# or the write lock (SQLite) holds one, and the request holding the lock needs another to build its
-# response before it commits: with enough waiters nobody can finish (50 parallel bookings ended in pool
-# timeouts and 503s). So only a few writes of this router enter the database at once; the others wait
-# here, without a thread. (A candidate for kit.http, for every domain's hot writes.)
-WRITE_CONCURRENCY = 8
-
-
-async def _write_gate(request: Request) -> AsyncIterator[None]:
-    gate = getattr(request.app.state, "records_write_gate", None)
-    if gate is None:  # one per app and event loop; created on first use, inside the loop
-        gate = anyio.Semaphore(WRITE_CONCURRENCY)
-        request.app.state.records_write_gate = gate
-    async with gate:
-        yield
-
-
-WriteGate = [Depends(_write_gate, scope="function")]
-
-
-@router.post("/stores/{store_id}/consumption-records", dependencies=WriteGate, status_code=status.HTTP_201_CREATED,
+@router.post("/stores/{store_id}/consumption-records", status_code=status.HTTP_201_CREATED,
              response_model=MerchantRecordRead, openapi_extra=access("merchant:counter"),
              responses={200: {"model": MerchantRecordRead, "description": "This receipt id was recorded before "
                                                                           "with the same content: the stored record."}})
@@ -81,21 +58,21 @@ def my_member_code(session: DbSession, principal: LoggedIn) -> MemberCodeRead:
 # --- reviews ----------------------------------------------------------------------------------
 
 
-@router.post("/reviews", dependencies=WriteGate, status_code=status.HTTP_201_CREATED, response_model=ReviewRead,
+@router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewRead,
              openapi_extra=access("authenticated"))
 def create_review(body: ReviewCreate, session: DbSession, principal: LoggedIn) -> ReviewRead:
     """Review a visit of yours, once: a consumption record identified to you or a verified voucher."""
     return reviews.review_reads(session, [reviews.create_review(session, principal, body)])[0]
 
 
-@router.post("/reviews/{review_id}/reply", dependencies=WriteGate,
+@router.post("/reviews/{review_id}/reply", 
              response_model=ReviewRead, openapi_extra=access("merchant:store.manage"))
 def reply_to_review(review_id: ObjectId, body: ReplyIn, session: DbSession, principal: LoggedIn) -> ReviewRead:
     """The merchant's public reply (manager or owner); replying again replaces it."""
     return reviews.review_reads(session, [reviews.reply(session, principal, review_id, body)])[0]
 
 
-@router.post("/reviews/{review_id}/hide", dependencies=WriteGate,
+@router.post("/reviews/{review_id}/hide", 
              response_model=ReviewRead, openapi_extra=access("operator"))
 def hide_review(review_id: ObjectId, session: DbSession, principal: LoggedIn) -> ReviewRead:
     """Take a review down (operators); it stops counting in the store rating."""

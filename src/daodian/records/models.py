@@ -41,7 +41,7 @@ class ConsumptionRecord(Base):
     # Set only when the consumer agreed to be identified at the counter.
     consumer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     identified_by: Mapped[IdentifiedBy] = mapped_column(String(16))
-    voucher_id: Mapped[int | None] = mapped_column(BigId)  # orders' vouchers; no FK until the migrations are linear
+    voucher_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("vouchers.id"))  # when identified by voucher
     recorded_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     source: Mapped[RecordSource] = mapped_column(String(8))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -89,7 +89,7 @@ class Review(Base):
     store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id"), index=True)
     # One review per basis: the unique constraints are what makes "review once" hold under races.
     record_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("consumption_records.id"), unique=True)
-    verification_id: Mapped[int | None] = mapped_column(BigId, unique=True)  # orders' verifications; FK later
+    verification_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("verifications.id"), unique=True)
     rating_experience: Mapped[int] = mapped_column(SmallInteger)  # the one that feeds the store rating
     rating_service: Mapped[int] = mapped_column(SmallInteger)
     rating_product: Mapped[int | None] = mapped_column(SmallInteger)

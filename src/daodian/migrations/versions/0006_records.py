@@ -1,10 +1,9 @@
 """records: consumption records and lines, reviews, member codes, booking slots and bookings
 
 Revision ID: 0006_records
-Revises: 0004_facts
+Revises: 0005_orders
 
-Columns that point at the orders domain's tables (vouchers, orders, verifications) carry no foreign
-key yet: those tables arrive in a sibling revision; the keys come once the history is linear.
+Records and bookings point at the orders domain's vouchers, orders and verifications (0005) by foreign key.
 """
 
 import sqlalchemy as sa
@@ -51,6 +50,7 @@ def upgrade() -> None:
         _fk("consumption_records", "merchant_id", "merchants"),
         _fk("consumption_records", "store_id", "stores"),
         _fk("consumption_records", "consumer_id", "users"),
+        _fk("consumption_records", "voucher_id", "vouchers"),
         _fk("consumption_records", "recorded_by", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consumption_records")),
         sa.UniqueConstraint("merchant_id", "receipt_id", name=op.f("uq_consumption_records_merchant_id_receipt_id")),
@@ -106,6 +106,7 @@ def upgrade() -> None:
         _fk("reviews", "merchant_id", "merchants"),
         _fk("reviews", "store_id", "stores"),
         _fk("reviews", "record_id", "consumption_records"),
+        _fk("reviews", "verification_id", "verifications"),
         _fk("reviews", "replied_by", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
         sa.UniqueConstraint("record_id", name=op.f("uq_reviews_record_id")),
@@ -165,9 +166,11 @@ def upgrade() -> None:
         _fk("bookings", "service_item_id", "service_items"),
         _fk("bookings", "cancelled_by", "users"),
         _fk("bookings", "marked_by", "users"),
+        _fk("bookings", "voucher_id", "vouchers"),
+        _fk("bookings", "order_id", "orders"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bookings")),
     )
-    for column in ("slot_id", "consumer_id", "store_id"):
+    for column in ("slot_id", "consumer_id", "store_id", "order_id"):
         op.create_index(op.f(f"ix_bookings_{column}"), "bookings", [column])
     op.create_index("uq_bookings_slot_consumer_active", "bookings", ["slot_id", "consumer_id"], unique=True,
                     sqlite_where=ACTIVE, postgresql_where=ACTIVE)
