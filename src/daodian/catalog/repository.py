@@ -38,8 +38,11 @@ def products_query(*, category_ids: list[int] | None, merchant_id: int | None, t
     if merchant_id is not None:
         stmt = stmt.where(Product.merchant_id == merchant_id)
     if text:
-        pattern = f"%{text}%"
-        stmt = stmt.where(or_(Product.name_zh.like(pattern), Product.name_en.ilike(pattern)))
+        # The words are literal: a typed % or _ must not act as a wildcard.
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(or_(Product.name_zh.like(pattern, escape="\\"),
+                              Product.name_en.ilike(pattern, escape="\\")))
     if not include_hidden:
         stmt = stmt.where(Product.status == CatalogStatus.ACTIVE)
     return stmt

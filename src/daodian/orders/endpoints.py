@@ -73,7 +73,7 @@ def merchant_orders(merchant_id: ObjectId, principal: OwnLoggedIn, factory: Fact
         return Page(items=service.order_reads(session, rows), next_cursor=cursor)
 
 
-@router.get("/orders/{order_id}", response_model=OrderRead, openapi_extra=access("self"))
+@router.get("/orders/{order_id}", response_model=OrderRead, openapi_extra=access("self|merchant:console.view"))
 def get_order(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) -> OrderRead:
     """One order, for the consumer who placed it or the merchant's staff. An unpaid order past its
     deadline is expired on the way (lazy expiry). Errors: `order_not_found` (404)."""
@@ -96,7 +96,8 @@ def _act(factory, principal, order_id: int, action) -> OrderRead:
         return service.order_read(session, order)
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderRead, openapi_extra=access("self"))
+@router.post("/orders/{order_id}/cancel", response_model=OrderRead,
+             openapi_extra=access("self|merchant:store.manage"))
 def cancel_order(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) -> OrderRead:
     """Cancel an unpaid order (the consumer, or the merchant's managers); its stock comes back.
     Errors: `order_expired` (409), `invalid_transition` (409: already paid, cancelled...)."""

@@ -11,13 +11,15 @@ from daodian.kit.http import ObjectId, QueryId, access
 from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.merchants import service as merchants
 from daodian.orders import counter, qr, repository, vouchers
+from daodian.orders.code_path import CODE_PATTERN
 from daodian.orders.dependencies import AppSettings, Factory, OwnLoggedIn, TerminalId
 from daodian.orders.errors import VoucherNotFound
 from daodian.orders.models import Verification, Voucher
 from daodian.orders.schemas import VerificationRead, VerifyIn, VoucherRead
 
 router = APIRouter(tags=["vouchers"])
-CodePath = Annotated[str, Path(min_length=1, max_length=64, description="The voucher code (any grouping).")]
+# `{code:voucher_code}` (orders.code_path): only code-shaped segments reach these routes, not `/vouchers/verify`.
+CodePath = Annotated[str, Path(pattern=f"^{CODE_PATTERN}$", description="The voucher code (any grouping).")]
 
 
 @router.get("/vouchers", response_model=Page[VoucherRead], openapi_extra=access("self"))
@@ -29,7 +31,7 @@ def my_vouchers(principal: OwnLoggedIn, factory: Factory, paging: Paging) -> Pag
         return Page(items=vouchers.voucher_reads(session, rows, utcnow()), next_cursor=cursor)
 
 
-@router.get("/vouchers/{code}", response_model=VoucherRead, openapi_extra=access("self"))
+@router.get("/vouchers/{code:voucher_code}", response_model=VoucherRead, openapi_extra=access("self"))
 def get_voucher(code: CodePath, principal: OwnLoggedIn, factory: Factory, settings: AppSettings,
                 store_id: QueryId = None, terminal_id: TerminalId = None) -> VoucherRead:
     """A voucher: for its owner; or, with `store_id`, for counter staff of that store's merchant checking a
@@ -49,7 +51,7 @@ def get_voucher(code: CodePath, principal: OwnLoggedIn, factory: Factory, settin
         raise
 
 
-@router.get("/vouchers/{code}/qr.svg", response_class=Response, openapi_extra=access("self"),
+@router.get("/vouchers/{code:voucher_code}/qr.svg", response_class=Response, openapi_extra=access("self"),
             responses={200: {"content": {"image/svg+xml": {}}, "description": "The QR code."}})
 def voucher_qr(code: CodePath, principal: OwnLoggedIn, factory: Factory) -> Response:
     """The voucher's QR code (SVG) for its owner; it encodes the code that staff scan at the counter."""

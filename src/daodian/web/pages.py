@@ -5,16 +5,25 @@ from fastapi import APIRouter
 from daodian.accounts.pages import router as accounts_pages
 from daodian.analytics.pages import router as analytics_pages
 from daodian.catalog.pages import router as catalog_pages
+from daodian.linkage.pages import router as linkage_pages
 from daodian.merchants.pages import router as merchants_pages
+from daodian.orders.booking_pages import router as booking_pages
+from daodian.orders.counter_pages import router as counter_pages
+from daodian.orders.pages import router as order_pages
 from daodian.payments.sandbox_pages import router as sandbox_pages
+from daodian.records.pages import router as record_pages
 from daodian.search.pages import router as search_pages
+from daodian.web import moments  # noqa: F401  (registers the template global `local_time`)
 
 
 def build_pages_router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    pages.include_router(search_pages)  # first: catalog/pages.py still has a placeholder /search
+    pages.include_router(search_pages)
     for router in (accounts_pages, catalog_pages, merchants_pages):
         pages.include_router(router)
     pages.include_router(sandbox_pages)
     pages.include_router(analytics_pages)
+    pages.include_router(linkage_pages)
+    for router in (order_pages, booking_pages, counter_pages, record_pages):
+        pages.include_router(router)
     return pages

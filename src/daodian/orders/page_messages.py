@@ -1,0 +1,49 @@
+"""What the order, counter and booking pages say for each domain error code (msgids, translated in templates).
+
+The API's messages are English sentences for developers; a page shows these instead, in the page's language.
+"""
+
+from daodian.kit.errors import DomainError
+from daodian.web.forms import N_
+
+MESSAGES = {
+    # placing and paying orders
+    "out_of_stock": N_("Sorry, not enough stock is left."),
+    "not_for_sale": N_("This is not for sale at the moment."),
+    "unknown_line_item": N_("This is not for sale at the moment."),
+    "invalid_store": N_("Choose one of the offered stores."),
+    "store_not_found": N_("Choose one of the offered stores."),
+    "store_does_not_offer": N_("That store does not offer this service."),
+    "invalid_fulfilment": N_("Choose delivery with an address, or pickup at a store."),
+    "order_expired": N_("This order was not paid in time and has expired."),
+    "order_not_payable": N_("This order cannot be paid any more."),
+    "provider_unavailable": N_("Online payment is not available at the moment."),
+    "provider_error": N_("The payment provider did not answer; try again in a moment."),
+    "idempotency_in_progress": N_("Your last tap is still being processed; wait a moment."),
+    "idempotency_key_reused": N_("This form was already sent; reload the page and try again."),
+    "invalid_transition": N_("This order cannot be changed any more."),
+    # the counter
+    "voucher_not_found": N_("Wrong code: no voucher has this code. Check it and try again."),
+    "voucher_used_up": N_("Already used: this voucher has no uses left."),
+    "voucher_expired": N_("Expired: this voucher can no longer be used."),
+    "voucher_refunded": N_("Refunded: this voucher was refunded and cannot be used."),
+    "voucher_foreign_store": N_("Not valid here: this voucher is for another merchant or a service this store does not offer."),
+    "verification_throttled": N_("Too many wrong codes from this counter; wait a few minutes."),
+    "verification_already_reversed": N_("This verification was already reversed."),
+    "reversal_window_passed": N_("This verification is too old to be reversed."),
+    # bookings
+    "slot_full": N_("This time is fully booked; pick another."),
+    "slot_closed": N_("This time is no longer offered."),
+    "slot_started": N_("This time has already started."),
+    "slot_not_started": N_("A no-show can only be recorded after the booked time has started."),
+    "too_many_no_shows": N_("You missed too many bookings recently; book with a voucher or pay online."),
+    "voucher_not_for_slot": N_("That voucher is for another service."),
+    "voucher_already_booked": N_("That voucher already backs another booking."),
+    "cancellation_window_passed": N_("It is too late to cancel this booking online; call the store."),
+    "booking_not_active": N_("This booking was already settled."),
+}
+GENERIC = N_("This could not be done. Reload the page and try again.")
+
+
+def message_for(error: DomainError) -> str:
+    return MESSAGES.get(error.code, GENERIC)
