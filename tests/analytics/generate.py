@@ -3,7 +3,7 @@
 Merchants of very different sizes (so that cells of every size occur: far below k, around k, far above),
 members and anonymous buyers, offline records with refunds, paid online orders with refunds, coupon
 campaigns (issued, claimed online or at the counter, used, restored), follows, points and reviews. Facts
-follow docs/facts.md; the merchants, stores and members are real rows (the facts table has foreign keys).
+follow analytics.contract; the merchants, stores and members are real rows (the facts table has foreign keys).
 """
 
 import random
@@ -85,6 +85,13 @@ def _merchant_facts(world: World, rng: random.Random, merchant_id: int, stores: 
                                              "fulfilment": "pickup", "lines": lines},
               merchant_id=merchant_id, store_id=stores[0], consumer_id=member)
         paid = 9900 - (500 if rng.random() < 0.3 else 0)  # a coupon took 5 yuan off some orders
+        if paid < 9900:  # claimed online, used at checkout
+            coupon = {"coupon_id": next(coupon_ids), "template_id": 30, "campaign_id": 3}
+            _fact(world, "coupon.claimed", when - timedelta(hours=2), {**coupon, "channel": "online"},
+                  merchant_id=merchant_id, consumer_id=member)
+            _fact(world, "coupon.used", when + timedelta(minutes=3), {
+                **coupon, "order_id": order_id, "record_id": None, "discount_fen": 500, "at": "checkout"},
+                merchant_id=merchant_id, store_id=stores[0], consumer_id=member)
         _fact(world, "order.paid", when + timedelta(minutes=3), {
             "order_id": order_id, "payment_id": order_id, "provider": "sandbox", "amount_fen": paid,
             "kind": "product"}, merchant_id=merchant_id, store_id=stores[0], consumer_id=member)
@@ -97,16 +104,19 @@ def _merchant_facts(world: World, rng: random.Random, merchant_id: int, stores: 
         for _ in range(size // (2 * campaign)):
             member, when, coupon_id = rng.choice(world.members), at(), next(coupon_ids)
             base = {"coupon_id": coupon_id, "template_id": campaign * 10, "campaign_id": campaign}
-            _fact(world, "coupon.issued", when, {**base, "channel": "campaign"}, merchant_id=merchant_id,
-                  consumer_id=member)
-            if rng.random() < 0.7:
-                channel = "online" if rng.random() < 0.7 else "counter"
-                _fact(world, "coupon.claimed", when + timedelta(hours=1), {**base, "channel": channel},
-                      merchant_id=merchant_id, consumer_id=member)
+            # analytics.contract: a coupon is either pushed by the campaign or taken by the consumer.
+            pushed = rng.random() < 0.3
+            channel = "campaign" if pushed else ("online" if rng.random() < 0.7 else "counter")
+            _fact(world, "coupon.issued" if pushed else "coupon.claimed", when, {**base, "channel": channel},
+                  merchant_id=merchant_id, consumer_id=member)
+            if rng.random() < 0.75:
                 if rng.random() < 0.6 and records:
                     record_id, store, _, rec_at, _ = rng.choice(records)
+                    # Half the counter redemptions have no receipt: the amount paid comes with the fact.
+                    tied = rng.random() < 0.5
                     _fact(world, "coupon.used", when + timedelta(days=1), {
-                        **base, "order_id": None, "record_id": record_id, "discount_fen": 500, "at": "counter"},
+                        **base, "order_id": None, "record_id": record_id if tied else None, "discount_fen": 500,
+                        "at": "counter", **({} if tied else {"amount_fen": rng.randint(20, 300) * 100})},
                         merchant_id=merchant_id, store_id=store, consumer_id=member)
                     if rng.random() < 0.1:
                         _fact(world, "coupon.restored", when + timedelta(days=2), base, merchant_id=merchant_id,

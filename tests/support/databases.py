@@ -32,7 +32,8 @@ def _postgres_url(name: str) -> str:
 
 def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
     url = _postgres_url(name) if backend == "postgresql" else f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
-    settings = Settings(env="test", database_url=url, secret_key="test-secret-not-for-production")
+    settings = Settings(env="test", database_url=url, secret_key="test-secret-not-for-production",
+                        facts_dir=tmp_dir / "facts")  # never the project's var/facts
     engine = create_db_engine(settings)
     migrate.upgrade(settings, engine)
     engine.dispose()

@@ -67,7 +67,8 @@ def my_consents(principal: LoggedIn, session: DbSession) -> list[ConsentRead]:
 
 
 @router.post("/me/consents/{merchant_id}", response_model=ConsentRead, status_code=status.HTTP_201_CREATED,
-             openapi_extra=access("authenticated"))
+             openapi_extra=access("authenticated"),
+             responses={200: {"model": ConsentRead, "description": "Granted before: the standing consent."}})
 def grant_consent(merchant_id: ObjectId, principal: LoggedIn, session: DbSession, response: Response,
                   scope: ConsentScope = Query(ConsentScope.IDENTITY)) -> ConsentRead:
     """Let this merchant see who I am (name, phone, purchase profile) in its member list. Idempotent."""

@@ -61,7 +61,7 @@ def _merchant_route(name: str):
         report = _analytics(request).merchant_report(session, principal, merchant_id, name, params)
         return _out(report, format, f"{name}-{merchant_id}")
 
-    route.__doc__ = f"The merchant's `{name}` report (its own facts, k-anonymous; see docs/privacy.md)."
+    route.__doc__ = f"The merchant's `{name}` report (its own facts, k-anonymous; see analytics.privacy)."
     return route
 
 

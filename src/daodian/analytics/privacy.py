@@ -1,5 +1,5 @@
 """The privacy guard: what a merchant sees is built from at least k distinct consumers, and stays so
-when published figures are subtracted from each other (docs/privacy.md has the model and its limits).
+when published figures are subtracted from each other (the model below, and its limits).
 
 A protected table is a set of cells (row, node). Rows are one or more families of rows (items, stores,
 campaigns...) plus the `total` row, which each family adds up to. Nodes form a tree whose parent is the
@@ -15,6 +15,12 @@ Rules, applied until nothing changes (suppression only ever grows, so this ends)
 - complementary (parents): a suppressed cell whose children are all published would be their sum, so
   one of its children is suppressed as well (and then the sibling rule applies to them);
 - a cell that is its parent's only child is the same figure: both are published or neither.
+
+Limits (what this does not promise): differencing is checked within one protected table and one export;
+figures of two different exports (before and after new facts arrive) can still be subtracted, so the
+dashboards show whole periods and the export only grows; measures other than the consumer count (an
+amount) are not protected against being dominated by one big buyer; the operator sees totals per
+merchant without suppression (merchants are not people).
 """
 
 from collections.abc import Callable, Iterable

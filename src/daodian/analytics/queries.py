@@ -5,6 +5,9 @@ way: `facts` and `lines` (the Parquet datasets, rows up to the export watermark)
 Where the dialects differ (day arithmetic), the `Dialect` supplies the expression. Parameters are
 validated and typed before they are written into the text, never copied from a request as they are.
 
+A grand total over no rows is one row in DuckDB and none in Spark: queries with grouping sets say
+`HAVING COUNT(*) > 0`, so both answer nothing for nothing.
+
 Money figures are integer fen (or the record's currency's minor unit: pence for GBP); a merchant trades
 in one currency, which the cube reports as `currency`.
 """
@@ -69,7 +72,7 @@ SELECT merchant_id, store_id, consumer_id, COALESCE(consumer_id, -fact_id), fact
 FROM facts WHERE kind = 'order.refunded'
 """
 # Weeks run Monday to Sunday but are cut at month ends, so that days nest in weeks, weeks in months and
-# months in years: the privacy guard protects one tree of buckets (docs/privacy.md).
+# months in years: the privacy guard protects one tree of buckets (analytics.privacy).
 BUCKETS_VIEW = """
 CREATE OR REPLACE TEMP VIEW sales_b AS
 SELECT s.*, local_date AS day,
@@ -128,6 +131,7 @@ SELECT CASE WHEN item_type IS NOT NULL THEN 'item' WHEN store_key IS NOT NULL TH
        COUNT(DISTINCT party) AS consumers, MAX(currency) AS currency
 FROM (SELECT s.*, COALESCE(store_id, CAST(0 AS BIGINT)) AS store_key FROM sales_b s WHERE {_merchant_filter(p)}) x
 GROUP BY GROUPING SETS ({', '.join(sets)})
+HAVING COUNT(*) > 0
 """
 
 
@@ -154,7 +158,7 @@ def _grain(params: dict) -> dict:
 _COUPON_EVENTS = """
 ev AS (SELECT fact_id, kind, COALESCE(campaign_id, CAST(0 AS BIGINT)) AS campaign_id,
               COALESCE(store_id, CAST(0 AS BIGINT)) AS store_id, coupon_id, COALESCE(consumer_id, -fact_id) AS party,
-              order_id, record_id, channel, place
+              order_id, record_id, channel, place, amount_fen
        FROM facts WHERE {where} AND kind IN ('coupon.issued', 'coupon.claimed', 'coupon.used', 'coupon.restored',
                                             'coupon.voided')),
 used AS (SELECT u.* FROM ev u WHERE u.kind = 'coupon.used' AND NOT EXISTS (
@@ -164,20 +168,23 @@ paid AS (SELECT order_id, MAX(amount_fen) AS amount_fen FROM facts WHERE {where}
          GROUP BY order_id),
 recorded AS (SELECT record_id, MAX(amount_fen) AS amount_fen FROM facts WHERE {where} AND kind = 'consumption.recorded'
              GROUP BY record_id),
-redeemed AS (SELECT u.*, COALESCE(o.amount_fen, c.amount_fen, CAST(0 AS BIGINT)) AS revenue_fen FROM used u
+redeemed AS (SELECT u.fact_id, u.campaign_id, u.store_id, u.coupon_id, u.party, u.place,
+                    COALESCE(o.amount_fen, c.amount_fen, u.amount_fen, CAST(0 AS BIGINT)) AS revenue_fen FROM used u
              LEFT JOIN paid o ON o.order_id = u.order_id LEFT JOIN recorded c ON c.record_id = u.record_id)
 """
 
 
 def coupon_funnel(p: dict, d: Dialect) -> str:
     """Issued -> claimed -> redeemed -> revenue, per campaign (0: no campaign) and store (0: no store),
-    each stage counted at the store of its own event; redemptions undone by a refund do not count."""
+    each stage counted at the store of its own event; redemptions undone by a refund do not count.
+    A coupon reaches a consumer either pushed (coupon.issued) or taken (coupon.claimed), see
+    analytics.contract: "issued" counts both, "claimed" the taken ones."""
     events = _COUPON_EVENTS.format(where=_merchant_filter(p))
     return f"""
 WITH {events},
 stages AS (
   SELECT 'issued' AS stage, campaign_id, store_id, coupon_id, party, CAST(0 AS BIGINT) AS revenue_fen
-  FROM ev WHERE kind = 'coupon.issued'
+  FROM ev WHERE kind IN ('coupon.issued', 'coupon.claimed')
   UNION ALL
   SELECT 'claimed', campaign_id, store_id, coupon_id, party, CAST(0 AS BIGINT) FROM ev WHERE kind = 'coupon.claimed'
   UNION ALL
@@ -185,6 +192,7 @@ stages AS (
 SELECT stage, campaign_id, store_id, COUNT(DISTINCT coupon_id) AS coupons, COUNT(DISTINCT party) AS consumers,
        CAST(SUM(revenue_fen) AS BIGINT) AS revenue_fen
 FROM stages GROUP BY GROUPING SETS ((stage, campaign_id, store_id), (stage, campaign_id), (stage, store_id), (stage))
+HAVING COUNT(*) > 0
 """
 
 
@@ -201,6 +209,7 @@ SELECT r.campaign_id, COUNT(DISTINCT r.coupon_id) AS coupons, COUNT(DISTINCT r.p
 FROM redeemed r JOIN online o ON o.coupon_id = r.coupon_id AND o.claimed_fact < r.fact_id
 WHERE r.place = 'counter'
 GROUP BY GROUPING SETS ((r.campaign_id), ())
+HAVING COUNT(*) > 0
 """
 
 
@@ -225,6 +234,7 @@ SELECT follow_month, COUNT(*) AS followers, SUM(CASE WHEN purchases > 0 THEN 1 E
        SUM(CASE WHEN purchases > 0 AND new_customer = 1 THEN 1 ELSE 0 END) AS new_customers,
        CAST(SUM(purchases) AS BIGINT) AS purchases, CAST(SUM(revenue_fen) AS BIGINT) AS revenue_fen
 FROM per GROUP BY GROUPING SETS ((follow_month), ())
+HAVING COUNT(*) > 0
 """
 
 

@@ -1,7 +1,7 @@
 """`daodian import transactions PATH --format online-retail`: the UCI Online Retail file as one merchant's
 offline consumption records (a UK gift retailer, 2010-12 .. 2011-12; ../shared/datasets/README.md).
 
-Rules (tests/importers/test_online_retail.py checks the result against pandas on the same file):
+Rules (tests/analytics/test_online_retail.py checks the result against pandas on the same file):
 - one merchant (external_ref `online-retail`) with one store in London (time zone Europe/London);
 - one product with one SKU per StockCode (SKU code = StockCode; name = its most frequent Description);
 - an invoice (InvoiceNo of 6 digits) is one consumption record, receipt id = InvoiceNo, at the earliest
