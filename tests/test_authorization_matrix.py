@@ -1,8 +1,11 @@
 """Every API operation x every actor x {own object, someone else's}: allowed means 2xx, denied means
 401/403/404 with the database unchanged. Operations, actors, worlds and the role table live in
-tests/support/matrix.py; a new endpoint falls under this test as soon as it is mounted.
+tests/support/matrix.py, the per-area parameters and bodies in tests/support/matrix_*.py; a new
+endpoint falls under this test as soon as it is mounted.
 """
 
+import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,9 +92,9 @@ def test_authorization(case: matrix.Case, stage: Stage):
     world = scene.worlds[case.world]
     url, query, headers = matrix.request_for(case.op, scene, world)
     headers |= scene.headers(case.actor)
+    body = matrix.body_for(case.op, scene, world, case.actor) if case.op.has_body else None
     before = stage.baseline()
     with stage.case():
-        body = matrix.body_for(case.op, scene, world) if case.op.has_body else None
         response = stage.client.request(case.op.method, url, params=query, json=body, headers=headers)
         if matrix.allowed(case.op, case.actor, case.world):
             assert 200 <= response.status_code < 300, (
@@ -124,6 +127,26 @@ def test_expectations_follow_the_role_table():
     own_list = matrix.Operation("GET", "/api/v1/orders", "self", False, ())  # no object: the caller's own list
     assert matrix.allowed(own_list, actors["consumer_b"], "A") and matrix.allowed(own_list, actors["clerk_x"], "A")
     assert not matrix.allowed(own_list, actors["anonymous"], "A")
+    # A consumer's object at a store of X, which X's staff with the action may use too (A and B shop at X).
+    shared = lambda action: op(f"self|merchant:{action}")  # noqa: E731
+    assert matrix.allowed(shared("console.view"), actors["consumer_a"], "A")
+    assert not matrix.allowed(shared("console.view"), actors["consumer_a"], "B")
+    assert matrix.allowed(shared("console.view"), actors["clerk_x"], "B")
+    assert not matrix.allowed(shared("store.manage"), actors["clerk_x"], "A")
+    assert not matrix.allowed(shared("console.view"), actors["owner_y"], "A")
+    assert matrix.allowed(shared("store.manage"), actors["operator"], "B")
+    assert not matrix.allowed(shared("console.view"), actors["anonymous"], "A")
+
+
+def test_registries_merge_every_area_module_and_refuse_a_key_defined_twice(monkeypatch):
+    assert {"tests.support.matrix_merchants", "tests.support.matrix_orders"} <= set(matrix.area_modules())
+    assert matrix.registries().sources["PARAMS['order_id']"] == "tests.support.matrix_orders"
+    for name, bodies in (("matrix_one", {"POST /api/v1/x": {}}), ("matrix_two", {"POST /api/v1/x": {"a": 1}})):
+        monkeypatch.setitem(sys.modules, f"tests.support.{name}", types.SimpleNamespace(BODIES=bodies))
+    monkeypatch.setattr(matrix, "area_modules", lambda: ["tests.support.matrix_one", "tests.support.matrix_two"])
+    with pytest.raises(matrix.DuplicateEntry, match=r"BODIES\['POST /api/v1/x'\] is defined twice, in "
+                                                     r"tests.support.matrix_one and in tests.support.matrix_two"):
+        matrix.registries.__wrapped__()
 
 
 def test_an_undeclared_operation_is_told_how_to_declare_itself():
@@ -131,6 +154,9 @@ def test_an_undeclared_operation_is_told_how_to_declare_itself():
     assert "GET /api/v1/new declares no x-access" in message and "openapi_extra=access(" in message
     assert "unknown x-access 'merchant:fly'" in matrix.access_problem(
         matrix.Operation("GET", "/api/v1/new", "merchant:fly", False, ()))
+    assert "unknown x-access 'self|merchant:fly'" in matrix.access_problem(
+        matrix.Operation("GET", "/api/v1/new", "self|merchant:fly", False, ()))
+    assert matrix.access_problem(matrix.Operation("GET", "/api/v1/new", "self|merchant:counter", False, ())) is None
 
 
 def test_the_fingerprint_sees_any_change_and_cases_start_afresh(stage: Stage):

@@ -1,6 +1,6 @@
 """Mounts every domain's JSON routes under /api/v1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -10,7 +10,11 @@ from daodian.analytics.endpoints import router as analytics_router
 from daodian.catalog.endpoints import router as catalog_router
 from daodian.kit.errors import ERROR_RESPONSES
 from daodian.kit.http import DbSession, access
+from daodian.kit.query import unambiguous_query
 from daodian.linkage.endpoints import router as linkage_router
+from daodian.marketing.campaign_endpoints import router as campaigns_router
+from daodian.marketing.endpoints import router as coupons_router
+from daodian.marketing.points_endpoints import router as points_router
 from daodian.merchants.endpoints import router as merchants_router
 from daodian.merchants.nearby_endpoints import router as nearby_router
 from daodian.orders.booking_endpoints import router as bookings_router
@@ -39,7 +43,9 @@ def health(session: DbSession) -> Health:
 
 
 def build_api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    # One reading of query strings for the whole API (kit.query): unknown parameters are ignored,
+    # a single-valued one given twice is refused.
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(unambiguous_query)])
     # nearby before merchants: `/stores/nearby` must not be taken for `/stores/{store_id}`.
     for router in (health_router, accounts_router, nearby_router, merchants_router, catalog_router, linkage_router, search_router):
         api.include_router(router)
@@ -49,4 +55,6 @@ def build_api_router() -> APIRouter:
         api.include_router(router)
     api.include_router(privacy_router)
     api.include_router(analytics_router)
+    for router in (coupons_router, points_router, campaigns_router):  # marketing
+        api.include_router(router)
     return api

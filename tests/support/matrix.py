@@ -6,44 +6,46 @@ which is written out here on purpose instead of being read from accounts.authz.
 
 Adding an endpoint usually needs nothing here. It needs an entry when:
 - it takes a request body: add a VALID sample to BODIES under "METHOD /api/v1/path" (a dict, or a
-  function (scene, world) -> dict when it must name objects of the world);
+  function (scene, world) -> dict when it must name objects of the world, or `per_actor(function
+  (scene, world, actor) -> dict)` when each caller needs a body of its own, e.g. a review of a visit
+  of theirs);
 - it has a path parameter (or a required query parameter or header) nobody has registered: add a
   builder to PARAMS, a function (scene, world) -> value. Consumer-owned objects (orders, vouchers,
-  reviews...) are built for the world's consumer, e.g.
-  `"order_id": lambda s, w: make_order(s.db, w.owner, s.worlds["X"].objects["store"]).id`, and
-  routes on them declare `self`. A builder runs once per world, on first use, outside the per-case
-  savepoint, so what it creates stays for the whole module while each case's own changes roll back;
+  bookings, reviews...) are built for the world's consumer (`world.owner`) at the store of the
+  merchant world they shop at (`shop(scene, world)`: world X, for consumers A and B alike), e.g.
+  `"order_id": lambda s, w: make_order(s.db, w.owner, shop=shop(s, w)).id`; routes on them declare
+  `self`, or `self|merchant:<action>` when that merchant's staff with <action> may act on them too.
+  A builder runs once per world, on first use, outside the per-case savepoint, so what it creates
+  stays for the whole module while each case's own changes roll back; a body builder that creates rows
+  does so through `scene.once(world, key, make)` for the same reason;
 - a parameter name means different things on different paths: key it "/api/v1/path#name".
 
+Entries live in one module per area, `tests/support/matrix_<area>.py`, each exposing `PARAMS` and
+`BODIES` dicts; this module merges every such module it finds (a key defined twice is an error).
+
 Worlds: "X" and "Y" are two active merchants, each with a listed store, an active service item
-offered there, a product with one SKU and a manager (`user_id`); "A" and "B" are consumers A and B.
+offered there, a product with one SKU and a manager (`user_id`); "A" and "B" are consumers A and B,
+who shop at X. Actors: clerk_x is a clerk at X, owner_y owns Y; so on consumer objects, clerk_x shows
+what a clerk of the shop may do and owner_y that a foreign merchant, however senior, may do nothing.
 """
 
-import uuid
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action
 from daodian.accounts.models import StaffRole, User
-from daodian.catalog.models import Sku
-from tests.factories import (
-    PASSWORD,
-    add_staff,
-    make_item,
-    make_merchant,
-    make_product,
-    make_store,
-    make_user,
-    token_for,
-)
+from tests.factories import add_staff, make_item, make_merchant, make_product, make_store, make_user, token_for
 
 API_PREFIX = "/api/v1"
 ACCESS_KINDS = ("public", "authenticated", "operator", "self")
 ACTIONS = frozenset(a.value for a in Action)
+SHARED_BY = "self|merchant:"  # the consumer's object, which that merchant's staff with the action may use too
 
 # The role table, stated independently of accounts.authz.ROLE_ACTIONS.
 ROLE_MAY: dict[str, Callable[[str], bool]] = {
@@ -74,6 +76,7 @@ ACTORS = (
     Actor("operator", operator=True),
 )
 MERCHANT_WORLDS, CONSUMER_WORLDS = ("X", "Y"), ("A", "B")
+SHOPS_AT = {"A": "X", "B": "X"}  # the merchant world whose store a consumer world's objects sit at
 
 
 @dataclass(frozen=True)
@@ -114,13 +117,20 @@ def _names(params: list[dict], where: str) -> tuple[str, ...]:
 
 def access_problem(op: Operation) -> str | None:
     rule = op.access
-    if rule in ACCESS_KINDS or (isinstance(rule, str) and rule.startswith("merchant:")
-                                and rule.removeprefix("merchant:") in ACTIONS):
+    if rule in ACCESS_KINDS or (isinstance(rule, str) and _action_of(rule) in ACTIONS):
         return None
     what = "declares no x-access" if rule is None else f"declares unknown x-access {rule!r}"
     return (f"{op.key} {what}. Declare who may call it with `openapi_extra=access(...)` (daodian.kit.http) "
-            f"on the route: one of {', '.join(ACCESS_KINDS)}, or 'merchant:<action>' with an action from "
-            f"accounts.authz.Action ({', '.join(sorted(ACTIONS))}).")
+            f"on the route: one of {', '.join(ACCESS_KINDS)}, 'merchant:<action>', or 'self|merchant:<action>' "
+            f"(the consumer's object, which that merchant's staff with <action> may use too), with an action "
+            f"from accounts.authz.Action ({', '.join(sorted(ACTIONS))}).")
+
+
+def _action_of(rule: str) -> str | None:
+    for prefix in ("merchant:", SHARED_BY):
+        if rule.startswith(prefix):
+            return rule.removeprefix(prefix)
+    return None
 
 
 # --- the scene: two merchants' worlds, two consumers' worlds, one user per actor -------------------
@@ -141,10 +151,25 @@ class Scene:
     users: dict[str, User]
     worlds: dict[str, World]
     tokens: dict[str, str]
-    builds: int = 0  # how many parameter values builders have made; new rows may come with them
+    builds: int = 0  # how many values builders have made; new rows may come with them
 
     def headers(self, actor: Actor) -> dict[str, str]:
         return {} if actor.anonymous else {"Authorization": f"Bearer {self.tokens[actor.name]}"}
+
+    def once(self, world: World, key: str, make: Callable[[], Any]) -> Any:
+        """`make()` the first time `key` is asked for in `world`, the same value ever after. Call it
+        outside any case's savepoint: what it creates must outlive the case."""
+        if key not in world.built:
+            with self.db.begin_nested():  # a builder that fails leaves the scene as it was, usable
+                world.built[key] = make()
+                self.db.flush()
+            self.builds += 1
+        return world.built[key]
+
+
+def shop(scene: Scene, world: World) -> World:
+    """The merchant world of an object: the world itself, or where a consumer world shops."""
+    return scene.worlds[SHOPS_AT.get(world.name, world.name)]
 
 
 def _merchant_world(db: Session, name: str, owner: User, staff_member: User) -> World:
@@ -172,76 +197,92 @@ def build_scene(db: Session) -> Scene:
     return Scene(db, users, worlds, tokens)
 
 
-# --- registries: path parameters and request bodies ----------------------------------------------
+# --- registries: path parameters and request bodies, merged from tests/support/matrix_*.py -------
 
 Builder = Callable[[Scene, World], Any]
 
 
-def _sku_id(scene: Scene, world: World) -> int:
-    return scene.db.scalar(select(Sku.id).where(Sku.product_id == world.objects["product"].id).order_by(Sku.id))
+@dataclass(frozen=True)
+class PerActor:
+    """A body that depends on who sends it: make(scene, world, actor) -> dict."""
+
+    make: Callable[[Scene, World, Actor], Any]
 
 
-PARAMS: dict[str, Builder] = {
-    "merchant_id": lambda s, w: w.objects["merchant"].id,
-    "store_id": lambda s, w: w.objects["store"].id,
-    "item_id": lambda s, w: w.objects["item"].id,
-    "product_id": lambda s, w: w.objects["product"].id,
-    "sku_id": _sku_id,
-    "user_id": lambda s, w: w.objects["staff_member"].id,
-    f"{API_PREFIX}/catalog/product-categories/{{code}}#code": lambda s, w: "auto.oil",
-    f"{API_PREFIX}/catalog/service-categories/{{code}}#code": lambda s, w: "auto_service.oil_change",
-    # Required query parameters and headers.
-    f"{API_PREFIX}/stores/nearby#lat": lambda s, w: 30.2590,
-    f"{API_PREFIX}/stores/nearby#lng": lambda s, w: 120.1490,
-    f"{API_PREFIX}/stores/nearby#datum": lambda s, w: "gcj02",
-    f"{API_PREFIX}/search#q": lambda s, w: "机油",
-    "Idempotency-Key": lambda s, w: uuid.uuid4().hex,
-}
-
-HOURS = {"intervals": [{"weekday": 5, "opens": "18:00", "closes": "02:00", "next_day": True}],
-         "closed_dates": ["2026-10-01"]}
-
-BODIES: dict[str, dict | Builder] = {
-    "POST /api/v1/auth/register": {"phone": "+86 137-0000-0001", "password": PASSWORD, "display_name": "新用户"},
-    "POST /api/v1/auth/login": lambda s, w: {"phone": s.users["consumer_a"].phone, "password": PASSWORD},
-    "POST /api/v1/merchants": {"name": "新开的店", "description": "矩阵测试"},
-    "PATCH /api/v1/merchants/{merchant_id}": {"description": "改过的介绍"},
-    "POST /api/v1/merchants/{merchant_id}/staff": lambda s, w: {"phone": s.users["newcomer"].phone, "role": "clerk"},
-    "POST /api/v1/merchants/{merchant_id}/stores": {
-        "name": "新门店", "address": "杭州市西湖区龙井路1号", "location": {"lat": 30.25, "lng": 120.15, "datum": "gcj02"},
-        "primary_category": "auto_service.car_wash", "hours": HOURS},
-    "PATCH /api/v1/stores/{store_id}": {"name": "改名的门店"},
-    "PUT /api/v1/stores/{store_id}/hours": HOURS,
-    "POST /api/v1/merchants/{merchant_id}/products": {
-        "category": "auto.tyre", "name_zh": "轮胎", "skus": [{"code": "R16", "price_fen": 45000}]},
-    "PATCH /api/v1/products/{product_id}": {"name_zh": "改名的机油"},
-    "POST /api/v1/products/{product_id}/skus": {"code": "1L", "spec_zh": "1升", "price_fen": 9900},
-    "PATCH /api/v1/skus/{sku_id}": {"price_fen": 27900},
-    "POST /api/v1/merchants/{merchant_id}/service-items": lambda s, w: {
-        "service_category": "auto_service.tyre_fitting", "name_zh": "换胎", "price_fen": 8000, "duration_min": 30,
-        "store_ids": [w.objects["store"].id]},
-    "PATCH /api/v1/service-items/{item_id}": {"price_fen": 18800},
-}
+def per_actor(make: Callable[[Scene, World, Actor], Any]) -> PerActor:
+    return PerActor(make)
 
 
-def body_for(op: Operation, scene: Scene, world: World) -> Any:
-    sample = BODIES.get(op.key)
+@dataclass(frozen=True)
+class Registries:
+    params: dict[str, Builder]
+    bodies: dict[str, dict | Builder | PerActor]
+    sources: dict[str, str]  # registry key -> the module that defines it
+
+
+class DuplicateEntry(Exception):
+    pass
+
+
+def area_modules() -> list[str]:
+    """Every tests/support/matrix_<area>.py, by module name."""
+    package = importlib.import_module("tests.support")
+    return sorted(f"tests.support.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                  if m.name.startswith("matrix_"))
+
+
+@cache
+def registries() -> Registries:
+    params: dict[str, Builder] = {}
+    bodies: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in area_modules():
+        module = importlib.import_module(name)
+        for kind, merged in (("PARAMS", params), ("BODIES", bodies)):
+            entries = getattr(module, kind, {})
+            if not isinstance(entries, dict):
+                raise TypeError(f"{name}.{kind} must be a dict, not {type(entries).__name__}")
+            for key, value in entries.items():
+                where = f"{kind}[{key!r}]"
+                if where in sources:
+                    raise DuplicateEntry(f"{where} is defined twice, in {sources[where]} and in {name}: "
+                                         f"keep one (key a parameter by path, '/api/v1/path#name', if they differ)")
+                sources[where] = name
+                merged[key] = value
+    return Registries(params, bodies, sources)
+
+
+def __getattr__(name: str) -> Any:  # matrix.PARAMS / matrix.BODIES: the merged registries
+    if name == "PARAMS":
+        return registries().params
+    if name == "BODIES":
+        return registries().bodies
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def body_for(op: Operation, scene: Scene, world: World, actor: Actor) -> Any:
+    """The request body; build it outside the case's savepoint (a builder may create rows)."""
+    sample = registries().bodies.get(op.key)
     if sample is None:
-        raise LookupError(f"{op.key} takes a request body but tests/support/matrix.py BODIES has no sample "
-                          f"for it: add a VALID one under {op.key!r}, so that allowed callers really execute it.")
+        raise LookupError(f"{op.key} takes a request body but no tests/support/matrix_*.py BODIES has a "
+                          f"sample for it: add a VALID one under {op.key!r}, so that allowed callers really "
+                          f"execute it.")
+    if isinstance(sample, PerActor):
+        return sample.make(scene, world, actor)
     return sample(scene, world) if callable(sample) else sample
 
 
-def param_builder(op: Operation, name: str) -> Builder | None:
-    return PARAMS.get(f"{op.path}#{name}") or PARAMS.get(name)
+def _param_key(op: Operation, name: str) -> str | None:
+    params = registries().params
+    for key in (f"{op.path}#{name}", name):
+        if key in params:
+            return key
+    return None
 
 
 def param_value(op: Operation, name: str, scene: Scene, world: World) -> Any:
-    key = f"{op.path}#{name}" if f"{op.path}#{name}" in PARAMS else name
-    if key not in world.built:
-        world.built[key] = PARAMS[key](scene, world)
-        scene.builds += 1
-    return world.built[key]
+    key = _param_key(op, name)
+    return scene.once(world, key, lambda: registries().params[key](scene, world))
 
 
 def request_for(op: Operation, scene: Scene, world: World) -> tuple[str, dict[str, Any], dict[str, str]]:
@@ -258,23 +299,29 @@ def request_for(op: Operation, scene: Scene, world: World) -> tuple[str, dict[st
 
 
 def registration_problem(op: Operation) -> str | None:
-    """What tests/support/matrix.py lacks to call `op`, if anything."""
+    """What the tests/support/matrix_*.py registries lack to call `op`, if anything."""
+    area = "tests/support/matrix_<area>.py"
     problems = []
-    if op.has_body and op.key not in BODIES:
-        problems.append(f"{op.key} takes a request body: add a VALID sample to BODIES in tests/support/matrix.py "
+    if op.has_body and op.key not in registries().bodies:
+        problems.append(f"{op.key} takes a request body: add a VALID sample to BODIES in {area} "
                         f"under {op.key!r}, so that allowed callers really execute it")
-    problems += [f"{op.key} needs parameter {name!r}: add a builder to PARAMS in tests/support/matrix.py, "
+    problems += [f"{op.key} needs parameter {name!r}: add a builder to PARAMS in {area}, "
                  f"{name!r}: lambda scene, world: <a valid value, e.g. the id of that world's object>"
-                 for name in op.params if param_builder(op, name) is None]
+                 for name in op.params if _param_key(op, name) is None]
     return "\n".join(problems) or None
 
 
 def world_kind(op: Operation) -> str:
-    return "consumer" if op.access == "self" else "merchant"
+    return "consumer" if (op.access or "").startswith("self") else "merchant"
 
 
 def owns(actor: Actor, world: str) -> bool:
     return actor.operator or world in actor.roles or actor.consumer_of == world
+
+
+def _staff_may(actor: Actor, world: str, action: str) -> bool:
+    role = actor.roles.get(world)
+    return role is not None and ROLE_MAY[role](action)
 
 
 def allowed(op: Operation, actor: Actor, world: str) -> bool:
@@ -287,9 +334,10 @@ def allowed(op: Operation, actor: Actor, world: str) -> bool:
         return actor.operator
     if rule == "self":  # without an object in the path: the caller's own list, e.g. GET /orders
         return not actor.anonymous if not op.path_params else actor.operator or actor.consumer_of == world
-    action = rule.removeprefix("merchant:")
-    role = actor.roles.get(world)
-    return actor.operator or (role is not None and ROLE_MAY[role](action))
+    if rule.startswith(SHARED_BY):  # the consumer's object, sitting at a store of SHOPS_AT[world]
+        return (actor.operator or actor.consumer_of == world
+                or _staff_may(actor, SHOPS_AT[world], rule.removeprefix(SHARED_BY)))
+    return actor.operator or _staff_may(actor, world, rule.removeprefix("merchant:"))
 
 
 @dataclass(frozen=True)
