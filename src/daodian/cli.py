@@ -15,6 +15,8 @@ from daodian.importers.cli import import_app
 from daodian.jobs import jobs_app
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
+from daodian.linkage.mining_cli import linkage_app
+from daodian.marketing.cli import coupons_app, points_app
 
 app = typer.Typer(help="daodian (到店): O2O platform", no_args_is_help=True, pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
@@ -25,6 +27,9 @@ app.add_typer(import_app, name="import")
 app.command("demo")(demo_command)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(facts_app, name="facts")
+app.add_typer(points_app, name="points")
+app.add_typer(coupons_app, name="coupons")
+app.add_typer(linkage_app, name="linkage")
 console = Console()
 
 

@@ -1,0 +1,1 @@
+"""Marketing and membership: coupons, the points ledger, segment campaigns."""

@@ -1,0 +1,185 @@
+"""Marketing tables: coupon templates and the coupons claimed from them, the points ledger, campaigns.
+
+Money is integer fen; points are integers; times are aware UTC.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from daodian.kit.clock import utcnow
+from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
+
+
+class CouponKind(StrEnum):
+    THRESHOLD = "threshold"  # 满减: `amount_fen` off once the eligible amount reaches `threshold_fen`
+    PERCENT = "percent"  # `percent_off` % off the eligible amount, at most `cap_fen`, from `threshold_fen` up
+    AMOUNT = "amount"  # 无门槛: `amount_fen` off (never more than the eligible amount)
+
+
+class CouponScope(StrEnum):
+    PLATFORM = "platform"  # every merchant's items (issued by the platform's operators)
+    MERCHANT = "merchant"  # every item of the issuing merchant
+    STORES = "stores"  # the merchant's items bought for / at these stores (`scope_values`: store ids)
+    CATEGORIES = "categories"  # items in these product or service categories, subtrees included (codes)
+    ITEMS = "items"  # these items: "sku:<id>" or "service_item:<id>"
+
+
+class Stacking(StrEnum):
+    EXCLUSIVE = "exclusive"  # used alone
+    STACKABLE = "stackable"  # combines with one stackable coupon of the other issuer (platform + merchant)
+
+
+class CouponTemplate(Base):
+    __tablename__ = "coupon_templates"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= total_quantity", name="remaining_within_total"),
+        CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),
+    )
+
+    id: Mapped[IdPk]
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)  # None: platform
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[CouponKind] = mapped_column(String(16))
+    threshold_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    percent_off: Mapped[int | None] = mapped_column(Integer)
+    cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+    scope: Mapped[CouponScope] = mapped_column(String(16))
+    scope_values: Mapped[list] = mapped_column(JSON, default=list)
+    stacking: Mapped[Stacking] = mapped_column(String(16), default=Stacking.EXCLUSIVE)
+    claim_starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claim_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # fixed window: claim_starts_at..valid_until
+    valid_days: Mapped[int | None] = mapped_column(Integer)  # or: N days after the claim
+    total_quantity: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)  # the one counter claims decrement, conditionally
+    per_user_limit: Mapped[int] = mapped_column(Integer, default=1)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # in the coupon centre; else campaigns only
+    created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CouponStatus(StrEnum):
+    AVAILABLE = "available"
+    USED = "used"
+    VOIDED = "voided"  # taken back (a refund after the coupon's validity, or by the merchant)
+    EXPIRED = "expired"
+
+
+class Coupon(Base):
+    """One consumer's coupon. `claim_no` (1..per_user_limit) makes the per-user limit a unique key."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (UniqueConstraint("template_id", "consumer_id", "claim_no"),)
+
+    id: Mapped[IdPk]
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("coupon_templates.id"), index=True)
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)
+    claim_no: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(24), unique=True)  # orders.codes: shown at the counter
+    status: Mapped[CouponStatus] = mapped_column(String(16), default=CouponStatus.AVAILABLE, index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # "online" (claimed) | "campaign" (issued)
+    campaign_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("campaigns.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
+    used_store_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("stores.id"))
+    discount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- points: an append-only double-entry ledger -------------------------------------------------------
+
+
+class AccountKind(StrEnum):
+    CONSUMER = "consumer"  # a consumer's spendable points; never below zero
+    ISSUED = "issued"  # per merchant (or the platform): points it has handed out (goes negative)
+    REDEEMED = "redeemed"  # points spent, the platform's sink
+    EXPIRED = "expired"  # points that lapsed, the platform's sink
+
+
+class PointsAccount(Base):
+    """`balance` is a cache of the sum of the account's entries; `daodian points reconcile` checks it."""
+
+    __tablename__ = "points_accounts"
+    __table_args__ = (
+        UniqueConstraint("kind", "owner_key"),
+        CheckConstraint("kind <> 'consumer' OR balance >= 0", name="consumer_not_negative"),
+    )
+
+    id: Mapped[IdPk]
+    kind: Mapped[AccountKind] = mapped_column(String(16))
+    owner_key: Mapped[str] = mapped_column(String(32))  # "user:<id>", "merchant:<id>", "platform"
+    consumer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PointsTransaction(Base):
+    """One business event; its entries add up to zero. Append-only.
+
+    `reference` makes each event happen once ("order:12" earns once); `reverses_id` makes a
+    transaction reversible once.
+    """
+
+    __tablename__ = "points_transactions"
+    __table_args__ = (UniqueConstraint("kind", "reference"), UniqueConstraint("reverses_id"))
+
+    id: Mapped[IdPk]
+    kind: Mapped[str] = mapped_column(String(16))  # earn | spend | expire | reverse
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"))
+    points: Mapped[int] = mapped_column(BigInteger)  # > 0: how many points moved
+    reference: Mapped[str] = mapped_column(String(64))
+    reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("points_transactions.id"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # earned points lapse then
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointsEntry(Base):
+    """One leg of a transaction on one account. Append-only."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (CheckConstraint("delta <> 0", name="delta_not_zero"),)
+
+    id: Mapped[IdPk]
+    transaction_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_transactions.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_accounts.id"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- campaigns ---------------------------------------------------------------------------------------
+
+
+class Campaign(Base):
+    """Coupons sent to a segment of a merchant's members; the audience is sized, never listed."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[IdPk]
+    merchant_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("coupon_templates.id"))
+    segment: Mapped[str] = mapped_column(String(16))
+    inactive_days: Mapped[int | None] = mapped_column(Integer)
+    audience: Mapped[int] = mapped_column(Integer)  # consumers targeted
+    issued: Mapped[int] = mapped_column(Integer)  # coupons issued (stock may run out first)
+    created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MarketingPreference(Base):
+    """PIPL Art. 24: a consumer may switch off personalised recommendations and marketing."""
+
+    __tablename__ = "marketing_preferences"
+
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    personalised: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
