@@ -12,6 +12,7 @@ Money figures are integer fen (or the record's currency's minor unit: pence for 
 in one currency, which the cube reports as `currency`.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -19,11 +20,12 @@ from datetime import date
 SEGMENTS = ("new", "won_back", "active", "at_risk", "churned")
 
 
-class Dialect:
+class Dialect(ABC):
     name = "abstract"
 
-    def days_between(self, start: str, end: str) -> str:  # whole days from start to end (dates)
-        raise NotImplementedError
+    @abstractmethod
+    def days_between(self, start: str, end: str) -> str:
+        """SQL for the whole days from start to end (dates)."""
 
     def add_days(self, day: str, n: int) -> str:
         return f"({day} + {int(n)})"
