@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import alipay
 import httpx
-import pytest
 from sqlalchemy import func, select, update
 
 from daodian.kit import idempotency
@@ -128,12 +127,9 @@ def test_an_old_key_seen_again_is_free_even_before_the_purge(client, db):
 # --- with a real parallel client on the live server --------------------------------------------
 
 
-def test_a_request_racing_one_in_flight_gets_409(live_server, monkeypatch, tmp_path, backend):
-    """The first refund waits on Alipay (its HTTP call held open); the same key meanwhile gets 409."""
-    if backend == "sqlite":
-        # Known gap: kit.http queues SQLite write requests one at a time for the whole request, so the
-        # second request waits for the first (and its provider call) instead of getting 409 at once.
-        pytest.xfail("SQLite write turn is held across the provider call; see issue 4 note")
+def test_a_request_racing_one_in_flight_gets_409(live_server, monkeypatch, tmp_path):
+    """The first refund waits on Alipay (its HTTP call held open); the same key meanwhile gets 409 (on SQLite
+    too: an idempotent route holds the write turn only during its transactions, not across the call)."""
     configure_alipay(monkeypatch, live_server.settings, tmp_path)
     live = LiveShop(live_server)
     entered, release = threading.Event(), threading.Event()

@@ -140,7 +140,9 @@ def test_someone_elses_order_is_not_shown_but_the_merchants_staff_see_it(client,
     assert client.get("/orders/99999999").status_code == 404
 
 
-def test_a_product_order_shows_the_services_near_you_like_the_product_page(client, db, shop, consumer):
+def test_a_product_order_shows_the_services_near_you_like_the_product_page(db, shop, client, consumer):
+    # The shop exists before the app starts, so its nearby index holds the store from the start (a store
+    # added later reaches the index at its next poll, within half a second).
     order = make_order(db, consumer, shop=shop, product=True, paid=True)
     page = client.get(f"/orders/{order.id}")
     assert 'data-testid="services-near"' in page.text and 'data-testid="linked-auto_service.oil_change"' in page.text

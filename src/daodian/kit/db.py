@@ -3,8 +3,8 @@
 The request, job or CLI command owns the transaction (`unit_of_work`); services only flush.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +56,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 IdPk = Annotated[int, mapped_column(BigId, primary_key=True, autoincrement=True)]
 
+# Session info key: a context-manager factory that a writing unit of work holds for its whole transaction
+# (kit.http puts SQLite's per-process write turn there for routes that run their own transactions).
+WRITE_TURN = "daodian_write_turn"
+
 # Connection execution option read by the SQLite BEGIN hook: "IMMEDIATE" (default) takes the
 # write lock up front so concurrent writers queue on busy_timeout instead of failing on upgrade.
 BEGIN_MODE = "daodian_sqlite_begin"
@@ -100,13 +104,15 @@ def make_session_factory(bind) -> sessionmaker[Session]:
 def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """One transaction: commit when the block succeeds, roll back when it raises."""
     session = factory()
-    if read_only:
-        session.connection(execution_options={BEGIN_MODE: "DEFERRED"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    turn: Callable[[], AbstractContextManager] | None = None if read_only else session.info.get(WRITE_TURN)
+    with turn() if turn else nullcontext():
+        if read_only:
+            session.connection(execution_options={BEGIN_MODE: "DEFERRED"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

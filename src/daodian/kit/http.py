@@ -1,13 +1,16 @@
 """Request-scoped dependencies shared by every domain's routes."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Path, Query, Request
-from sqlalchemy.orm import Session
+import anyio.from_thread
+from fastapi import Depends, FastAPI, Path, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import WRITE_TURN, unit_of_work
 from daodian.kit.ids import MAX_ID
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -21,19 +24,56 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DB_CONCURRENCY = 10
 
 
+# OpenAPI extension of idempotent routes (kit.idempotency). They run their own short transactions one after
+# another, with slow work between them (a payment provider's HTTP call), so on SQLite they take the write
+# turn per transaction (`transaction_factory`), not for the whole request: a retry with the same
+# Idempotency-Key then gets its 409 while the first request still waits on the provider.
+IDEMPOTENT = "x-idempotent"
+
+
+def _app_turn(app: FastAPI) -> anyio.Semaphore:
+    turn = getattr(app.state, "sqlite_write_turn", None)
+    if turn is None:  # one per app, made on first use inside its event loop
+        turn = app.state.sqlite_write_turn = anyio.Semaphore(1)  # a semaphore: released by another task
+    return turn
+
+
+def _turn_per_transaction(request: Request) -> bool:
+    route = request.scope.get("route")
+    return bool((getattr(route, "openapi_extra", None) or {}).get(IDEMPOTENT))
+
+
 async def _sqlite_write_turn(request: Request) -> AsyncIterator[None]:
     """On SQLite one transaction writes at a time whatever we do. A writing request (any method but a read)
     waits for its turn here, with neither a thread nor a timeout, instead of inside SQLite's busy_timeout
     holding a thread and a slot, where a lock holder slowed down between its thread hops (its principal
     lookup, its route, its commit) could time the waiters out with 503s under load."""
-    if request.method in READ_METHODS or not request.app.state.settings.is_sqlite:
+    if (request.method in READ_METHODS or not request.app.state.settings.is_sqlite
+            or _turn_per_transaction(request)):
         yield
         return
-    turn = getattr(request.app.state, "sqlite_write_turn", None)
-    if turn is None:  # one per app, made on first use inside its event loop
-        turn = request.app.state.sqlite_write_turn = anyio.Lock()
-    async with turn:
+    async with _app_turn(request.app):
+        request.state.holds_write_turn = True
         yield
+
+
+@contextmanager
+def _turn_from_worker_thread(app: FastAPI) -> Iterator[None]:
+    turn = anyio.from_thread.run_sync(_app_turn, app)
+    anyio.from_thread.run(turn.acquire)
+    try:
+        yield
+    finally:
+        anyio.from_thread.run_sync(turn.release)
+
+
+def transaction_factory(request: Request) -> Callable[[], Session] | sessionmaker[Session]:
+    """The session factory for a route's own transactions: on SQLite, unless the request already holds the
+    write turn, each writing unit of work waits for the turn and holds it until it ends."""
+    factory = request.app.state.session_factory
+    if not request.app.state.settings.is_sqlite or getattr(request.state, "holds_write_turn", False):
+        return factory
+    return partial(factory, info={WRITE_TURN: partial(_turn_from_worker_thread, request.app)})
 
 
 async def _db_slot(_turn: Annotated[None, Depends(_sqlite_write_turn, scope="function")]) -> AsyncIterator[None]:

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, IdPk, UTCDateTime, unit_of_work
 from daodian.kit.errors import Conflict, DomainError, Invalid
-from daodian.kit.http import access
+from daodian.kit.http import IDEMPOTENT, access, transaction_factory
 from daodian.kit.settings import Settings
 
 HEADER = "Idempotency-Key"
@@ -109,8 +109,10 @@ KEY_PARAMETER = {
 
 
 def openapi(rule: str) -> dict:
-    """`openapi_extra` of an idempotent route: its access rule and the required key header."""
-    return {**access(rule), "parameters": [KEY_PARAMETER]}
+    """`openapi_extra` of an idempotent route: its access rule and the required key header, and the
+    `x-idempotent` flag (clients: retries are safe; kit.http: the route's transactions come from
+    `transaction_factory(request)`)."""
+    return {**access(rule), "parameters": [KEY_PARAMETER], IDEMPOTENT: True}
 
 
 KeyHeader = Annotated[str, Depends(key_header)]
@@ -211,7 +213,7 @@ def run(request: Request, *, scope: str, key: str | None, body: BaseModel | dict
     """Run `work` at most once per (scope, key); `work` must call `claim.complete` in its last transaction."""
     if not key:
         raise IdempotencyKeyRequired()
-    factory = request.app.state.session_factory
+    factory = transaction_factory(request)
     settings: Settings = request.app.state.settings
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
     outcome = claim(factory, settings, scope=scope, key=key, method=request.method, path=request.url.path,

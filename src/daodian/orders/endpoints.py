@@ -10,7 +10,7 @@ from daodian.accounts.authz import Action, require_login
 from daodian.catalog import service as catalog
 from daodian.kit import idempotency
 from daodian.kit.db import unit_of_work
-from daodian.kit.http import ObjectId, access
+from daodian.kit.http import ObjectId, access, transaction_factory
 from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.merchants import service as merchants
 from daodian.orders import repository, service, stock
@@ -38,7 +38,7 @@ def create_order(body: OrderCreate, request: Request, principal: OwnLoggedIn,
     `invalid_store`, `store_does_not_offer` (422), `store_not_found` (404).
     """
     require_login(principal)
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = transaction_factory(request), request.app.state.settings
 
     def work(claim: idempotency.Claim):
         with unit_of_work(factory) as session:

@@ -26,7 +26,7 @@ from daodian.kit import idempotency
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, NotFound
-from daodian.kit.http import ObjectId
+from daodian.kit.http import ObjectId, transaction_factory
 from daodian.kit.pagination import PageParams, Paging, fetch_page
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
@@ -75,7 +75,7 @@ def _idempotent(request: Request, principal: Principal, key: str, body, work) ->
 
 
 def _place_order(request: Request, principal: Principal, key: str, data: OrderCreate) -> dict:
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = transaction_factory(request), request.app.state.settings
 
     def work(claim: idempotency.Claim):
         with unit_of_work(factory) as session:
@@ -89,7 +89,7 @@ def _place_order(request: Request, principal: Principal, key: str, data: OrderCr
 
 def start_payment(request: Request, principal: Principal, key: str, order_id: int) -> str:
     """The provider's pay page for the order (a pending payment is reused, as in the API)."""
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = transaction_factory(request), request.app.state.settings
     body = PayIn(provider=PAY_PROVIDER)
     payment = _idempotent(request, principal, f"{key}:pay", body, lambda claim: payments.pay(
         factory, settings, principal, order_id, body, str(request.base_url), claim))

@@ -8,7 +8,7 @@ from daodian.accounts.authz import require_login
 from daodian.kit import idempotency
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import ErrorEnvelope
-from daodian.kit.http import DbSlot, ObjectId, access
+from daodian.kit.http import DbSlot, ObjectId, access, transaction_factory
 from daodian.orders.dependencies import AppSettings, Factory, OwnLoggedIn, scope_of
 from daodian.payments import refunds, service
 from daodian.payments.providers import registry
@@ -42,7 +42,7 @@ def pay(order_id: ObjectId, body: PayIn, request: Request, principal: OwnLoggedI
     (502), `order_not_found` (404).
     """
     require_login(principal)
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = transaction_factory(request), request.app.state.settings
     return idempotency.run(
         request, scope=scope_of(principal), key=idempotency_key, body=body,
         work=lambda claim: service.pay(factory, settings, principal, order_id, body, str(request.base_url), claim))
@@ -84,7 +84,7 @@ def refund(order_id: ObjectId, body: RefundCreate, request: Request, principal: 
     `voucher_id_required` (422), `refund_needs_merchant` (409), `provider_unavailable` (400).
     """
     require_login(principal)
-    factory, settings = request.app.state.session_factory, request.app.state.settings
+    factory, settings = transaction_factory(request), request.app.state.settings
     base = service.base_url(settings, str(request.base_url))
     return idempotency.run(
         request, scope=scope_of(principal), key=idempotency_key, body=body,
