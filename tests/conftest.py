@@ -13,10 +13,10 @@ import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from daodian.app import create_app  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory  # noqa: E402
 from tests.support.databases import drop_database, prepare_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
+from tests.support.shared_app import shared_app  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,7 +72,10 @@ def db(session_factory) -> Session:
 
 @pytest.fixture
 def app(settings, session_factory):
-    return create_app(settings, session_factory=session_factory)
+    """The app under test: one app for the whole run (building one costs half a second), with fresh state
+    bound to this test's connection (tests.support.shared_app)."""
+    with shared_app().bound(settings, session_factory) as app:
+        yield app
 
 
 @pytest.fixture
