@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from daodian import cli
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.facts import Fact
 from daodian.marketing import cli as marketing_cli
 from daodian.marketing import points
@@ -21,6 +21,7 @@ from daodian.marketing.models import AccountKind, PointsAccount, PointsEntry, Po
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import status_counts
 from tests.orders.helpers import in_parallel
+from tests.support.databases import drop_database, prepare_database
 
 
 def test_earn_spend_reverse_move_points_between_accounts_and_add_up_to_zero(db):
@@ -91,34 +92,47 @@ def test_reconcile_reports_a_tampered_cache_and_the_cli_fails_on_it(db, session_
     assert dirty.exit_code == 1 and "cached 41, ledger 40, difference 1" in dirty.output, dirty.output
 
 
-def test_10000_random_operations_keep_every_cache_equal_to_its_ledger_and_the_total_zero(db):
+@pytest.fixture(scope="module")
+def ledger_factory(backend, tmp_path_factory):
+    """A database of its own whose transactions really commit, one per operation as in production (10,000
+    savepoints inside one rolled-back test transaction would measure PostgreSQL's subtransaction cache)."""
+    settings = prepare_database(backend, "daodian_test_ledger", tmp_path_factory.mktemp("ledger"))
+    engine = create_db_engine(settings)
+    yield make_session_factory(engine)
+    engine.dispose()
+    drop_database(settings)
+
+
+def test_10000_random_operations_keep_every_cache_equal_to_its_ledger_and_the_total_zero(ledger_factory):
     """Property: whatever sequence of earn / spend / refund (reverse) / expire happens, every cached
     balance equals its ledger sum, consumer balances are never negative, and the ledger sums to zero."""
     rng, now = random.Random(20261122), utcnow()
-    shop = make_shop(db)
-    consumers = [make_user(db).id for _ in range(25)]
+    with unit_of_work(ledger_factory) as session:
+        merchant_id = make_shop(session).merchant.id
+        consumers = [make_user(session).id for _ in range(25)]
     reversible: list[int] = []
     for step in range(10_000):
         consumer, roll = rng.choice(consumers), rng.random()
-        if roll < 0.4:
-            when = now + timedelta(days=rng.randint(-30, 30))
-            txn = points.earn(db, consumer, rng.randint(1, 500), f"e:{step}", expires_at=when,
-                              merchant_id=rng.choice([shop.merchant.id, None]))
-            reversible.append(txn.id)
-        elif roll < 0.75:
-            try:
-                with db.begin_nested():
-                    reversible.append(points.spend(db, consumer, rng.randint(1, 400), f"s:{step}").id)
-            except InsufficientPoints:
-                pass
-        elif roll < 0.9 and reversible:
-            points.reverse(db, reversible.pop(rng.randrange(len(reversible))))
-        else:
-            points.expire(db, consumer, now + timedelta(days=rng.randint(-30, 30)))
-    result = points.reconcile(db)
-    assert result.clean, (result.differences[:5], result.ledger_total, result.unbalanced_transactions[:5])
-    assert db.scalar(select(func.min(PointsAccount.balance)).where(PointsAccount.kind == AccountKind.CONSUMER)) >= 0
-    assert db.scalar(select(func.count()).select_from(PointsTransaction)) > 5_000
+        try:
+            with unit_of_work(ledger_factory) as session:
+                if roll < 0.4:
+                    when = now + timedelta(days=rng.randint(-30, 30))
+                    reversible.append(points.earn(session, consumer, rng.randint(1, 500), f"e:{step}", expires_at=when,
+                                                  merchant_id=rng.choice([merchant_id, None])).id)
+                elif roll < 0.75:
+                    reversible.append(points.spend(session, consumer, rng.randint(1, 400), f"s:{step}").id)
+                elif roll < 0.9 and reversible:
+                    points.reverse(session, reversible.pop(rng.randrange(len(reversible))))
+                else:
+                    points.expire(session, consumer, now + timedelta(days=rng.randint(-30, 30)))
+        except InsufficientPoints:
+            pass  # the whole operation rolled back
+    with unit_of_work(ledger_factory, read_only=True) as session:
+        result = points.reconcile(session)
+        assert result.clean, (result.differences[:5], result.ledger_total, result.unbalanced_transactions[:5])
+        lowest = session.scalar(select(func.min(PointsAccount.balance)).where(PointsAccount.kind == AccountKind.CONSUMER))
+        assert lowest >= 0
+        assert session.scalar(select(func.count()).select_from(PointsTransaction)) > 5_000
 
 
 def test_100_concurrent_spends_never_overdraw(live_server):
