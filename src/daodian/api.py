@@ -12,9 +12,9 @@ from daodian.kit.errors import ERROR_RESPONSES
 from daodian.kit.http import DbSession, access
 from daodian.kit.query import unambiguous_query
 from daodian.linkage.endpoints import router as linkage_router
+from daodian.loyalty.points_endpoints import router as points_router
 from daodian.marketing.campaign_endpoints import router as campaigns_router
 from daodian.marketing.endpoints import router as coupons_router
-from daodian.marketing.points_endpoints import router as points_router
 from daodian.merchants.endpoints import router as merchants_router
 from daodian.merchants.nearby_endpoints import router as nearby_router
 from daodian.orders.booking_endpoints import router as bookings_router

@@ -16,7 +16,8 @@ from daodian.jobs import jobs_app
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
 from daodian.linkage.mining_cli import linkage_app
-from daodian.marketing.cli import coupons_app, points_app
+from daodian.loyalty.cli import points_app
+from daodian.marketing.cli import coupons_app
 
 app = typer.Typer(help="daodian (到店): O2O platform", no_args_is_help=True, pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)

@@ -8,7 +8,8 @@ from daodian.kit.db import Base
 from daodian.kit.facts import Fact
 from daodian.kit.idempotency import IdempotencyKey  # noqa: F401 - idempotency keys
 from daodian.linkage import models as linkage_models
-from daodian.marketing import models as marketing_models  # noqa: F401 - coupons, points ledger, campaigns
+from daodian.loyalty import models as loyalty_models  # noqa: F401 - points ledger
+from daodian.marketing import models as marketing_models  # noqa: F401 - coupons, campaigns
 from daodian.merchants import models as merchants_models
 from daodian.orders import booking_models  # noqa: F401 - bookings' tables
 from daodian.orders import models as orders_models  # noqa: F401 - orders, vouchers, verifications

@@ -9,7 +9,8 @@ from datetime import date
 
 from daodian.accounts.models import User
 from daodian.analytics.models import MemberSegment
-from daodian.marketing import coupons, points
+from daodian.loyalty import points
+from daodian.marketing import coupons
 from daodian.marketing.schemas import TemplateCreate
 from tests.factories import principal_of, sku_of
 from tests.marketing.helpers import template_body

@@ -1,1 +1,1 @@
-"""Marketing and membership: coupons, the points ledger, segment campaigns."""
+"""Marketing: coupons, segment campaigns (and group buys and pre-sales)."""

@@ -39,13 +39,5 @@ class TemplateInvalid(Invalid):
     code, message = "invalid_coupon_template", "This coupon template does not add up."
 
 
-class InsufficientPoints(Conflict):
-    code, message = "insufficient_points", "Not enough points."
-
-
-class PointsTransactionNotFound(NotFound):
-    code, message = "points_transaction_not_found", "No such points transaction."
-
-
 class AudienceTooSmall(Conflict):
     code, message = "audience_too_small", "This segment is too small to be targeted without identifying people."

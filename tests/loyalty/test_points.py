@@ -14,10 +14,10 @@ from daodian import cli
 from daodian.kit.clock import utcnow
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.facts import Fact
-from daodian.marketing import cli as marketing_cli
-from daodian.marketing import points
-from daodian.marketing.errors import InsufficientPoints
-from daodian.marketing.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
+from daodian.loyalty import cli as loyalty_cli
+from daodian.loyalty import points
+from daodian.loyalty.errors import InsufficientPoints
+from daodian.loyalty.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import status_counts
 from tests.orders.helpers import in_parallel
@@ -79,7 +79,7 @@ def test_the_database_refuses_to_change_or_delete_ledger_rows(db, connection):
 
 
 def test_reconcile_reports_a_tampered_cache_and_the_cli_fails_on_it(db, session_factory, monkeypatch):
-    monkeypatch.setattr(marketing_cli, "_factory", lambda: session_factory)
+    monkeypatch.setattr(loyalty_cli, "_factory", lambda: session_factory)
     user = make_user(db)
     points.earn(db, user.id, 40, "order:cli")
     db.flush()

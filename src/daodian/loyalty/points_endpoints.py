@@ -7,9 +7,9 @@ from daodian.accounts.dependencies import LoggedIn
 from daodian.kit.errors import Conflict
 from daodian.kit.http import DbSession, access
 from daodian.kit.pagination import Page, Paging, fetch_page
-from daodian.marketing import points
-from daodian.marketing.models import PointsTransaction
-from daodian.marketing.schemas import PointsBalance, PointsSpendIn, PointsTransactionRead
+from daodian.loyalty import points
+from daodian.loyalty.models import PointsTransaction
+from daodian.loyalty.schemas import PointsBalance, PointsSpendIn, PointsTransactionRead
 
 router = APIRouter(tags=["points"])
 

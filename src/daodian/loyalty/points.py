@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, aliased
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict
 from daodian.kit.facts import append_fact
-from daodian.marketing.errors import InsufficientPoints, PointsTransactionNotFound
-from daodian.marketing.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
+from daodian.loyalty.errors import InsufficientPoints, PointsTransactionNotFound
+from daodian.loyalty.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
 
 PLATFORM = "platform"
 
