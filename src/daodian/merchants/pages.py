@@ -22,6 +22,7 @@ from daodian.kit.pagination import PageParams, Paging
 from daodian.merchants import service, stores
 from daodian.merchants.models import Merchant, MerchantStatus, Store
 from daodian.merchants.schemas import MerchantUpdate, StoreUpdate
+from daodian.records import reviews
 from daodian.web import hours_form
 from daodian.web.forms import CheckedForm, field_errors, is_htmx, login_redirect, parse_yuan, see_other, text
 from daodian.web.rendering import render
@@ -29,6 +30,7 @@ from daodian.web.rendering import render
 router = APIRouter()
 
 STORE_FIELDS = ("name", "name_en", "address", "phone", "status")
+LATEST_REVIEWS = 3  # on the store page; the rest at /s/{id}/reviews
 ITEM_FIELDS = ("name_zh", "name_en", "description", "service_category", "price", "duration_min", "status")
 
 
@@ -40,8 +42,10 @@ def store_page(store_id: ObjectId, request: Request, session: DbSession, princip
     store = stores.visible_store(session, principal, store_id)
     detail = stores.store_detail(session, store,
                                  include_hidden_items=principal.can(Action.CONSOLE_VIEW, store.merchant_id))
+    latest, more = reviews.store_reviews(session, principal, store.id, PageParams(limit=LATEST_REVIEWS, after_id=None))
     return render(request, "store.html", {
         "principal": principal, "store": detail, "can_manage": principal.can(Action.STORE_MANAGE, store.merchant_id),
+        "reviews": latest, "more_reviews": more is not None,
     })
 
 

@@ -12,6 +12,7 @@ from daodian.orders.counter_pages import router as counter_pages
 from daodian.orders.pages import router as order_pages
 from daodian.payments.sandbox_pages import router as sandbox_pages
 from daodian.records.pages import router as record_pages
+from daodian.records.review_pages import router as review_pages
 from daodian.search.pages import router as search_pages
 from daodian.web import moments  # noqa: F401  (registers the template global `local_time`)
 
@@ -24,6 +25,6 @@ def build_pages_router() -> APIRouter:
     pages.include_router(sandbox_pages)
     pages.include_router(analytics_pages)
     pages.include_router(linkage_pages)
-    for router in (order_pages, booking_pages, counter_pages, record_pages):
+    for router in (order_pages, booking_pages, counter_pages, record_pages, review_pages):
         pages.include_router(router)
     return pages
