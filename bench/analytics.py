@@ -6,7 +6,7 @@ export's throughput.
 
 Three measurements, each printed as it finishes:
 1. generate `--facts` facts straight into the export's Parquet layout (facts/ and lines/ partitioned by
-   date, a manifest with the watermark), vectorised with numpy, seeded. Receipts with 1-3 lines, paid online
+   merchant bucket and month, written by the export's own writer, a manifest with the watermark), vectorised with numpy, seeded. Receipts with 1-3 lines, paid online
    orders (some refunded), coupons pushed or claimed and redeemed at checkout or at the counter, follows,
    points and reviews, over two years, for `--merchants` merchants whose sizes follow Zipf's law (so there are
    a few very big merchants and a long tail) and `--members` consumers. Payload JSON is left empty ("{}"):
@@ -15,8 +15,9 @@ Three measurements, each printed as it finishes:
 2. DuckDB (the default engine, in process): each query a merchant dashboard runs, for the biggest merchant,
    the one at the 90th percentile and the median one, then the same through the privacy guard (the
    protected table the dashboard shows); the operator's queries; target <= 1 s each. Then Spark local
-   (`local[2]`): the whole `daodian facts job` (RFM for every member of every merchant and the operator
-   reports) over the same Parquet;
+   (`local[2]`): the whole `daodian facts job` (RFM for every member of every merchant, the sales cube of every
+   merchant -- the pre-aggregates the dashboards read, analytics.marts -- and the operator reports) over the
+   same Parquet;
 3. export throughput: `--export-facts` facts appended to a scratch SQLite database through the outbox table,
    then `export_facts` (facts/s, the figure `daodian facts export` prints).
 """
@@ -31,16 +32,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 
 from daodian import migrate  # noqa: E402
-from daodian.analytics import rfm, tables  # noqa: E402
+from daodian.analytics import marts, rfm, tables  # noqa: E402
 from daodian.analytics.engines import open_engine  # noqa: E402
 from daodian.analytics.engines.duckdb_engine import DuckDBEngine  # noqa: E402
-from daodian.analytics.export import FACTS_SCHEMA, LINES_SCHEMA, Manifest, export_facts  # noqa: E402
+from daodian.analytics.export import FACTS_SCHEMA, LINES_SCHEMA, Manifest, export_facts, publish, write_partitioned  # noqa: E402
 from daodian.analytics.service import OPERATOR_REPORTS  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.facts import Fact  # noqa: E402
@@ -69,11 +69,14 @@ def generate(out: Path, n_facts: int, merchants: int, members: int, seed: int) -
     chunks = 10
     next_id, total_facts, total_lines = 1, 0, 0
     for c in range(chunks):
-        table, lines, occurred, line_rows, fact_id = _chunk(rng, c, chunks, n_groups // chunks, next_id, weights,
+        table, lines, _, _, _ = _chunk(rng, c, chunks, n_groups // chunks, next_id, weights,
                                                             merchants, members)
+        first = next_id
         next_id += table.num_rows
-        _write_by_day(out / "facts", table, occurred, fact_id)
-        _write_by_day(out / "lines", lines, occurred[line_rows], fact_id[line_rows])
+        # the export's own writer: the same layout (merchant bucket x month, sorted by merchant)
+        last = next_id - 1
+        publish(write_partitioned(out / "facts", table, first, last) + write_partitioned(out / "lines", lines, first,
+                                                                                         last))
         total_facts += table.num_rows
         total_lines += lines.num_rows
         print(f"  generated chunk {c + 1}/{chunks}: {total_facts:,} facts, {total_lines:,} lines", flush=True)
@@ -177,17 +180,6 @@ def _chunk(rng, c: int, chunks: int, g: int, next_id: int, weights, merchants: i
     return table, lines, occurred, rows, fact_id
 
 
-def _write_by_day(dataset: Path, table: pa.Table, occurred: np.ndarray, ids: np.ndarray) -> None:
-    day = occurred.astype("datetime64[D]")
-    bounds = np.flatnonzero(np.diff(day.astype(np.int64))) + 1  # rows are in time order
-    for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(day)]):
-        if start == end:
-            continue
-        target = dataset / f"date={day[start]}" / f"part-{ids[start:end].min():012d}-{ids[start:end].max():012d}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table.slice(start, end - start), target, compression="zstd")
-
-
 def _timed(label: str, fn, figures: dict):
     started = time.perf_counter()
     result = fn()
@@ -198,6 +190,7 @@ def _timed(label: str, fn, figures: dict):
 
 
 def bench_duckdb(out: Path, figures: dict, materialize: bool | None) -> None:
+    shutil.rmtree(out / marts.DIRECTORY, ignore_errors=True)  # live figures first: no pre-aggregates of a past run
     how = {None: "as configured", True: "loaded into memory", False: "views over the Parquet"}[materialize]
     engine = _timed(f"duckdb: open ({how})", lambda: DuckDBEngine(out, materialize=materialize), figures)
     sizes = engine.sql("SELECT merchant_id, COUNT(*) AS n FROM facts GROUP BY merchant_id ORDER BY n DESC")
@@ -221,6 +214,22 @@ def bench_duckdb(out: Path, figures: dict, materialize: bool | None) -> None:
         _timed(f"duckdb operator: {query}", lambda q=query: engine.run(q), figures)
     _timed("duckdb job: rfm of every member of every merchant", lambda: engine.run("rfm", thresholds.params(as_of)),
            figures)
+    print(" the job's pre-aggregates (analytics.marts), then the dashboards reading them", flush=True)
+    big = marts.big_merchants(engine)
+    _timed(f"duckdb job: sales_cube marts of the {len(big)} merchants with >= {marts.BIG_MERCHANT_FACTS:,} facts",
+           lambda: marts.build_sales_cubes(engine, out, big), figures)
+    for name, params in (("rfm", thresholds.params(as_of)), *((q, {}) for q in marts.WHOLE)):
+        _timed(f"duckdb job: {name} mart", lambda q=name, p=params: marts.write(
+            out, engine.watermark, q, p, engine.run(q, p)), figures)
+    for label, position in picks.items():
+        m = int(sizes["merchant_id"][position])
+        for name, build in (("sales_cube", lambda m=m: engine.run("sales_cube", {"merchant_id": m})),
+                            ("rfm", lambda m=m: engine.run("rfm", thresholds.params(as_of, m))),
+                            ("protected sales", lambda m=m: tables.sales(engine, m, K)),
+                            ("protected segments", lambda m=m: tables.segments(engine, m, K, as_of, thresholds))):
+            _timed(f"duckdb {label} from mart: {name}", build, figures)
+    for query in marts.WHOLE:
+        _timed(f"duckdb operator from mart: {query}", lambda q=query: engine.run(q), figures)
     engine.close()
 
 
@@ -228,10 +237,18 @@ def bench_spark(out: Path, figures: dict) -> None:
     as_of, thresholds = date(2025, 1, 1), rfm.Thresholds()
 
     def job():
+        shutil.rmtree(out / marts.DIRECTORY, ignore_errors=True)  # compute everything, read no earlier result
         engine = open_engine("spark", out)
+        marts_dir = out / "spark"  # the job's marts, beside (not over) the ones the DuckDB run wrote
+        big = marts.big_merchants(engine)
+        _timed(f"spark job step: sales_cube marts of {len(big)} merchants",
+               lambda: marts.build_sales_cubes(engine, marts_dir, big), figures)
         for step, query, params in (("rfm", "rfm", thresholds.params(as_of)),
                                     *((q, q, {}) for q in OPERATOR_REPORTS.values())):
-            _timed(f"spark job step: {step}", lambda q=query, p=params: engine.run(q, p), figures)
+            frame = _timed(f"spark job step: {step}", lambda q=query, p=params: engine.run(q, p), figures)
+            if query in marts.MARTS:
+                _timed(f"spark job step: write {step} mart ({len(frame):,} rows)",
+                       lambda q=query, p=params, f=frame: marts.write(marts_dir, engine.watermark, q, p, f), figures)
 
     _timed("spark local[2]: the full job (session start, reads, every step)", job, figures)
 

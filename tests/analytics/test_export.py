@@ -3,11 +3,12 @@
 import json
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from daodian.analytics.export import MANIFEST, Manifest, export_facts, pending
+from daodian.analytics.export import MANIFEST, Manifest, bucket_of, export_facts, pending
 from daodian.cli import app
 from daodian.kit.facts import Fact, append_fact
 from daodian.kit.settings import get_settings
@@ -23,12 +24,18 @@ def _db_ids(db) -> list[int]:
     return list(db.scalars(select(Fact.id).order_by(Fact.id)))
 
 
-def test_export_writes_every_fact_once_partitioned_by_date(world, db, session_factory, facts_dir):
+def test_export_writes_every_fact_once_partitioned_by_merchant_bucket_and_month(world, db, session_factory,
+                                                                                facts_dir):
     report = export_facts(session_factory, facts_dir, batch_size=500)
     assert report.facts == len(_db_ids(db)) and report.batches >= 2
     assert _ids(facts_dir) == _db_ids(db)
-    days = {p.parent.name for p in facts_dir.glob("facts/date=*/*.parquet")}
-    assert len(days) > 100 and all(d.startswith("date=20") for d in days)
+    files = list(facts_dir.glob("facts/bucket=*/month=*/*.parquet"))
+    assert {p.parent.name for p in files} == {f"month=2024-{m:02d}" for m in range(1, 10)}
+    assert {p.parent.parent.name for p in files} == {f"bucket={bucket_of(m)}" for m in world.merchants}
+    for path in files:  # one merchant bucket per file, rows sorted by merchant (row-group statistics skip others)
+        table = pq.read_table(path)
+        merchants = table.column("merchant_id").to_pylist()
+        assert merchants == sorted(merchants) and {bucket_of(m) for m in merchants} == {path.parent.parent.name[7:]}
     lines = ds.dataset(facts_dir / "lines", format="parquet", partitioning="hive").to_table()
     expected_lines = sum(len(f["payload"].get("lines", [])) for f in world.facts
                          if f["kind"] in ("consumption.recorded", "consumption.refunded", "order.created"))
@@ -87,7 +94,7 @@ def test_readers_ignore_rows_above_the_watermark(world, db, session_factory, fac
 
 def test_manifest_is_replaced_atomically(world, session_factory, facts_dir):
     export_facts(session_factory, facts_dir)
-    assert not list(facts_dir.glob(".*.tmp")) and not list(facts_dir.glob("*/date=*/.*.tmp"))
+    assert not list(facts_dir.glob(".*.tmp")) and not list(facts_dir.glob("*/bucket=*/month=*/.*.tmp"))
     assert json.loads((facts_dir / MANIFEST).read_text())["watermark"] > 0
 
 
@@ -105,7 +112,7 @@ def test_local_dates_follow_the_store_time_zone(db, session_factory, facts_dir):
     export_facts(session_factory, facts_dir)
     table = ds.dataset(facts_dir / "facts", format="parquet", partitioning="hive").to_table().to_pylist()
     assert [str(r["local_date"]) for r in table] == ["2024-07-02", "2024-07-02"]  # the merchant's first store's zone
-    assert {str(r["date"]) for r in table} == {"2024-07-01"}  # partitions are UTC dates
+    assert {str(r["month"]) for r in table} == {"2024-07"}  # partitions are UTC months
 
 
 def test_the_cli_exports_and_reports(settings, facts_dir, monkeypatch):
@@ -120,3 +127,13 @@ def test_the_cli_exports_and_reports(settings, facts_dir, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "facts/s" in result.output and "0 facts pending" in status.output
+
+
+def test_an_export_in_the_old_daily_layout_is_set_aside_and_redone(world, db, session_factory, facts_dir):
+    old = facts_dir / "facts" / "date=2024-01-02" / "part-000000000001-000000000009.parquet"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"an export written before the bucket layout")
+    Manifest(watermark=9, facts=9).write(facts_dir)
+    report = export_facts(session_factory, facts_dir)
+    assert report.facts == len(_db_ids(db)) and _ids(facts_dir) == _db_ids(db), "every fact, from the outbox"
+    assert not list(facts_dir.glob("facts/date=*")) and len(list(facts_dir.glob(".legacy-*-facts/date=*/*"))) == 1

@@ -20,8 +20,16 @@ Coupons and follows come from marketing/loyalty; the funnel and the attribution 
 - `follow.created`  a consumer followed the merchant (consumer_id set): follow -> purchase attribution.
 - `points.entry`    a points ledger entry (account, delta_points).
 
-Every coupon fact carries merchant_id and consumer_id (a column of the fact, not of the payload) and the
-payload fields coupon_id, template_id and campaign_id (null when outside a campaign: reported as 0).
+Every coupon fact carries consumer_id (a column of the fact, not of the payload) and the payload fields
+coupon_id, template_id and campaign_id (null when outside a campaign: reported as 0); merchant_id is set on
+every fact of a merchant's coupon.
+
+Platform coupons belong to no merchant until used: their issued/claimed/expired facts have no merchant_id,
+are exported to the `na` bucket, and are counted on the operator dashboard only (fact kinds); they never
+enter a merchant's funnel, so a merchant cannot learn how many of the platform's coupons others hold. Their
+`coupon.used` carries the merchant where it was redeemed (marketing.redemption._mark_used), so that
+merchant's funnel and attribution show the redemption and its revenue under the platform campaign's id, at
+the redeemed stage only (issued/claimed of that row stay empty: they happened at the platform).
 """
 
 from dataclasses import dataclass

@@ -2,12 +2,17 @@
 
 Layout under DAODIAN_FACTS_DIR (the kinds and fields the queries read: analytics.contract):
 
-    _manifest.json                                  {"watermark": last exported fact id, ...}
-    facts/date=YYYY-MM-DD/part-<first>-<last>.parquet   one row per fact
-    lines/date=YYYY-MM-DD/part-<first>-<last>.parquet   one row per sold line (consumption records, orders)
+    _manifest.json                                              {"watermark": last exported fact id, ...}
+    facts/bucket=BB/month=YYYY-MM/part-<first>-<last>.parquet    one row per fact
+    lines/bucket=BB/month=YYYY-MM/part-<first>-<last>.parquet    one row per sold line (consumption records, orders)
 
-`date` is the UTC date of `occurred_at`; `<first>-<last>` is the id range of the batch that wrote the
-file. Exactly once, also across crashes:
+`bucket` is `merchant_id % BUCKETS` (`na`: facts without a merchant, e.g. platform points), so that a
+dashboard query reads only its merchant's bucket (analytics.engines.base.snapshot); inside a file rows are
+sorted by merchant and the row groups carry min/max statistics, so a reader skips the bucket's other
+merchants too. `month` is the UTC month of `occurred_at`: daily partitions meant thousands of tiny files per
+merchant at 10M facts (a file open costs more than reading a merchant's month); `local_date` is the column
+the queries group by. `<first>-<last>` is the id range of the batch that wrote the file. Exactly once, also
+across crashes:
 - facts are read in id order above the watermark, and only up to a barrier below which no transaction
   can still add a fact (PostgreSQL hands out ids before commit; SQLite serialises writers anyway);
 - each file is written under a temporary name, synced to disk, then renamed into place (and synced
@@ -24,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,6 +44,8 @@ from daodian.merchants.models import Store
 MANIFEST = "_manifest.json"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 BATCH_SIZE = 50_000
+BUCKETS = 64  # merchant buckets: a bucket holds ~1/64 of the merchants (and of the long tail's facts)
+ROW_GROUP = 16_384  # rows per Parquet row group: the unit a reader skips by its merchant_id min/max
 
 # Payload fields lifted into typed columns, so that the queries need no JSON functions (which differ
 # between DuckDB and Spark). The whole payload stays in `payload` as JSON text.
@@ -105,6 +113,7 @@ def export_facts(factory: sessionmaker[Session], facts_dir: Path, *, batch_size:
     """
     started = datetime.now(UTC)
     facts_dir.mkdir(parents=True, exist_ok=True)
+    _retire_legacy_layout(facts_dir)
     manifest = Manifest.read(facts_dir)
     report = ExportReport(orphans_removed=_remove_orphans(facts_dir, manifest.watermark))
     barrier = _barrier(factory)
@@ -140,6 +149,19 @@ def export_facts(factory: sessionmaker[Session], facts_dir: Path, *, batch_size:
     return report
 
 
+def _retire_legacy_layout(facts_dir: Path) -> bool:
+    """An export written before the bucket layout (`<dataset>/date=YYYY-MM-DD/...`) is invisible to the
+    readers: set it aside (renamed, not deleted) and start over from the outbox, which holds every fact."""
+    if not any(any((facts_dir / dataset).glob("date=*")) for dataset in DATASETS):
+        return False
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S")
+    for name in (*DATASETS, "marts"):
+        if (facts_dir / name).exists():
+            os.replace(facts_dir / name, facts_dir / f".legacy-{stamp}-{name}")
+    Manifest().write(facts_dir)
+    return True
+
+
 def pending(factory: sessionmaker[Session], facts_dir: Path) -> int:
     """Facts in the database that the Parquet does not hold yet."""
     watermark = Manifest.read(facts_dir).watermark
@@ -172,72 +194,96 @@ def _timezones(factory: sessionmaker[Session]) -> dict[tuple[str, int], str]:
 
 
 def to_tables(rows: list[Any], timezones: dict[tuple[str, int], str]) -> tuple[pa.Table, pa.Table]:
-    """Facts rows (id, kind, occurred_at, recorded_at, merchant_id, store_id, consumer_id, payload) -> tables."""
-    facts: dict[str, list] = {name: [] for name in FACTS_SCHEMA.names}
-    lines: dict[str, list] = {name: [] for name in LINES_SCHEMA.names}
-    for row in rows:
-        p = row.payload or {}
-        for name, value in (("fact_id", row.id), ("kind", row.kind), ("occurred_at", row.occurred_at),
-                            ("recorded_at", row.recorded_at), ("merchant_id", row.merchant_id),
-                            ("store_id", row.store_id), ("consumer_id", row.consumer_id)):
-            facts[name].append(value)
-        for name in ID_FIELDS:
-            facts[name].append(_int(p.get(name)))
-        facts["amount_fen"].append(_int(_first(p, "amount_fen", "total_fen", "value_fen")))
-        facts["discount_fen"].append(_int(p.get("discount_fen")))
-        facts["delta_points"].append(_int(p.get("delta_points")))
-        facts["rating"].append(_int(p.get("rating_experience")))
-        facts["channel"].append(_str(p.get("channel")))
-        facts["place"].append(_str(p.get("at")))
-        facts["account"].append(_str(p.get("account")))
-        facts["currency"].append(_str(p.get("currency")))
-        facts["provider"].append(_str(p.get("provider")))
-        facts["payload"].append(json.dumps(p, ensure_ascii=False, sort_keys=True))
-        if row.kind in LINE_KINDS:
-            for n, line in enumerate(p.get("lines") or []):
-                is_sku = line.get("sku_id") is not None
-                for name, value in (("fact_id", row.id), ("line_no", n), ("kind", row.kind),
-                                    ("occurred_at", row.occurred_at), ("merchant_id", row.merchant_id),
-                                    ("store_id", row.store_id), ("consumer_id", row.consumer_id),
-                                    ("order_id", _int(p.get("order_id"))), ("record_id", _int(p.get("record_id"))),
-                                    ("item_type", "sku" if is_sku else "service"),
-                                    ("item_id", _int(line.get("sku_id") if is_sku else line.get("service_item_id"))),
-                                    ("quantity", _int(line.get("quantity"))), ("amount_fen", _int(line.get("amount_fen"))),
-                                    ("currency", p.get("currency") or "CNY")):
-                    lines[name].append(value)
-    facts["local_date"] = _local_dates(facts["occurred_at"], facts["store_id"], facts["merchant_id"], timezones)
-    lines["local_date"] = _local_dates(lines["occurred_at"], lines["store_id"], lines["merchant_id"], timezones)
-    return pa.table(facts, schema=FACTS_SCHEMA), pa.table(lines, schema=LINES_SCHEMA)
+    """Facts rows (id, kind, occurred_at, recorded_at, merchant_id, store_id, consumer_id, payload) -> tables,
+    built column by column (one list comprehension and one pyarrow array per column, not per row)."""
+    if not rows:
+        return FACTS_SCHEMA.empty_table(), LINES_SCHEMA.empty_table()
+    ids, kinds, occurred, recorded, merchants, stores, consumers, payloads = (list(c) for c in zip(*rows))
+    payloads = [p or {} for p in payloads]
+    facts: dict[str, pa.Array] = {
+        "fact_id": pa.array(ids, pa.int64()), "kind": pa.array(kinds, pa.string()),
+        "occurred_at": pa.array(occurred, TS), "recorded_at": pa.array(recorded, TS),
+        "merchant_id": _ints(merchants), "store_id": _ints(stores), "consumer_id": _ints(consumers)}
+    for name in ID_FIELDS:
+        facts[name] = _ints([p.get(name) for p in payloads])
+    facts["amount_fen"] = _ints([_first(p, "amount_fen", "total_fen", "value_fen") for p in payloads])
+    facts["discount_fen"] = _ints([p.get("discount_fen") for p in payloads])
+    facts["delta_points"] = _ints([p.get("delta_points") for p in payloads])
+    facts["rating"] = _ints([p.get("rating_experience") for p in payloads])
+    for column, key in (("channel", "channel"), ("place", "at"), ("account", "account"), ("currency", "currency"),
+                        ("provider", "provider")):
+        facts[column] = pa.array([_str(p.get(key)) for p in payloads], pa.string())
+    facts["payload"] = pa.array([json.dumps(p, ensure_ascii=False, sort_keys=True) for p in payloads], pa.string())
+    facts["local_date"] = _local_dates(facts["occurred_at"], stores, merchants, timezones)
+    facts_table = pa.table({name: facts[name] for name in FACTS_SCHEMA.names}, schema=FACTS_SCHEMA)
+
+    # Lines: the positions of their facts, then each line's own fields.
+    owner = [i for i, kind in enumerate(kinds) if kind in LINE_KINDS for _ in (payloads[i].get("lines") or [])]
+    items = [line for i, kind in enumerate(kinds) if kind in LINE_KINDS for line in (payloads[i].get("lines") or [])]
+    line_no = [n for i, kind in enumerate(kinds) if kind in LINE_KINDS
+               for n in range(len(payloads[i].get("lines") or []))]
+    take = pa.array(owner, pa.int64())
+    is_sku = [line.get("sku_id") is not None for line in items]
+    lines = {name: facts_table.column(name).take(take) for name in
+             ("fact_id", "kind", "occurred_at", "local_date", "merchant_id", "store_id", "consumer_id", "order_id",
+              "record_id")}
+    lines |= {"line_no": pa.array(line_no, pa.int64()),
+              "item_type": pa.array(["sku" if s else "service" for s in is_sku], pa.string()),
+              "item_id": _ints([line.get("sku_id") if s else line.get("service_item_id") for line, s in zip(items, is_sku)]),
+              "quantity": _ints([line.get("quantity") for line in items]),
+              "amount_fen": _ints([line.get("amount_fen") for line in items]),
+              "currency": pa.array([payloads[i].get("currency") or "CNY" for i in owner], pa.string())}
+    return facts_table, pa.table({name: lines[name] for name in LINES_SCHEMA.names}, schema=LINES_SCHEMA)
 
 
-def _local_dates(moments: list[datetime], store_ids: list, merchant_ids: list,
-                 timezones: dict[tuple[str, int], str]) -> list:
+def _ints(values: list) -> pa.Array:
+    """int64 column; anything that is not an integer (text, bools, junk) goes through `_int`."""
+    if {type(v) for v in values} <= {int, type(None)}:
+        return pa.array(values, pa.int64())
+    return pa.array([_int(v) for v in values], pa.int64())
+
+
+def _local_dates(moments: pa.Array, store_ids: list, merchant_ids: list,
+                 timezones: dict[tuple[str, int], str]) -> pa.Array:
     """The calendar date in the store's (else the merchant's first store's) time zone: days, weeks and
-    months in the reports are the shop's, not UTC's."""
-    if not moments:
-        return []
-    zones = pd.Series([timezones.get(("store", s)) or timezones.get(("merchant", m)) or DEFAULT_TIMEZONE
-                       for s, m in zip(store_ids, merchant_ids)])
-    utc = pd.Series(pd.to_datetime(moments, utc=True))
-    out = pd.Series([None] * len(moments), dtype=object)
-    for zone in zones.unique():
+    months in the reports are the shop's, not UTC's. One conversion per distinct zone."""
+    zones = np.array([timezones.get(("store", s)) or timezones.get(("merchant", m)) or DEFAULT_TIMEZONE
+                      for s, m in zip(store_ids, merchant_ids)], dtype=object)
+    utc = pd.DatetimeIndex(moments.to_numpy(zero_copy_only=False)).tz_localize("UTC")
+    out = np.empty(len(zones), dtype="datetime64[D]")
+    for zone in pd.unique(zones):
         mask = zones == zone
-        out[mask] = utc[mask].dt.tz_convert(zone).dt.date
-    return out.tolist()
+        out[mask] = utc[mask].tz_convert(zone).tz_localize(None).to_numpy().astype("datetime64[D]")
+    return pa.array(out, pa.date32())
+
+
+def bucket_of(merchant_id: int | None) -> str:
+    """The partition a merchant's facts live in (`na`: no merchant)."""
+    return "na" if merchant_id is None else f"{int(merchant_id) % BUCKETS:02d}"
 
 
 def write_partitioned(dataset_dir: Path, table: pa.Table, first: int, last: int) -> list[tuple[Path, Path]]:
-    """One file per UTC date of `occurred_at`, named by the batch's id range (a rerun reuses the name),
-    written under a temporary name; returns (temporary, final) pairs for `publish`."""
+    """One file per merchant bucket and UTC month of `occurred_at`, rows sorted by merchant, named by the
+    batch's id range (a rerun reuses the name), written under a temporary name; returns (temporary,
+    final) pairs for `publish`."""
     if table.num_rows == 0:
         return []
-    dates = pd.Series(pd.to_datetime(table.column("occurred_at").to_pandas(), utc=True)).dt.strftime("%Y-%m-%d")
+    merchant = table.column("merchant_id").to_numpy(zero_copy_only=False)
+    has = ~pd.isna(merchant)
+    bucket = np.where(has, np.nan_to_num(merchant.astype("float64"), nan=0).astype(np.int64) % BUCKETS, -1)
+    month = table.column("occurred_at").to_numpy(zero_copy_only=False).astype("datetime64[M]").astype(str)
+    keys = pd.Series(bucket).astype(str) + "|" + month
+    order = [("merchant_id", "ascending"), ("fact_id", "ascending")] + (
+        [("line_no", "ascending")] if "line_no" in table.column_names else [])
     staged = []
-    for day, positions in sorted(dates.groupby(dates).indices.items()):
-        target = dataset_dir / f"date={day}" / f"part-{first:012d}-{last:012d}.parquet"
+    for key, positions in sorted(keys.groupby(keys).indices.items()):
+        b, m = key.split("|")
+        name = "na" if b == "-1" else f"{int(b):02d}"
+        target = dataset_dir / f"bucket={name}" / f"month={m}" / f"part-{first:012d}-{last:012d}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.with_name(f".{target.name}.tmp")
-        pq.write_table(table.take(pa.array(positions)), staging, compression="zstd")
+        part = table.take(pa.array(positions)).sort_by(order)
+        pq.write_table(part, staging, compression="zstd", row_group_size=ROW_GROUP)
         staged.append((staging, target))
     return staged
 
@@ -261,7 +307,7 @@ def _remove_orphans(facts_dir: Path, watermark: int) -> int:
     """Delete files (and temporary files) of a batch that wrote files but never moved the manifest."""
     removed = 0
     for dataset in DATASETS:
-        for path in (facts_dir / dataset).glob("date=*/*"):
+        for path in (facts_dir / dataset).glob("bucket=*/month=*/*"):
             name = path.name
             staging = name.startswith(".") and name.endswith(".tmp")
             uncommitted = name.startswith("part-") and int(name.split("-")[1]) > watermark
@@ -271,8 +317,10 @@ def _remove_orphans(facts_dir: Path, watermark: int) -> int:
     return removed
 
 
-def data_files(facts_dir: Path, dataset: str) -> list[Path]:
-    return sorted((facts_dir / dataset).glob("date=*/part-*.parquet"))
+def data_files(facts_dir: Path, dataset: str, merchant_id: int | None = None) -> list[Path]:
+    """The dataset's files; with `merchant_id`, only those of its bucket (the only ones holding its rows)."""
+    bucket = "*" if merchant_id is None else bucket_of(merchant_id)
+    return sorted((facts_dir / dataset).glob(f"bucket={bucket}/month=*/part-*.parquet"))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -116,24 +116,43 @@ def _day(value) -> date:
 
 
 def sales_cube(p: dict, d: Dialect) -> str:
-    """Every cell the sales dashboards publish, for one merchant: item rows, store rows and the total row,
-    at day, week, month, year and all-time buckets (grouping sets). `consumers` counts distinct parties
-    (a member, or one anonymous receipt)."""
-    item, store = "item_type, item_id", "store_key"
-    sets = ([f"({item}, {lv})" for lv in LEVELS] + [f"({item})"] + [f"({store}, {lv})" for lv in LEVELS]
-            + [f"({store})"] + [f"({lv})" for lv in LEVELS] + ["()"])
+    """Every cell the sales dashboards publish, per merchant (one, or all for the job's pre-aggregate,
+    analytics.marts): item rows, store rows and the total row, at day, week, month, year and all-time
+    buckets. `consumers` counts distinct parties (a member, or one anonymous receipt), `purchases` distinct
+    purchase events.
+
+    Two steps instead of COUNT(DISTINCT) in every grouping set: rows are first reduced to one per (item or
+    store, bucket, party, event); an event belongs to one party, so a cell's purchases are the sum over its
+    parties and its consumers the number of its party rows."""
+    lv = ", ".join(LEVELS)
+    item_sets = [f"(merchant_id, item_type, item_id, {level}, party)" for level in LEVELS] + [
+        "(merchant_id, item_type, item_id, party)"]
+    store_sets = ([f"(merchant_id, store_key, {level}, party)" for level in LEVELS] + ["(merchant_id, store_key, party)"]
+                  + [f"(merchant_id, {level}, party)" for level in LEVELS] + ["(merchant_id, party)"])
+    sums = ("CAST(SUM(amount_fen) AS BIGINT) AS amount_fen, CAST(SUM(quantity) AS BIGINT) AS quantity, "
+            "{purchases} AS purchases, MAX(currency) AS currency")
+    per_event, per_party = sums.format(purchases="MAX(is_purchase)"), sums.format(purchases="SUM(purchases)")
     return f"""
-SELECT CASE WHEN item_type IS NOT NULL THEN 'item' WHEN store_key IS NOT NULL THEN 'store' ELSE 'total' END AS family,
+WITH x AS (SELECT s.*, COALESCE(store_id, CAST(0 AS BIGINT)) AS store_key FROM sales_b s WHERE {_merchant_filter(p)}),
+per_item AS (SELECT merchant_id, item_type, item_id, {lv}, party, event_id, {per_event}
+             FROM x GROUP BY merchant_id, item_type, item_id, {lv}, party, event_id),
+per_event AS (SELECT merchant_id, store_key, {lv}, party, event_id, {per_event}
+              FROM x GROUP BY merchant_id, store_key, {lv}, party, event_id),
+cells AS (
+  SELECT merchant_id, item_type, item_id, CAST(NULL AS BIGINT) AS store_key, {lv}, party, {per_party}
+  FROM per_item GROUP BY GROUPING SETS ({', '.join(item_sets)})
+  UNION ALL
+  SELECT merchant_id, CAST(NULL AS STRING), CAST(NULL AS BIGINT), store_key, {lv}, party, {per_party}
+  FROM per_event GROUP BY GROUPING SETS ({', '.join(store_sets)}))
+SELECT merchant_id,
+       CASE WHEN item_type IS NOT NULL THEN 'item' WHEN store_key IS NOT NULL THEN 'store' ELSE 'total' END AS family,
        item_type, item_id, store_key AS store_id,
        CASE WHEN day IS NOT NULL THEN 'day' WHEN week IS NOT NULL THEN 'week' WHEN mon IS NOT NULL THEN 'month'
             WHEN yr IS NOT NULL THEN 'year' ELSE 'all' END AS level,
        COALESCE(day, week, mon, yr, DATE '1970-01-01') AS bucket,
        CAST(SUM(amount_fen) AS BIGINT) AS amount_fen, CAST(SUM(quantity) AS BIGINT) AS quantity,
-       COUNT(DISTINCT CASE WHEN is_purchase = 1 THEN event_id END) AS purchases,
-       COUNT(DISTINCT party) AS consumers, MAX(currency) AS currency
-FROM (SELECT s.*, COALESCE(store_id, CAST(0 AS BIGINT)) AS store_key FROM sales_b s WHERE {_merchant_filter(p)}) x
-GROUP BY GROUPING SETS ({', '.join(sets)})
-HAVING COUNT(*) > 0
+       CAST(SUM(purchases) AS BIGINT) AS purchases, COUNT(*) AS consumers, MAX(currency) AS currency
+FROM cells GROUP BY merchant_id, item_type, item_id, store_key, {lv}
 """
 
 
@@ -343,7 +362,7 @@ SELECT kind, COUNT(*) AS facts, MIN(local_date) AS first_day, MAX(local_date) AS
 
 
 QUERIES: dict[str, Query] = {q.name: q for q in (
-    Query("sales_cube", sales_cube, _merchant_required, "Sales per item, store and total at every bucket level."),
+    Query("sales_cube", sales_cube, _merchant, "Sales per item, store and total at every bucket level."),
     Query("sku_sales", sku_sales, _grain, "Per-SKU amount and quantity per day, week or month."),
     Query("coupon_funnel", coupon_funnel, _merchant_required, "Coupons issued -> claimed -> redeemed -> revenue."),
     Query("coupon_attribution", coupon_attribution, _merchant_required, "Claimed online, redeemed at the counter."),

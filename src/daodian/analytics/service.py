@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from daodian.accounts import consent
 from daodian.accounts.authz import Action, Principal, require_operator
 from daodian.accounts.models import User
-from daodian.analytics import reports, rfm, tables
+from daodian.analytics import local_day, marts, reports, rfm, tables
 from daodian.analytics.engines import Engine, open_engine
 from daodian.analytics.export import Manifest, pending
 from daodian.catalog.models import Product, ServiceItem, Sku
@@ -112,7 +112,7 @@ class Analytics:
         if name == "retention":
             return reports.retention(self._table(name, merchant_id, lambda e: tables.retention(e, merchant_id, self.k)))
         if name == "segments":
-            as_of = p.as_of or date.today()
+            as_of = p.as_of or local_day.today(session, merchant_id)
             table = self._table(name, merchant_id, lambda e: tables.segments(
                 e, merchant_id, self.k, as_of, self.thresholds), as_of)
             return reports.segments(table, as_of.isoformat())
@@ -122,7 +122,7 @@ class Analytics:
         """Members who consented to be identified to this merchant, with their scores and segment; the
         others only as a count, and only when at least k of them."""
         merchant = merchants.managed_merchant(session, principal, merchant_id, Action.CONSOLE_VIEW)
-        as_of = date.today()
+        as_of = local_day.today(session, merchant.id)
         scores = self._table("rfm", merchant.id, lambda e: e.run("rfm", self.thresholds.params(as_of, merchant.id)),
                              as_of)
         consenting = consent.consenting_consumers(session, merchant.id)
@@ -163,16 +163,26 @@ class Analytics:
 
     def run_job(self, factory: sessionmaker[Session], *, as_of: date | None = None,
                 on_step: Callable[[str, float, int], None] | None = None) -> dict[str, float]:
-        """Every merchant's segments (stored for marketing) and the operator's reports; returns seconds per
-        step. Merchant dashboards are computed on demand and cached per export."""
-        as_of = as_of or date.today()
+        """Every merchant's segments (stored for marketing), the pre-aggregates the dashboards read
+        (analytics.marts: RFM and the sales cube of every merchant) and the operator's reports; returns
+        seconds per step. Other dashboard queries run on demand, over their merchant's rows only, and are
+        cached per export."""
+        if as_of is None:
+            with unit_of_work(factory) as session:
+                as_of = local_day.today(session)
         timings: dict[str, float] = {}
-        engine = self.engine()
+        engine = open_engine(self.engine_kind, self.facts_dir, settings=self.settings)
         try:
             for step, query, params in (("rfm", "rfm", self.thresholds.params(as_of)),
+                                        ("sales_cube", "sales_cube", None),
                                         *((q, q, {}) for q in OPERATOR_REPORTS.values())):
                 started = time.perf_counter()
-                frame = engine.run(query, params)
+                if params is None:  # the big merchants' cubes, one by one
+                    frame = marts.build_sales_cubes(engine, self.facts_dir, marts.big_merchants(engine))
+                else:
+                    frame = engine.run(query, params)
+                if query in marts.MARTS and params is not None:  # the dashboards read their rows from here
+                    marts.write(self.facts_dir, engine.watermark, query, params, frame)
                 timings[step] = time.perf_counter() - started
                 if step == "rfm":
                     with unit_of_work(factory) as session:

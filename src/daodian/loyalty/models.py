@@ -1,4 +1,5 @@
-"""Loyalty tables: the points ledger (append-only, double-entry).
+"""Loyalty tables: the points ledger (append-only, double-entry), earning rules, member tiers and
+memberships, follows and merchant posts.
 
 Points are integers; times are aware UTC.
 """
@@ -6,7 +7,7 @@ Points are integers; times are aware UTC.
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daodian.kit.clock import utcnow
@@ -69,4 +70,92 @@ class PointsEntry(Base):
     transaction_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_transactions.id"), index=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("points_accounts.id"), index=True)
     delta: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- earning rules, member tiers, follows, merchant posts --------------------------------------------
+
+PLATFORM_SCOPE = "platform"
+
+
+def merchant_scope(merchant_id: int) -> str:
+    return f"merchant:{merchant_id}"
+
+
+class PointsRule(Base):
+    """A merchant's earning rate; without a row, the default (loyalty.earning.DEFAULT_POINTS_PER_YUAN)."""
+
+    __tablename__ = "points_rules"
+    __table_args__ = (CheckConstraint("points_per_yuan >= 0", name="rate_not_negative"),)
+
+    merchant_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    points_per_yuan: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MemberTier(Base):
+    """One level of a merchant's (or the platform's) membership: higher `rank`, better benefits.
+
+    A member qualifies for a tier when their rolling spend reaches `min_spend_fen`, or (if set) the points
+    they earned in the window reach `min_points`. `scope` is "merchant:<id>" or "platform".
+    """
+
+    __tablename__ = "member_tiers"
+    __table_args__ = (
+        UniqueConstraint("scope", "rank"),
+        UniqueConstraint("scope", "name"),
+        CheckConstraint("discount_percent >= 0 AND discount_percent <= 50", name="discount_range"),
+        CheckConstraint("points_multiplier_pct >= 100 AND points_multiplier_pct <= 1000", name="multiplier_range"),
+    )
+
+    id: Mapped[IdPk]
+    scope: Mapped[str] = mapped_column(String(32), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    rank: Mapped[int] = mapped_column(Integer)
+    min_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    min_points: Mapped[int | None] = mapped_column(BigInteger)
+    discount_percent: Mapped[int] = mapped_column(Integer, default=0)
+    points_multiplier_pct: Mapped[int] = mapped_column(Integer, default=100)  # 150 = 1.5x points
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(Base):
+    """A consumer's membership of a merchant (by following it) or of the platform (by spending)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("consumer_id", "scope"),)
+
+    id: Mapped[IdPk]
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(32), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"))
+    tier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("member_tiers.id"), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rolling_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # as of last_evaluated_at
+    last_evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchants.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MerchantPost(Base):
+    """A merchant's post in its followers' feeds; `members_only` / `min_tier_rank` make it targeted content."""
+
+    __tablename__ = "merchant_posts"
+
+    id: Mapped[IdPk]
+    merchant_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)
+    author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(String(2000))
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_tier_rank: Mapped[int | None] = mapped_column(Integer)  # tier-targeted: members of this rank or above
+    coupon_template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupon_templates.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,8 @@ Every business event is one `PointsTransaction` whose `PointsEntry` legs add up 
 - expire:  consumer -n, the platform's "expired" sink +n;
 - reverse: the negated legs of an earn or a spend (a refund). Taking back earned points is capped at
   what the consumer still has: the part already spent stays spent (the issuer bears it).
+- takeback: part of an earn reversed (a partial refund): consumer -n, the issuer +n, with the same cap;
+  a later full `reverse` of that earn takes back only the rest.
 
 The database refuses UPDATE and DELETE of transactions and entries (migration 0008, kit.append_only);
 `points_accounts.balance` is a cache written in the same transaction as the entries, by conditional
@@ -135,13 +137,44 @@ def reverse(session: Session, transaction_id: int) -> PointsTransaction | None:
                                 .where(PointsEntry.transaction_id == original.id)).all())
     mine = account_id(session, AccountKind.CONSUMER, consumer_id=original.consumer_id)
     points = original.points
-    if original.kind == "earn":  # take back at most what is left
-        points = min(points, session.scalar(select(PointsAccount.balance).where(PointsAccount.id == mine)))
+    if original.kind == "earn":  # take back at most what is left, less what partial refunds took back
+        points = min(points - taken_back(session, original.id),
+                     session.scalar(select(PointsAccount.balance).where(PointsAccount.id == mine)))
         if points <= 0:
             return None
     scale = [(account, -points if delta > 0 else points) for account, delta in legs]
     return _post(session, "reverse", original.consumer_id, original.merchant_id, points, f"reverse:{original.id}",
                  scale, reverses_id=original.id, guarded=mine)
+
+
+def taken_back(session: Session, earn_id: int) -> int:
+    """Points of an earn already taken back by partial reversals (`take_back`)."""
+    return int(session.scalar(select(func.coalesce(func.sum(PointsTransaction.points), 0)).where(
+        PointsTransaction.kind == "takeback", PointsTransaction.reference.like(f"takeback:{earn_id}:%"))))
+
+
+def take_back(session: Session, earn_id: int, points: int, tag: str) -> PointsTransaction | None:
+    """Partly reverse an earn (a partial refund): at most `points`, at most what the earn has left after
+    earlier take-backs, at most the consumer's balance (the rest stays spent). Once per (earn, tag);
+    None when there is nothing to take. Only for earns that never lapse, so expiry (`_lapsed`, which
+    reads reversals by `reverses_id`) needs no notion of a partial reversal.
+    """
+    original = session.get(PointsTransaction, earn_id)
+    if original is None or original.kind != "earn" or original.expires_at is not None:
+        raise PointsTransactionNotFound()
+    reference = f"takeback:{original.id}:{tag}"
+    if (found := _existing(session, "takeback", reference)) is not None:
+        return found
+    if session.scalar(select(PointsTransaction.id).where(PointsTransaction.reverses_id == original.id)):
+        return None  # fully reversed already
+    mine = account_id(session, AccountKind.CONSUMER, consumer_id=original.consumer_id)
+    balance = session.scalar(select(PointsAccount.balance).where(PointsAccount.id == mine))
+    points = min(points, original.points - taken_back(session, original.id), balance)
+    if points <= 0:
+        return None
+    issuer = account_id(session, AccountKind.ISSUED, merchant_id=original.merchant_id)
+    return _post(session, "takeback", original.consumer_id, original.merchant_id, points, reference,
+                 [(mine, -points), (issuer, points)], guarded=mine)
 
 
 def expire(session: Session, consumer_id: int, now: datetime | None = None) -> PointsTransaction | None:

@@ -49,6 +49,8 @@ class Order(Base):
     total_fen: Mapped[int] = mapped_column(BigInteger)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # refunds succeeded or under way
+    discount_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # coupons (checkout_discounts)
+    points_spent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # 1 point = 1 fen off
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # unpaid orders expire then
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,6 +72,7 @@ class OrderLine(Base):
     unit_price_fen: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    discount_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # coupons + points share
     sessions: Mapped[int] = mapped_column(Integer, default=1)  # uses per voucher (service lines)
 
 

@@ -28,10 +28,11 @@ from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, NotFound
 from daodian.kit.http import ObjectId, transaction_factory
 from daodian.kit.pagination import PageParams, Paging, fetch_page
+from daodian.marketing.schemas import CartLineIn
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.merchants.models import Store
-from daodian.orders import qr, repository, vouchers
+from daodian.orders import checkout_discounts, qr, repository, vouchers
 from daodian.orders import service as orders
 from daodian.orders.dependencies import Factory, scope_of
 from daodian.orders.models import Order, OrderKind, OrderStatus, Verification, Voucher
@@ -112,7 +113,8 @@ def _item_checkout(request: Request, session: Session, principal: Principal, ite
     rows = session.scalars(select(Store).where(Store.id.in_(store_ids)).order_by(Store.id)).all()
     offered = [s for s in stores.store_reads(session, list(rows)) if s.status != "closed"]
     return {"principal": principal, "item": item, "merchant": merchant, "stores": offered,
-            "can_pay": _can_pay_online(request)}
+            "can_pay": _can_pay_online(request),
+            **checkout_discounts.page_offer(session, principal, [CartLineIn(service_item_id=item.id)], None)}
 
 
 @router.get("/buy/item/{item_id}", response_class=HTMLResponse)
@@ -123,7 +125,8 @@ def item_checkout(item_id: ObjectId, request: Request, principal: OwnPagePrincip
     with unit_of_work(factory, read_only=True) as session:
         context = _item_checkout(request, session, principal, item_id)
     return render(request, "orders/checkout_item.html", {
-        **context, "values": {"store_id": store_id, "quantity": 1}, "form_key": new_form_key(), "error": None})
+        **context, "values": {"store_id": store_id, "quantity": 1, "coupon_ids": None, "points": 0},
+        "form_key": new_form_key(), "error": None})
 
 
 @router.post("/buy/item/{item_id}", response_class=HTMLResponse)
@@ -131,10 +134,11 @@ def buy_item(item_id: ObjectId, request: Request, principal: OwnPagePrincipal, f
              form: CheckedForm) -> Response:
     require_login(principal)
     values = {"store_id": _int(text(form, "store_id", 20)), "quantity": _int(text(form, "quantity", 4), 0)}
+    values["coupon_ids"], values["points"] = checkout_discounts.page_choice(form)
     key = _form_key(form)
     try:
         data = OrderCreate(lines=[OrderLineIn(service_item_id=item_id, quantity=values["quantity"])],
-                           store_id=values["store_id"])
+                           store_id=values["store_id"], coupon_ids=values["coupon_ids"], points=values["points"])
         order = _place_order(request, principal, key, data)
     except (ValidationError, DomainError) as exc:
         error = N_("Pick a quantity from 1 to 99.") if isinstance(exc, ValidationError) else message_for(exc)
@@ -166,8 +170,9 @@ def _product_checkout(session: Session, principal: Principal, product_id: int) -
     read = catalog.product_reads(session, [product])[0]
     pickup, _ = stores.list_stores(session, PageParams(limit=STORE_CHOICES, after_id=None), merchant_id=merchant.id,
                                    category_code=None, public_only=True)
-    return {"principal": principal, "product": read, "merchant": merchant, "stores": pickup,
-            "skus": [s for s in read.skus if s.status == CatalogStatus.ACTIVE]}
+    skus = [s for s in read.skus if s.status == CatalogStatus.ACTIVE]
+    return {"principal": principal, "product": read, "merchant": merchant, "stores": pickup, "skus": skus,
+            **checkout_discounts.page_offer(session, principal, [CartLineIn(sku_id=s.id) for s in skus[:1]], None)}
 
 
 def _product_render(request: Request, factory, principal: Principal, product_id: int, *, values: dict,
@@ -187,7 +192,8 @@ def product_checkout(product_id: ObjectId, request: Request, principal: OwnPageP
     if not principal.is_authenticated:
         return login_redirect(request)
     return _product_render(request, factory, principal, product_id, errors={},
-                           values={"sku_id": sku_id, "quantity": 1, "fulfilment": "delivery"})
+                           values={"sku_id": sku_id, "quantity": 1, "fulfilment": "delivery", "coupon_ids": None,
+                                   "points": 0})
 
 
 def _product_order(values: dict) -> tuple[OrderCreate | None, dict]:
@@ -208,7 +214,7 @@ def _product_order(values: dict) -> tuple[OrderCreate | None, dict]:
         return OrderCreate(lines=[OrderLineIn(sku_id=values["sku_id"], quantity=values["quantity"])],
                            fulfilment=values["fulfilment"], delivery_address=address,
                            store_id=values["store_id"] if values["fulfilment"] == "pickup" else None,
-                           note=values["note"]), {}
+                           note=values["note"], coupon_ids=values["coupon_ids"], points=values["points"]), {}
     except ValidationError as exc:
         problems = field_errors(exc)
         return None, {"quantity" if "lines" in problems else k: v for k, v in problems.items()}
@@ -223,6 +229,7 @@ def buy_product(product_id: ObjectId, request: Request, principal: OwnPagePrinci
               "fulfilment": fulfilment if fulfilment in ("delivery", "pickup") else "delivery",
               "store_id": _int(text(form, "store_id", 20)), "name": text(form, "name", 64),
               "phone": text(form, "phone", 20), "address": text(form, "address", 255), "note": text(form, "note", 200)}
+    values["coupon_ids"], values["points"] = checkout_discounts.page_choice(form)
     data, errors = _product_order(values)
     if data is None:
         return _product_render(request, factory, principal, product_id, values=values, errors=errors, status=422)

@@ -46,6 +46,9 @@ class OrderCreate(InputModel):
         None, description="Pickup store, or for service orders the store the consumer means to visit.")
     delivery_address: DeliveryAddress | None = None
     note: Annotated[str, Field(max_length=200)] = ""
+    coupon_ids: Annotated[list[EntityId], Field(max_length=5, description="Coupons to use (at most one of the "
+                                                "merchant's and one of the platform's combine).")] = []
+    points: Annotated[JsonInt, Field(ge=0, le=100_000_000, description="Points to spend; 100 points = 1 元.")] = 0
 
     @model_validator(mode="after")
     def _one_kind_and_its_fulfilment(self) -> "OrderCreate":
@@ -77,6 +80,7 @@ class OrderLineRead(BaseModel):
     unit_price_fen: int
     quantity: int
     amount_fen: int
+    discount_fen: int = Field(0, description="This line's share of the coupons' discount and the points.")
     sessions: int
 
 
@@ -90,7 +94,9 @@ class OrderRead(BaseModel):
     store_id: int | None
     delivery_address: dict | None
     note: str
-    total_fen: int
+    total_fen: int = Field(description="What is charged: the lines, less coupons and points.")
+    discount_fen: int = Field(0, description="Taken off by coupons, in fen.")
+    points_spent: int = Field(0, description="Points spent on this order (1 point = 1 fen off).")
     paid_fen: int
     refunded_fen: int = Field(description="Refunded or being refunded, in fen.")
     expires_at: datetime = Field(description="Unpaid orders expire at this time.")

@@ -19,7 +19,7 @@ from daodian.kit.settings import Settings
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.merchants.models import StoreStatus
-from daodian.orders import repository, states, stock, vouchers
+from daodian.orders import checkout_discounts, repository, states, stock, vouchers
 from daodian.orders.errors import (
     FulfilmentInvalid,
     MixedOrder,
@@ -72,6 +72,7 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
         line.order_id = order.id
     session.add_all(lines)
     session.flush()
+    checkout_discounts.apply(session, order, lines, data.coupon_ids, data.points)
     append_fact(session, "order.created", {
         "order_id": order.id, "kind": kind, "total_fen": order.total_fen, "fulfilment": fulfilment,
         "lines": [{"sku_id": ln.sku_id, "service_item_id": ln.service_item_id, "quantity": ln.quantity,
@@ -159,7 +160,8 @@ def order_reads(session: Session, orders: list[Order]) -> list[OrderRead]:
     return [OrderRead(
         id=o.id, consumer_id=o.consumer_id, merchant_id=o.merchant_id, kind=o.kind, status=o.status,
         fulfilment=o.fulfilment, store_id=o.store_id, delivery_address=o.delivery_address, note=o.note,
-        total_fen=o.total_fen, paid_fen=o.paid_fen, refunded_fen=o.refunded_fen, expires_at=o.expires_at,
+        total_fen=o.total_fen, discount_fen=o.discount_fen, points_spent=o.points_spent, paid_fen=o.paid_fen,
+        refunded_fen=o.refunded_fen, expires_at=o.expires_at,
         created_at=o.created_at, paid_at=o.paid_at, closed_at=o.closed_at,
         lines=[OrderLineRead.model_validate(ln) for ln in lines[o.id]],
     ) for o in orders]
@@ -183,6 +185,7 @@ def expire(session: Session, order: Order, now: datetime | None = None) -> bool:
         return False
     states.move(session, order, S.EXPIRED, now=now)
     _restore_stock(session, order)
+    checkout_discounts.release(session, order)
     append_fact(session, "order.expired", {"order_id": order.id, "total_fen": order.total_fen}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
     _bookings().on_order_closed(session, order.id)  # a place held for it goes back
@@ -258,6 +261,7 @@ def close_unpaid(session: Session, order: Order, *, by_user_id: int | None) -> N
 def _cancel(session: Session, order: Order, *, by_user_id: int | None, now: datetime) -> None:
     states.move(session, order, S.CANCELLED, now=now)
     _restore_stock(session, order)
+    checkout_discounts.release(session, order)
     append_fact(session, "order.cancelled", {"order_id": order.id, "total_fen": order.total_fen,
                                              "by": by_user_id}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)

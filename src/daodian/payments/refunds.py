@@ -14,6 +14,11 @@
 Who: the consumer may refund unused voucher uses, and product orders not yet handed over; the
 merchant's managers (`store.manage`) may refund anything left; refunds of offline (POS) payments
 are counter staff handing the money back (`counter`).
+
+Coupons and points (orders.checkout_discounts): a refund pays back at most what a line cost after its
+share of the discount (service vouchers are valued net of it; product orders by amount, at most what
+was paid). A partial refund keeps the coupons used and the points spent; once the order is refunded in
+full, its coupons are released by the marketing rule and its points spend is reversed in full.
 """
 
 from datetime import datetime
@@ -28,8 +33,8 @@ from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid, NotFound
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
+from daodian.orders import checkout_discounts, states, vouchers
 from daodian.orders import service as orders
-from daodian.orders import states, vouchers
 from daodian.orders.models import Order, OrderKind, OrderStatus
 from daodian.payments import repository
 from daodian.payments.errors import (
@@ -137,7 +142,7 @@ def _plan(session: Session, order: Order, data: RefundCreate) -> tuple[int, dict
         picks = [(v, v.uses_left) for v in order_vouchers if v.uses_left > 0]
         if not picks:
             raise NothingToRefund()
-    amount = sum(vouchers.refund_value(v, n) for v, n in picks)  # before voiding: the value depends on it
+    amount = sum(checkout_discounts.refund_value(session, v, n) for v, n in picks)  # before voiding: depends on it
     if data.amount_fen is not None and data.amount_fen != amount:
         raise RefundAmountMismatch(details={"amount_fen": amount})
     if amount <= 0:
@@ -197,6 +202,8 @@ def settle(session: Session, refund: Refund, result: RefundResult, now: datetime
         if not payment.late:
             orders.settle_refund(session, order,
                                  refunded_fen_succeeded=repository.succeeded_refund_total(session, payment.id))
+            if order.status == OrderStatus.REFUNDED:
+                checkout_discounts.release(session, order)
         return
     session.execute(update(Payment).where(Payment.id == payment.id, Payment.refunded_fen >= refund.amount_fen)
                     .values(refunded_fen=Payment.refunded_fen - refund.amount_fen))

@@ -6,6 +6,7 @@ from daodian.accounts.pages import router as accounts_pages
 from daodian.analytics.pages import router as analytics_pages
 from daodian.catalog.pages import router as catalog_pages
 from daodian.linkage.pages import router as linkage_pages
+from daodian.marketing.pages import router as marketing_pages
 from daodian.merchants.pages import router as merchants_pages
 from daodian.orders.booking_pages import router as booking_pages
 from daodian.orders.counter_pages import router as counter_pages
@@ -25,6 +26,7 @@ def build_pages_router() -> APIRouter:
     pages.include_router(sandbox_pages)
     pages.include_router(analytics_pages)
     pages.include_router(linkage_pages)
+    pages.include_router(marketing_pages)
     for router in (order_pages, booking_pages, counter_pages, record_pages, review_pages):
         pages.include_router(router)
     return pages

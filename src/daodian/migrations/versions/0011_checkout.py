@@ -4,8 +4,8 @@ Revision ID: 0011_checkout
 Revises: 0010_c2b
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 import daodian.kit.db  # noqa: F401
 
@@ -16,8 +16,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("discount_fen", sa.BigInteger(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("points_spent", sa.BigInteger(), server_default="0", nullable=False))
+    with op.batch_alter_table("order_lines") as batch:
+        batch.add_column(sa.Column("discount_fen", sa.BigInteger(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("order_lines") as batch:
+        batch.drop_column("discount_fen")
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("points_spent")
+        batch.drop_column("discount_fen")

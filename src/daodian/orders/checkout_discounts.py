@@ -1,0 +1,140 @@
+"""Coupons and points at checkout: the glue between an order and marketing / loyalty.
+
+Rules (the order service calls `apply` inside the order's transaction, `release` when it closes unpaid
+or is refunded in full):
+- the subtotal comes from the catalog lines; the chosen coupons go through `redemption.use_at_checkout`
+  (marked used once, however many checkouts race for them); then points: 100 points = 1 元, so one
+  point is one fen (`POINTS_PER_YUAN`);
+- minimum charge 1 fen: every order goes through a payment, so the state machine needs no zero-pay
+  path. Points may take the total down to 1 fen and no further (422 `points_exceed_total`); a coupon
+  worth the whole order leaves 1 fen to pay (the order's `discount_fen` is capped, the coupon's own
+  record keeps its face discount);
+- each line carries its share of the coupons' discount (as the pricing rules spread it) plus its
+  pro-rata share of the points, to the fen, so refunds can pay back what a line actually cost;
+- cancelled / expired unpaid / refunded in full: coupons are released by the marketing rule and the
+  points spend is reversed in full. A partial refund keeps both (the discount stays on the lines the
+  consumer keeps; the refund is net of the refunded line's discount share).
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from daodian.accounts.authz import Principal
+from daodian.kit.errors import Invalid
+from daodian.loyalty import points as ledger
+from daodian.loyalty.models import PointsTransaction
+from daodian.marketing import pricing, redemption
+from daodian.marketing.schemas import CartLineIn, QuoteIn
+from daodian.orders import vouchers
+from daodian.orders.models import Order, OrderLine, Voucher
+
+POINTS_PER_YUAN = 100  # 1 point = 1 fen
+MIN_CHARGE_FEN = 1
+
+
+class PointsExceedTotal(Invalid):
+    code, message = "points_exceed_total", "These points are worth more than is left to pay."
+
+
+def apply(session: Session, order: Order, lines: list[OrderLine], coupon_ids: list[int], points: int) -> None:
+    """Take the coupons and points off the order (already flushed with its lines); fills the totals."""
+    if not coupon_ids and not points:
+        return
+    subtotal = sum(line.amount_fen for line in lines)
+    amounts = [line.amount_fen for line in lines]
+    discount = 0
+    if coupon_ids:
+        _, priced = redemption.priced_lines(session, [
+            CartLineIn(sku_id=ln.sku_id, service_item_id=ln.service_item_id, quantity=ln.quantity) for ln in lines])
+        plan = redemption.use_at_checkout(session, order.consumer_id, order.merchant_id, order.store_id, priced,
+                                          list(dict.fromkeys(coupon_ids)), order_id=order.id)
+        amounts = _after_plan(plan, priced, order.merchant_id, order.store_id)
+        discount = subtotal - sum(amounts)
+        if discount > subtotal - MIN_CHARGE_FEN:  # the coupons cover it all (every line at 0): one fen stays
+            full = [line.amount_fen for line in lines]
+            amounts = [a - s for a, s in zip(full, spread(full, MIN_CHARGE_FEN), strict=True)]
+            discount = subtotal - MIN_CHARGE_FEN
+    if points:
+        left = subtotal - discount
+        if points * 100 // POINTS_PER_YUAN > left - MIN_CHARGE_FEN:
+            raise PointsExceedTotal(details={"max_points": max(0, (left - MIN_CHARGE_FEN) * POINTS_PER_YUAN // 100)})
+        amounts = spread(amounts, points * 100 // POINTS_PER_YUAN)
+        ledger.spend(session, order.consumer_id, points, spend_reference(order.id), merchant_id=order.merchant_id)
+    for line, net in zip(lines, amounts, strict=True):
+        line.discount_fen = line.amount_fen - net
+    order.discount_fen, order.points_spent, order.total_fen = discount, points, sum(amounts)
+    session.flush()
+
+
+def _after_plan(plan: pricing.Plan, priced: list[pricing.Line], merchant_id: int, store_id: int | None) -> list[int]:
+    """Each line's amount after the plan's coupons, spread as pricing spreads them (merchant coupon first)."""
+    amounts = [line.amount_fen for line in priced]
+    for applied in sorted(plan.applied, key=lambda a: a.offer.merchant_id is None):
+        mask = [pricing.covered(applied.offer, line, merchant_id, store_id) for line in priced]
+        amounts = spread(amounts, applied.discount_fen, mask)
+    return amounts
+
+
+def spread(amounts: list[int], off: int, mask: list[bool] | None = None) -> list[int]:
+    """Take `off` fen across the masked lines pro rata, largest remainder first."""
+    mask = mask or [True] * len(amounts)
+    base = sum(a for a, m in zip(amounts, mask, strict=True) if m)
+    if off == 0 or base == 0:
+        return list(amounts)
+    shares = [(a * off // base if m else 0) for a, m in zip(amounts, mask, strict=True)]
+    order = sorted((i for i, m in enumerate(mask) if m), key=lambda i: (-((amounts[i] * off) % base), i))
+    for i in order[:off - sum(shares)]:
+        shares[i] += 1
+    return [a - s for a, s in zip(amounts, shares, strict=True)]
+
+
+def spend_reference(order_id: int) -> str:
+    return f"order:{order_id}"
+
+
+def release(session: Session, order: Order) -> None:
+    """Cancelled, expired unpaid or refunded in full: coupons back by the marketing rule, points back."""
+    redemption.release_for_order(session, order.id)
+    if not order.points_spent:
+        return
+    spent = session.scalar(select(PointsTransaction.id).where(PointsTransaction.kind == "spend",
+                                                              PointsTransaction.reference == spend_reference(order.id)))
+    if spent is not None:
+        ledger.reverse(session, spent)  # once: a second call returns the first reversal
+
+
+def refund_value(session: Session, voucher: Voucher, uses: int) -> int:
+    """What `uses` more refunded uses of a voucher are worth, net of its line's discount share.
+
+    The line's net amount is split over its vouchers (by id, to the fen) and each voucher's net price over
+    its uses the way `vouchers.refund_value` splits the list price, so refunding everything pays back
+    exactly what the line cost.
+    """
+    line = session.get(OrderLine, voucher.order_line_id)
+    if not line.discount_fen:
+        return vouchers.refund_value(voucher, uses)
+    ids = list(session.scalars(select(Voucher.id).where(Voucher.order_line_id == line.id).order_by(Voucher.id)))
+    i, q, net = ids.index(voucher.id), len(ids), line.amount_fen - line.discount_fen
+    price = net * (i + 1) // q - net * i // q
+    total, done = voucher.uses_total, voucher.refunded_uses
+    return price * (done + uses) // total - price * done // total
+
+
+# --- for the checkout pages -----------------------------------------------------------------------
+
+
+def page_offer(session: Session, principal: Principal, lines: list[CartLineIn], store_id: int | None) -> dict:
+    """The checkout page's coupon picker: the best combination (preselected) and why, and the points balance."""
+    if not principal.is_authenticated or not lines:
+        return {"quote": None, "balance": 0}
+    return {"quote": redemption.quote(session, principal, QuoteIn(lines=lines, store_id=store_id)),
+            "balance": ledger.balance_of(session, principal.user_id)}
+
+
+def page_choice(form: FormData) -> tuple[list[int], int]:
+    """(coupon ids, points) as posted by the picker; junk is dropped, not fatal (the server re-checks all)."""
+    ids = [int(v) for v in form.getlist("coupon_ids") if isinstance(v, str) and v.isdigit() and len(v) < 16][:5]
+    raw = form.get("points") or ""
+    points = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else 0
+    return list(dict.fromkeys(ids)), points
