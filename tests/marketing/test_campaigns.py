@@ -32,18 +32,41 @@ def test_segments_are_sized_and_small_ones_shown_as_fewer_than_the_threshold(cli
     shop = make_shop(db)
     manager = auth(db, shop.manager)
     _members(db, shop.merchant, 12, segment="new")
+    _members(db, shop.merchant, 10)
     _members(db, shop.merchant, 4, frequency=5, m_score=5, recency_days=200)
     _members(db, make_shop(db, name="别家").merchant, 30)  # another merchant's members never count
-    assert _size(client, shop, manager, segment="all") == {"segment": "all", "size": 16, "display": "16",
-                                                           "targetable": True, "threshold": 10}
+    assert _size(client, shop, manager, segment="all") == {"segment": "all", "size": 26, "display": "26",
+                                                           "targetable": True, "threshold": 10, "withheld": None}
     assert _size(client, shop, manager, segment="new")["size"] == 12
     high = _size(client, shop, manager, segment="high_value")
     assert high == {"segment": "high_value", "size": None, "display": "fewer than 10", "targetable": False,
-                    "threshold": 10}
+                    "threshold": 10, "withheld": "too_small"}
     assert _size(client, shop, manager, segment="inactive", inactive_days=180)["display"] == "fewer than 10"
     assert _size(client, shop, manager, segment="returning")["targetable"] is False
     bad = client.get(f"/api/v1/merchants/{shop.merchant.id}/audience", params={"segment": "inactive"}, headers=manager)
     assert bad.status_code == 422
+    off_ladder = client.get(f"/api/v1/merchants/{shop.merchant.id}/audience",
+                            params={"segment": "inactive", "inactive_days": 31}, headers=manager)
+    assert off_ladder.status_code == 422  # any day count would let day d and d + 1 isolate a few members
+
+
+def test_a_size_that_differs_from_a_containing_one_by_fewer_than_k_is_withheld_and_cannot_be_targeted(client, db):
+    shop = make_shop(db)
+    manager = auth(db, shop.manager)
+    _members(db, shop.merchant, 20, recency_days=100)
+    _members(db, shop.merchant, 3, recency_days=70)  # inactive 60 days minus inactive 90 days: these three
+    _members(db, shop.merchant, 15, recency_days=5)
+    inactive = {d: _size(client, shop, manager, segment="inactive", inactive_days=d) for d in (30, 60, 90)}
+    assert inactive[30]["size"] == 23 and inactive[60]["size"] == 23  # the same people: nothing to subtract
+    assert inactive[90] == {"segment": "inactive", "size": None, "display": "withheld", "targetable": False,
+                            "threshold": 10, "withheld": "differencing"}
+    assert _size(client, shop, manager, segment="all")["size"] == 38  # 38 - 23 = 15: both may be shown
+    template = client.post(f"/api/v1/merchants/{shop.merchant.id}/coupon-templates", json=template_body(),
+                           headers=manager).json()
+    refused = client.post(f"/api/v1/merchants/{shop.merchant.id}/campaigns",
+                          json={"segment": "inactive", "inactive_days": 90, "template_id": template["id"]},
+                          headers=manager)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "audience_withheld"
 
 
 def test_opting_out_of_personalised_marketing_takes_a_consumer_out_of_every_audience(client, db):

@@ -13,7 +13,15 @@ from daodian.kit.http import DbSession, ObjectId, access
 from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.marketing import campaigns
 from daodian.marketing.models import Campaign, MarketingPreference
-from daodian.marketing.schemas import AudienceIn, AudienceRead, CampaignIn, CampaignRead, PreferenceIO, Segment
+from daodian.marketing.schemas import (
+    AudienceIn,
+    AudienceRead,
+    CampaignIn,
+    CampaignRead,
+    InactiveDays,
+    PreferenceIO,
+    Segment,
+)
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["campaigns"])
@@ -27,7 +35,7 @@ def _threshold(request: Request) -> int:
             openapi_extra=access("merchant:console.view"))
 def audience_size(merchant_id: ObjectId, segment: Annotated[Segment, Query()], session: DbSession,
                   principal: LoggedIn, request: Request,
-                  inactive_days: Annotated[int | None, Query(ge=1, le=3650)] = None) -> AudienceRead:
+                  inactive_days: Annotated[InactiveDays | None, Query()] = None) -> AudienceRead:
     """How many of your members a segment holds (never who). Below the privacy threshold the size is
     null and shown as "fewer than N"; such a segment cannot be targeted."""
     merchants.managed_merchant(session, principal, merchant_id, Action.CONSOLE_VIEW)

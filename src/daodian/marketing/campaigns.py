@@ -9,7 +9,9 @@ Members and their segments come from the analytics job's RFM table (`member_segm
 Consumers who switched off personalised marketing (PIPL Art. 24, `marketing_preferences`) are never
 in an audience. An audience smaller than the privacy threshold (`DAODIAN_PRIVACY_MIN_GROUP`, default
 10) is shown as "fewer than N" and cannot be targeted: a coupon sent to three people tells the
-merchant who they are as soon as one of them redeems it.
+merchant who they are as soon as one of them redeems it. Nor is an audience shown or targeted when a
+segment containing it is larger by fewer than N (marketing.audience_guard: the difference would be
+that small group).
 """
 
 from sqlalchemy import func, select
@@ -17,10 +19,18 @@ from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, authorize
 from daodian.analytics.models import MemberSegment
-from daodian.marketing import coupons
-from daodian.marketing.errors import AudienceTooSmall, SoldOut, TemplateNotFound
+from daodian.marketing import audience_guard, coupons
+from daodian.marketing.errors import AudienceTooSmall, AudienceWithheld, SoldOut, TemplateNotFound
 from daodian.marketing.models import Campaign, Coupon, MarketingPreference
 from daodian.marketing.schemas import AudienceIn, AudienceRead, CampaignIn
+
+
+def _members_query(merchant_id: int):
+    """The merchant's members who may be marketed to (opted-out consumers removed)."""
+    m = MemberSegment
+    opted_out = select(MarketingPreference.consumer_id).where(MarketingPreference.personalised.is_(False))
+    return select(m.consumer_id, m.segment, m.frequency, m.m_score, m.recency_days).where(
+        m.merchant_id == merchant_id, m.consumer_id.not_in(opted_out))
 
 
 def _audience_query(merchant_id: int, data: AudienceIn):
@@ -41,11 +51,26 @@ def _audience_query(merchant_id: int, data: AudienceIn):
 def audience(session: Session, principal: Principal, merchant_id: int, data: AudienceIn, threshold: int
              ) -> AudienceRead:
     authorize(principal, Action.CONSOLE_VIEW, merchant_id)
-    size = session.scalar(select(func.count()).select_from(_audience_query(merchant_id, data).subquery()))
-    if size < threshold:
+    size, withheld = _released(session, merchant_id, data, threshold)
+    if withheld == "too_small":
         return AudienceRead(segment=data.segment, size=None, display=f"fewer than {threshold}", targetable=False,
-                            threshold=threshold)
+                            threshold=threshold, withheld=withheld)
+    if withheld == "differencing":
+        return AudienceRead(segment=data.segment, size=None, display="withheld", targetable=False,
+                            threshold=threshold, withheld=withheld)
     return AudienceRead(segment=data.segment, size=size, display=str(size), targetable=True, threshold=threshold)
+
+
+def _released(session: Session, merchant_id: int, data: AudienceIn, threshold: int) -> tuple[int, str | None]:
+    """The audience's size, and why it may not be shown or targeted (audience_guard), if so."""
+    everything = audience_guard.sizes(session, _members_query(merchant_id))
+    wanted = audience_guard.key(data.segment, data.inactive_days)
+    size = everything[wanted]
+    if size < threshold:
+        return size, "too_small"
+    if wanted in audience_guard.withheld(everything, threshold):
+        return size, "differencing"
+    return size, None
 
 
 def send(session: Session, principal: Principal, merchant_id: int, data: CampaignIn, threshold: int) -> Campaign:
@@ -58,9 +83,12 @@ def send(session: Session, principal: Principal, merchant_id: int, data: Campaig
     template = coupons.get_template(session, data.template_id)
     if template.merchant_id != merchant_id:
         raise TemplateNotFound()
-    consumer_ids = list(session.scalars(_audience_query(merchant_id, data).order_by(MemberSegment.consumer_id)))
-    if len(consumer_ids) < threshold:
+    _, withheld = _released(session, merchant_id, data, threshold)
+    if withheld == "too_small":
         raise AudienceTooSmall(details={"threshold": threshold})
+    if withheld == "differencing":  # its size would come back in the campaign's audience count
+        raise AudienceWithheld(details={"threshold": threshold})
+    consumer_ids = list(session.scalars(_audience_query(merchant_id, data).order_by(MemberSegment.consumer_id)))
     campaign = Campaign(merchant_id=merchant_id, template_id=template.id, segment=data.segment,
                         inactive_days=data.inactive_days, audience=len(consumer_ids), issued=0,
                         created_by=principal.user_id)

@@ -23,6 +23,7 @@ from daodian.kit.errors import DomainError
 from daodian.kit.http import DbSession, ObjectId
 from daodian.kit.pagination import Paging, fetch_page
 from daodian.marketing import campaigns, coupons
+from daodian.marketing.audience_guard import INACTIVE_LADDER
 from daodian.marketing.models import Campaign, Coupon, CouponStatus, CouponTemplate
 from daodian.marketing.schemas import AudienceIn, CampaignIn, TemplateCreate
 from daodian.merchants import service as merchants
@@ -104,7 +105,7 @@ def _console(request: Request, session, principal, merchant_id: int, *, form: di
         "principal": principal, "merchant": merchant, "templates": rows, "campaigns": sent, "names": names,
         "can_edit": principal.can(Action.CATALOG_MANAGE, merchant.id), "form": form or _blank_template(),
         "errors": errors or {}, "audience": audience, "campaign": campaign or {"segment": "all"},
-        "segments": SEGMENTS, "notice": notice}, status=status)
+        "segments": SEGMENTS, "inactive_ladder": INACTIVE_LADDER, "notice": notice}, status=status)
 
 
 def _blank_template() -> dict:

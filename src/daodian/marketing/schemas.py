@@ -1,11 +1,12 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from daodian.kit.ids import EntityId
 from daodian.kit.money import Fen
 from daodian.kit.schemas import InputModel, JsonInt
+from daodian.marketing.audience_guard import INACTIVE_LADDER
 from daodian.marketing.models import CouponKind, CouponScope, CouponStatus, Stacking
 
 ScopeValue = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:]+$")]
@@ -163,11 +164,21 @@ class CounterRedeemRead(BaseModel):
 Segment = Literal["all", "new", "returning", "inactive", "high_value"]
 
 
+def _on_the_ladder(days: int) -> int:
+    if days not in INACTIVE_LADDER:  # any day count would let two sizes differ by one day's members
+        raise ValueError(f"inactive_days must be one of {', '.join(map(str, INACTIVE_LADDER))}")
+    return days
+
+
+InactiveDays = Annotated[int, Field(ge=1, le=3650, description=f"One of {list(INACTIVE_LADDER)}."),
+                         AfterValidator(_on_the_ladder)]
+
+
 class AudienceIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     segment: Segment
-    inactive_days: Annotated[JsonInt, Field(ge=1, le=3650)] | None = None
+    inactive_days: Annotated[JsonInt, AfterValidator(_on_the_ladder)] | None = None
 
     @model_validator(mode="after")
     def _days_for_inactive(self) -> "AudienceIn":
@@ -178,10 +189,12 @@ class AudienceIn(InputModel):
 
 class AudienceRead(BaseModel):
     segment: Segment
-    size: int | None = Field(description="Consumers in the segment; null when below the privacy threshold.")
+    size: int | None = Field(description="Consumers in the segment; null when below the privacy threshold, or "
+                                         "when a containing segment is larger by fewer than that (differencing).")
     display: str = Field(description='The size as shown, e.g. "fewer than 10".')
     targetable: bool
     threshold: int
+    withheld: Literal["too_small", "differencing"] | None = None
 
 
 class CampaignIn(AudienceIn):
