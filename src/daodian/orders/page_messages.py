@@ -22,6 +22,13 @@ MESSAGES = {
     "idempotency_in_progress": N_("Your last tap is still being processed; wait a moment."),
     "idempotency_key_reused": N_("This form was already sent; reload the page and try again."),
     "invalid_transition": N_("This order cannot be changed any more."),
+    # coupons and points at checkout
+    "coupon_unusable": N_("That coupon cannot be used for this order."),
+    "coupon_used": N_("That coupon has already been used."),
+    "coupon_expired": N_("That coupon has expired."),
+    "coupon_not_found": N_("That coupon is not yours or does not exist."),
+    "insufficient_points": N_("You do not have that many points."),
+    "points_exceed_total": N_("These points are worth more than is left to pay; use fewer."),
     # the counter
     "voucher_not_found": N_("Wrong code: no voucher has this code. Check it and try again."),
     "voucher_used_up": N_("Already used: this voucher has no uses left."),
