@@ -6,7 +6,9 @@ bare conditional UPDATE on the same database in the same run.
 
 The database is migrated (a SQLite file is made anew), then one merchant, one template of `--stock`
 coupons and `--stock + --rejections` consumers with bearer tokens are inserted. A real server process
-(uvicorn, one worker) serves `POST /api/v1/coupons/{id}/claims`; `--clients` threads, each with its own
+(uvicorn with `--workers` processes, as `daodian serve --workers N`; production runs several processes per
+ARCHITECTURE.md) serves `POST /api/v1/coupons/{id}/claims`; `--clients` threads spread over
+`--client-processes` processes (so the client's GIL is not the bottleneck), each thread with its own
 keep-alive connection, claim once per consumer: the first `--stock` claims can all succeed (phase 1,
 successes/s), the rest meet a sold-out template (phase 2, rejections/s). Then the same number of bare
 `UPDATE coupon_templates SET remaining = remaining - 1 WHERE id = ? AND remaining > 0` transactions run
@@ -15,6 +17,7 @@ from `--clients` threads in this process on a second template: the floor the cla
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import queue
 import secrets
@@ -99,25 +102,58 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(settings: Settings) -> tuple[subprocess.Popen, str]:
+def server_command(port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "daodian.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+
+
+def start_server(settings: Settings, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DAODIAN_DATABASE_URL": settings.database_url, "DAODIAN_ENV": "dev"}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "daodian.asgi:app", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT)
+    server = subprocess.Popen(server_command(port, workers), env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # each worker imports the app and warms its indexes; slow on a loaded box
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
                 return server, url
         except httpx.TransportError:
             time.sleep(0.1)
-    server.kill()
+    server.terminate()  # not kill: the supervisor must stop its workers
+    server.wait(timeout=30)
     raise RuntimeError("server did not start")
 
 
-def claim_all(url: str, template_id: int, tokens: list[str], clients: int) -> tuple[float, dict[int, int]]:
-    """Each token claims once, from `clients` threads; (seconds, status counts)."""
+def claim_all(url: str, template_id: int, tokens: list[str], clients: int, processes: int
+              ) -> tuple[float, dict[int, int]]:
+    """Each token claims once, from `clients` threads spread over `processes` processes; (seconds, counts)."""
+    processes = max(1, min(processes, clients))
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    workers = [context.Process(target=_claim_process, args=(url, template_id, tokens[i::processes],
+                                                            clients // processes, barrier, results))
+               for i in range(processes)]
+    for worker in workers:
+        worker.start()
+    parts = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    counts: dict[int, int] = {}
+    for _, _, part in parts:
+        for status, n in part.items():
+            counts[status] = counts.get(status, 0) + n
+    return max(end for _, end, _ in parts) - min(start for start, _, _ in parts), counts
+
+
+def _claim_process(url: str, template_id: int, tokens: list[str], clients: int, barrier, results) -> None:
+    barrier.wait()
+    start = time.time()
+    _, counts = _claim_threads(url, template_id, tokens, clients)
+    results.put((start, time.time(), counts))
+
+
+def _claim_threads(url: str, template_id: int, tokens: list[str], clients: int) -> tuple[float, dict[int, int]]:
     work: queue.Queue[str] = queue.Queue()
     for token in tokens:
         work.put(token)
@@ -188,20 +224,24 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=2000)
     parser.add_argument("--rejections", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn --workers)")
+    parser.add_argument("--client-processes", type=int, default=4, help="processes the client threads run in")
     args = parser.parse_args()
 
     settings = prepare(args.database_url)
     http_template, bare_template, tokens = seed(settings, args.stock, args.stock + args.rejections)
     backend = make_url(args.database_url).get_backend_name()
-    print(f"{backend}: {args.stock} coupons, {args.stock + args.rejections} consumers, {args.clients} clients")
-    server, url = start_server(settings)
+    print(f"{backend}: {args.stock} coupons, {args.stock + args.rejections} consumers, {args.clients} clients in "
+          f"{args.client_processes} processes; load average {os.getloadavg()[0]:.2f}")
+    print(f"  server: {' '.join(server_command(0, args.workers)[1:])} (port aside)")
+    server, url = start_server(settings, args.workers)
     try:
         seconds = health_baseline(url, args.stock, args.clients)
         print(f"  baseline GET /api/v1/health (the server's floor per request): {args.stock / seconds:,.0f}/s")
-        seconds, counts = claim_all(url, http_template, tokens[:args.stock], args.clients)
+        seconds, counts = claim_all(url, http_template, tokens[:args.stock], args.clients, args.client_processes)
         print(f"  HTTP claims while stock lasts: {counts} in {seconds:.2f}s = {counts.get(201, 0) / seconds:,.0f} "
               "successes/s")
-        seconds, counts = claim_all(url, http_template, tokens[args.stock:], args.clients)
+        seconds, counts = claim_all(url, http_template, tokens[args.stock:], args.clients, args.client_processes)
         print(f"  HTTP claims after sell-out:    {counts} in {seconds:.2f}s = {counts.get(409, 0) / seconds:,.0f} "
               "rejections/s")
     finally:

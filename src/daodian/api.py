@@ -12,9 +12,13 @@ from daodian.kit.errors import ERROR_RESPONSES
 from daodian.kit.http import DbSession, access
 from daodian.kit.query import unambiguous_query
 from daodian.linkage.endpoints import router as linkage_router
+from daodian.loyalty.follow_endpoints import router as follows_router
 from daodian.loyalty.points_endpoints import router as points_router
+from daodian.loyalty.tier_endpoints import router as tiers_router
 from daodian.marketing.campaign_endpoints import router as campaigns_router
 from daodian.marketing.endpoints import router as coupons_router
+from daodian.marketing.group_buy_endpoints import router as group_buys_router
+from daodian.marketing.presale_endpoints import router as presales_router
 from daodian.merchants.endpoints import router as merchants_router
 from daodian.merchants.nearby_endpoints import router as nearby_router
 from daodian.orders.booking_endpoints import router as bookings_router
@@ -55,6 +59,9 @@ def build_api_router() -> APIRouter:
         api.include_router(router)
     api.include_router(privacy_router)
     api.include_router(analytics_router)
-    for router in (coupons_router, points_router, campaigns_router):  # marketing
+    for router in (coupons_router, points_router, campaigns_router, group_buys_router):  # marketing
         api.include_router(router)
+    api.include_router(presales_router)  # pre-sales by vote
+    api.include_router(follows_router)  # follows, merchant posts, the feed
+    api.include_router(tiers_router)  # earning rules, member tiers, memberships
     return api

@@ -17,7 +17,10 @@ from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
 from daodian.linkage.mining_cli import linkage_app
 from daodian.loyalty.cli import points_app
+from daodian.loyalty.tier_cli import tiers_app
 from daodian.marketing.cli import coupons_app
+from daodian.marketing.group_buy_cli import group_buys_app
+from daodian.marketing.presale_cli import presales_app
 
 app = typer.Typer(help="daodian (到店): O2O platform", no_args_is_help=True, pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
@@ -29,7 +32,10 @@ app.command("demo")(demo_command)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(facts_app, name="facts")
 app.add_typer(points_app, name="points")
+app.add_typer(tiers_app, name="tiers")
 app.add_typer(coupons_app, name="coupons")
+app.add_typer(group_buys_app, name="group-buys")
+app.add_typer(presales_app, name="presales")
 app.add_typer(linkage_app, name="linkage")
 console = Console()
 

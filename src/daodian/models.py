@@ -9,6 +9,10 @@ from daodian.kit.facts import Fact
 from daodian.kit.idempotency import IdempotencyKey  # noqa: F401 - idempotency keys
 from daodian.linkage import models as linkage_models
 from daodian.loyalty import models as loyalty_models  # noqa: F401 - points ledger
+from daodian.marketing import (
+    group_buy_models,  # noqa: F401 - tiered group buys
+    presale_models,  # noqa: F401 - pre-sales by vote
+)
 from daodian.marketing import models as marketing_models  # noqa: F401 - coupons, campaigns
 from daodian.merchants import models as merchants_models
 from daodian.orders import booking_models  # noqa: F401 - bookings' tables

@@ -69,6 +69,13 @@ FACTS: dict[str, Kind] = {
     # loyalty
     "follow.created": _kind("merchant_id consumer_id", "", "merchant_id"),
     "points.entry": _kind("consumer_id", "entry_id account delta_points", "reason"),
+    # pre-sales by vote (marketing.presale, marketing.presale_close)
+    "presale.voted": _kind("merchant_id consumer_id", "presale_id candidate_id vote_id order_id deposit_fen"),
+    "presale.closed": _kind("merchant_id", "presale_id candidates"),
+    # group buys (marketing.group_buy)
+    "group_buy.joined": _kind("merchant_id consumer_id", "group_buy_id order_id price_fen"),
+    "group_buy.settled": _kind("merchant_id", "group_buy_id outcome participants final_price_fen",
+                               outcome="settled failed"),
 }
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Table
 
 import daodian.models  # noqa: F401 - every table in Base.metadata, the history writes to most of them
 from daodian.accounts.models import StaffMembership, User
-from daodian.demo import history, history_rows, names
+from daodian.demo import history, history_rows, marketing_history, names
 from daodian.kit.db import Base
 
 Ids = Callable[[str, int], np.ndarray]
@@ -44,6 +44,9 @@ def add_history(rng: np.random.Generator, city: HistoryCity, ids: Ids, now: np.d
     built = history_rows.build(rng, events, offer, prices, ids, now)
     _fold_ratings(city.store_cols, built)
     _stock(rng, city.sku_cols, built)
+    built.tables = marketing_history.extend(  # coupons, points, follows, tiers: read the orders built above
+        np.random.default_rng(rng.integers(2**63)), built.tables, city.store_cols, prices.clerk_of,
+        city.chain_merchant_id, offer.consumer_ids, ids, now)
     tables = Base.metadata.tables
     labels = {"orders": "orders (90 days)", "facts": "facts"}
     return [("counter staff", User.__table__, clerks[0]), ("counter staff roles", StaffMembership.__table__, clerks[1])] + [

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from daodian.accounts.authz import Action
 from daodian.accounts.dependencies import LoggedIn
 from daodian.kit.clock import utcnow
-from daodian.kit.http import DbSession, ObjectId, QueryId, access
+from daodian.kit.http import TURN_PER_TRANSACTION, DbSession, ObjectId, QueryId, access, transaction_factory
 from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.marketing import coupons, redemption
 from daodian.marketing.models import Coupon, CouponStatus, CouponTemplate
@@ -65,13 +65,14 @@ def coupon_centre(session: DbSession, paging: Paging, merchant_id: QueryId = Non
 
 
 @router.post("/coupons/{template_id}/claims", status_code=status.HTTP_201_CREATED, response_model=CouponRead,
-             openapi_extra=access("authenticated"))
-def claim_coupon(template_id: ObjectId, principal: OwnLoggedIn, factory: Factory, request: Request) -> CouponRead:
+             openapi_extra={**access("authenticated"), TURN_PER_TRANSACTION: True})
+def claim_coupon(template_id: ObjectId, principal: OwnLoggedIn, _factory: Factory, request: Request) -> CouponRead:
     """Claim one coupon of a template. Exact under any load: one conditional UPDATE of the stock and one
     INSERT, in one transaction. Errors: `coupon_template_not_found` (404), `coupon_sold_out` (409),
     `coupon_limit_reached` (409: you hold the per-person limit), `coupon_not_claimable` (409: outside the
     claim window)."""
-    coupon, template = coupons.claim(factory, principal, template_id, _sold_out_memo(request))
+    # On SQLite only the claim's writing transaction waits for the write turn, not its read or a refusal.
+    coupon, template = coupons.claim(transaction_factory(request), principal, template_id, _sold_out_memo(request))
     return coupons.coupon_read(coupon, template)
 
 

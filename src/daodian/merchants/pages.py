@@ -19,6 +19,7 @@ from daodian.catalog.schemas import ServiceItemCreate, ServiceItemUpdate
 from daodian.kit.errors import DomainError
 from daodian.kit.http import DbSession, ObjectId
 from daodian.kit.pagination import PageParams, Paging
+from daodian.loyalty.feed_pages import follow_state
 from daodian.merchants import service, stores
 from daodian.merchants.models import Merchant, MerchantStatus, Store
 from daodian.merchants.schemas import MerchantUpdate, StoreUpdate
@@ -46,6 +47,7 @@ def store_page(store_id: ObjectId, request: Request, session: DbSession, princip
     return render(request, "store.html", {
         "principal": principal, "store": detail, "can_manage": principal.can(Action.STORE_MANAGE, store.merchant_id),
         "reviews": latest, "more_reviews": more is not None,
+        "follow": follow_state(session, principal, store.merchant_id),  # the follow button (loyalty)
     })
 
 

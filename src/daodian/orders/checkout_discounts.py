@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from daodian.accounts.authz import Principal
 from daodian.kit.errors import Invalid
 from daodian.loyalty import points as ledger
+from daodian.loyalty import tiers
 from daodian.loyalty.models import PointsTransaction
 from daodian.marketing import pricing, redemption
 from daodian.marketing.schemas import CartLineIn, QuoteIn
@@ -38,18 +39,22 @@ class PointsExceedTotal(Invalid):
 
 
 def apply(session: Session, order: Order, lines: list[OrderLine], coupon_ids: list[int], points: int) -> None:
-    """Take the coupons and points off the order (already flushed with its lines); fills the totals."""
-    if not coupon_ids and not points:
+    """Take the tier discount, coupons and points off the order (already flushed with its lines); fills the
+    totals. The member tier's discount comes first, on each line; coupons then come off what is left."""
+    tier_percent = tiers.discount_percent(session, order.consumer_id, order.merchant_id)
+    if not coupon_ids and not points and not tier_percent:
         return
     subtotal = sum(line.amount_fen for line in lines)
-    amounts = [line.amount_fen for line in lines]
-    discount = 0
+    # at most 50% off, floored: every line keeps at least half, so at least the 1-fen minimum charge
+    amounts = [line.amount_fen - line.amount_fen * tier_percent // 100 for line in lines]
+    tiered = list(amounts)
+    discount = subtotal - sum(amounts)
     if coupon_ids:
         _, priced = redemption.priced_lines(session, [
             CartLineIn(sku_id=ln.sku_id, service_item_id=ln.service_item_id, quantity=ln.quantity) for ln in lines])
         plan = redemption.use_at_checkout(session, order.consumer_id, order.merchant_id, order.store_id, priced,
                                           list(dict.fromkeys(coupon_ids)), order_id=order.id)
-        amounts = _after_plan(plan, priced, order.merchant_id, order.store_id)
+        amounts = _after_plan(plan, priced, order.merchant_id, order.store_id, tiered)
         discount = subtotal - sum(amounts)
         if discount > subtotal - MIN_CHARGE_FEN:  # the coupons cover it all (every line at 0): one fen stays
             full = [line.amount_fen for line in lines]
@@ -67,9 +72,11 @@ def apply(session: Session, order: Order, lines: list[OrderLine], coupon_ids: li
     session.flush()
 
 
-def _after_plan(plan: pricing.Plan, priced: list[pricing.Line], merchant_id: int, store_id: int | None) -> list[int]:
-    """Each line's amount after the plan's coupons, spread as pricing spreads them (merchant coupon first)."""
-    amounts = [line.amount_fen for line in priced]
+def _after_plan(plan: pricing.Plan, priced: list[pricing.Line], merchant_id: int, store_id: int | None,
+                start: list[int]) -> list[int]:
+    """Each line's amount after the plan's coupons, spread as pricing spreads them (merchant coupon first),
+    from `start` (the lines after the tier discount)."""
+    amounts = list(start)
     for applied in sorted(plan.applied, key=lambda a: a.offer.merchant_id is None):
         mask = [pricing.covered(applied.offer, line, merchant_id, store_id) for line in priced]
         amounts = spread(amounts, applied.discount_fen, mask)

@@ -16,6 +16,7 @@ from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
+from daodian.loyalty import earning
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.merchants.models import StoreStatus
@@ -315,6 +316,7 @@ def mark_paid(session: Session, order: Order, *, amount_fen: int, payment_id: in
     append_fact(session, "order.paid", {"order_id": order.id, "payment_id": payment_id, "provider": provider,
                                         "amount_fen": amount_fen, "kind": order.kind}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    earning.on_order_paid(session, order)  # once per order, in the payment's transaction
     if order.kind == OrderKind.SERVICE:
         lines = repository.lines_by_order(session, [order.id])[order.id]
         issued = vouchers.issue(session, order, lines, settings, now)

@@ -33,6 +33,7 @@ from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid, NotFound
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
+from daodian.loyalty import earning
 from daodian.orders import checkout_discounts, states, vouchers
 from daodian.orders import service as orders
 from daodian.orders.models import Order, OrderKind, OrderStatus
@@ -204,6 +205,7 @@ def settle(session: Session, refund: Refund, result: RefundResult, now: datetime
                                  refunded_fen_succeeded=repository.succeeded_refund_total(session, payment.id))
             if order.status == OrderStatus.REFUNDED:
                 checkout_discounts.release(session, order)
+            earning.on_refund_succeeded(session, order, refund, fully_refunded=order.status == OrderStatus.REFUNDED)
         return
     session.execute(update(Payment).where(Payment.id == payment.id, Payment.refunded_fen >= refund.amount_fen)
                     .values(refunded_fen=Payment.refunded_fen - refund.amount_fen))

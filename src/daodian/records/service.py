@@ -10,6 +10,7 @@ from daodian.accounts.authz import Action, Principal, authorize, require_login
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import append_fact
 from daodian.kit.pagination import PageParams
+from daodian.loyalty import earning
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import members, repository
@@ -63,6 +64,7 @@ def record_consumption(session: Session, principal: Principal, store_id: int, da
     record = session.get(ConsumptionRecord, record_id)
     append_fact(session, "consumption.recorded", _fact_payload(record, lines), occurred_at=record.occurred_at,
                 merchant_id=record.merchant_id, store_id=record.store_id, consumer_id=record.consumer_id)
+    earning.on_consumption_recorded(session, record)  # an identified member earns, once per record
     return record, True
 
 

@@ -6,7 +6,11 @@ from daodian.accounts.pages import router as accounts_pages
 from daodian.analytics.pages import router as analytics_pages
 from daodian.catalog.pages import router as catalog_pages
 from daodian.linkage.pages import router as linkage_pages
+from daodian.loyalty.feed_pages import router as feed_pages
+from daodian.loyalty.tier_pages import router as tier_pages
+from daodian.marketing.group_buy_pages import router as group_buy_pages
 from daodian.marketing.pages import router as marketing_pages
+from daodian.marketing.presale_pages import router as presale_pages
 from daodian.merchants.pages import router as merchants_pages
 from daodian.orders.booking_pages import router as booking_pages
 from daodian.orders.counter_pages import router as counter_pages
@@ -27,6 +31,10 @@ def build_pages_router() -> APIRouter:
     pages.include_router(analytics_pages)
     pages.include_router(linkage_pages)
     pages.include_router(marketing_pages)
+    pages.include_router(presale_pages)  # pre-sales by vote
+    pages.include_router(group_buy_pages)  # tiered group buys
+    pages.include_router(feed_pages)
+    pages.include_router(tier_pages)  # members by tier
     for router in (order_pages, booking_pages, counter_pages, record_pages, review_pages):
         pages.include_router(router)
     return pages

@@ -1,0 +1,63 @@
+"""Demo: one running tiered group buy of a merchant's service item, with a few paid participants.
+
+Everything goes through marketing.group_buy (the deal and the joins) and the payments service (a sandbox
+payment whose notification arrived), so the demo deal settles like any other.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daodian.accounts import service as accounts
+from daodian.accounts.models import StaffMembership, StaffRole, User
+from daodian.catalog.models import CatalogStatus, ServiceItem
+from daodian.kit.settings import get_settings
+from daodian.marketing import group_buy
+from daodian.marketing.group_buy_models import GroupBuy
+from daodian.marketing.group_buy_schemas import GroupBuyCreate, Tier
+from daodian.orders.models import Order
+from daodian.payments import service as payments
+from daodian.payments.models import Payment, PaymentStatus
+from daodian.payments.references import new_reference
+
+PAID_PARTICIPANTS = 7  # the first tier (1-9) is reached; three more unlock the second
+
+
+def seed(session: Session, merchant_id: int, now: datetime) -> GroupBuy | None:
+    """The group buy, or None if the merchant has no owner or no active service item."""
+    owner = session.scalar(select(User).join(StaffMembership, StaffMembership.user_id == User.id).where(
+        StaffMembership.merchant_id == merchant_id, StaffMembership.role == StaffRole.OWNER))
+    item = session.scalar(select(ServiceItem).where(ServiceItem.merchant_id == merchant_id,
+                                                    ServiceItem.status == CatalogStatus.ACTIVE).order_by(ServiceItem.id))
+    if owner is None or item is None:
+        return None
+    top = max(item.price_fen, 300)
+    tiers = [Tier(min_participants=1, price_fen=top), Tier(min_participants=10, price_fen=top * 8 // 10),
+             Tier(min_participants=50, price_fen=top * 6 // 10)]
+    deal = group_buy.create(session, accounts.principal_for(session, owner), merchant_id, GroupBuyCreate(
+        service_item_id=item.id, title=f"{item.name_zh} 阶梯团购"[:64], tiers=tiers, starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=3)))
+    settings = get_settings()
+    for n in range(PAID_PARTICIPANTS):
+        phone = f"+86166{merchant_id % 1000:03d}{n:05d}"
+        user = session.scalar(select(User).where(User.phone == phone))
+        if user is None:
+            user = User(phone=phone, display_name=f"团购顾客{n + 1}", password_hash="!demo", is_operator=False,
+                        is_active=True, failed_logins=0)
+            session.add(user)
+            session.flush()
+        joined = group_buy.new_join(session, settings, accounts.principal_for(session, user), deal.id)
+        _pay(session, session.get(Order, joined.order_id))
+    return deal
+
+
+def _pay(session: Session, order: Order) -> None:
+    """A sandbox payment whose notification arrived, as the pay flow records it."""
+    payment = Payment(order_id=order.id, provider="sandbox", status=PaymentStatus.PENDING, amount_fen=order.total_fen,
+                      refunded_fen=0, out_trade_no=new_reference("P"), late=False, details={},
+                      created_by=order.consumer_id)
+    session.add(payment)
+    session.flush()
+    payments.apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference="SBXDEMO",
+                           settings=get_settings())

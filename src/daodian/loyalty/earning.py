@@ -1,0 +1,75 @@
+"""Earning points: on a paid order and on a recorded sale with an identified member, taken back on refunds.
+
+points = floor(paid yuan * the merchant's rate * the consumer's tier multiplier at that merchant), computed in
+integers: floor(fen * rate * multiplier_pct / 10000). Each event earns once (the ledger's (kind, reference):
+"order:<id>", "record:<id>"); a partial refund takes back its share once per refund ("refund:<id>" tag), and a
+full refund reverses what is left of the earn. Earned points do not lapse here (`points.take_back` needs that).
+All of it runs inside the caller's transaction.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daodian.loyalty import points
+from daodian.loyalty.models import Membership, MemberTier, PointsRule, PointsTransaction, merchant_scope
+
+DEFAULT_POINTS_PER_YUAN = 1  # 100 fen = 1 point unless the merchant sets a rule
+
+
+def rate_of(session: Session, merchant_id: int) -> int:
+    found = session.scalar(select(PointsRule.points_per_yuan).where(PointsRule.merchant_id == merchant_id))
+    return DEFAULT_POINTS_PER_YUAN if found is None else found
+
+
+def multiplier_pct(session: Session, consumer_id: int, merchant_id: int) -> int:
+    """The points multiplier of the consumer's tier at the merchant (100 = 1x without a tier)."""
+    found = session.scalar(select(MemberTier.points_multiplier_pct).join(Membership, Membership.tier_id == MemberTier.id)
+                           .where(Membership.consumer_id == consumer_id,
+                                  Membership.scope == merchant_scope(merchant_id)))
+    return found or 100
+
+
+def points_for(session: Session, consumer_id: int, merchant_id: int, amount_fen: int) -> int:
+    if amount_fen <= 0:
+        return 0
+    return amount_fen * rate_of(session, merchant_id) * multiplier_pct(session, consumer_id, merchant_id) // 10000
+
+
+def _earn(session: Session, consumer_id: int | None, merchant_id: int, amount_fen: int,
+          reference: str) -> PointsTransaction | None:
+    if consumer_id is None:
+        return None
+    if (done := _earned(session, reference)) is not None:  # the rate or tier may have changed since: keep the first
+        return done
+    amount = points_for(session, consumer_id, merchant_id, amount_fen)
+    if amount <= 0:
+        return None
+    return points.earn(session, consumer_id, amount, reference, merchant_id=merchant_id)
+
+
+def _earned(session: Session, reference: str) -> PointsTransaction | None:
+    return session.scalar(select(PointsTransaction).where(PointsTransaction.kind == "earn",
+                                                          PointsTransaction.reference == reference))
+
+
+def on_order_paid(session: Session, order) -> PointsTransaction | None:
+    return _earn(session, order.consumer_id, order.merchant_id, order.paid_fen, f"order:{order.id}")
+
+
+def on_consumption_recorded(session: Session, record) -> PointsTransaction | None:
+    return _earn(session, record.consumer_id, record.merchant_id, record.total_fen, f"record:{record.id}")
+
+
+def on_refund_succeeded(session: Session, order, refund, *, fully_refunded: bool) -> PointsTransaction | None:
+    """Take back the refund's share of the order's earn (floor); the whole rest once the order is refunded."""
+    earned = _earned(session, f"order:{order.id}")
+    if earned is None:
+        return None
+    if fully_refunded:
+        return points.reverse(session, earned.id)
+    if order.paid_fen <= 0:
+        return None
+    share = earned.points * refund.amount_fen // order.paid_fen
+    if share <= 0:
+        return None
+    return points.take_back(session, earned.id, share, f"refund:{refund.id}")

@@ -1,0 +1,65 @@
+"""The consumer's feed: posts of the merchants they follow, newest first.
+
+Who sees a post (only ever a post of a merchant the consumer follows now):
+- a public post (not `members_only`, no `min_tier_rank`): every follower;
+- a members-only post: followers who hold the merchant's membership (following creates it);
+- a tier-targeted post (`min_tier_rank` n): members whose current tier at that merchant has rank >= n.
+
+PIPL Art. 24: a consumer who switched personalised recommendations and marketing off
+(`marketing_preferences.personalised = false`) gets only non-personalised content: the public posts of
+the merchants they follow, in plain reverse-chronological order, and nothing chosen from their profile
+(no membership, tier or segment is read). The response says which rule applied (`personalised`).
+Ordering is by post id descending (ids grow with time), keyset-paged: `cursor` is the last id seen.
+"""
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from daodian.kit.clock import utcnow
+from daodian.kit.pagination import PageParams
+from daodian.loyalty.models import Follow, Membership, MemberTier, MerchantPost
+from daodian.marketing.models import MarketingPreference
+
+
+def personalised(session: Session, consumer_id: int) -> bool:
+    row = session.get(MarketingPreference, consumer_id)
+    return True if row is None else row.personalised
+
+
+def _public():
+    return and_(MerchantPost.members_only.is_(False), MerchantPost.min_tier_rank.is_(None))
+
+
+def _visible_to_member(consumer_id: int):
+    membership = (select(Membership.merchant_id)
+                  .where(Membership.consumer_id == consumer_id, Membership.merchant_id == MerchantPost.merchant_id))
+    rank = (select(MemberTier.rank).join(Membership, Membership.tier_id == MemberTier.id)
+            .where(Membership.consumer_id == consumer_id, Membership.merchant_id == MerchantPost.merchant_id)
+            .scalar_subquery())
+    members_only = and_(MerchantPost.min_tier_rank.is_(None), membership.exists())
+    tiered = and_(MerchantPost.min_tier_rank.is_not(None), rank >= MerchantPost.min_tier_rank)
+    return or_(members_only, tiered)
+
+
+def feed(session: Session, consumer_id: int, params: PageParams) -> tuple[bool, list[MerchantPost], str | None]:
+    """(personalised, posts newest first, next cursor)."""
+    is_personalised = personalised(session, consumer_id)
+    followed = select(Follow.merchant_id).where(Follow.consumer_id == consumer_id)
+    visible = or_(_public(), _visible_to_member(consumer_id)) if is_personalised else _public()
+    query = select(MerchantPost).where(MerchantPost.merchant_id.in_(followed), visible)
+    if params.after_id is not None:
+        query = query.where(MerchantPost.id < params.after_id)
+    rows = list(session.scalars(query.order_by(MerchantPost.id.desc()).limit(params.limit + 1)))
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    return is_personalised, rows, (str(rows[-1].id) if more and rows else None)
+
+
+def set_personalised(session: Session, consumer_id: int, value: bool) -> None:
+    """The same switch as PUT /me/marketing-preferences (the feed page's toggle)."""
+    row = session.get(MarketingPreference, consumer_id)
+    if row is None:
+        row = MarketingPreference(consumer_id=consumer_id)
+        session.add(row)
+    row.personalised, row.updated_at = value, utcnow()
+    session.flush()
