@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from daodian.demo import live_deals
 from daodian.demo.bulk import analyze
 from daodian.demo.generate import (
     DEFAULT_CONSUMERS,
@@ -67,6 +68,8 @@ def demo(
         if result.history_days:  # file the mined candidates and grade them against the planted links
             with unit_of_work(make_session_factory(engine)) as session:
                 mined = mine(session)
+            with unit_of_work(make_session_factory(engine)) as session:
+                deals = live_deals.seed(session, result.chain_merchant_id)
     except TooFewStores as exc:
         raise typer.BadParameter(str(exc), param_hint="--stores") from exc
     except DomainError as exc:
@@ -79,6 +82,8 @@ def demo(
         console.print(f"Mined {len(mined.rules)} product -> service rules from {result.history_days} days of history "
                       f"({mined.created} new candidate links for operators: GET /api/v1/admin/links?status=candidate).")
         report_precision_recall(mined)
+        console.print(f"Running now: group buy {deals[0]} (/group-buys/{deals[0]}), "
+                      f"pre-sale {deals[1]} (/presales/{deals[1]}).")
 
 
 def show(result: DemoResult, backend: str) -> None:

@@ -18,7 +18,7 @@ from daodian.accounts.passwords import hash_password
 from daodian.catalog import service as catalog
 from daodian.catalog.models import Product, ProductCategory, ServiceCategory, ServiceItem, Sku
 from daodian.catalog.schemas import CategoryNode
-from daodian.demo import bulk, group_buy_demo, people, presale_demo, rows, shops
+from daodian.demo import bulk, people, rows, shops
 from daodian.demo.bulk import Advance, BulkWriter
 from daodian.demo.history_build import HistoryCity, add_history
 from daodian.demo.layout import TooFewStores, min_stores, plan
@@ -51,8 +51,6 @@ class DemoResult:
     chain_merchant_id: int | None = None
     seconds: float = 0.0
     history_days: int = 0
-    group_buy_id: int | None = None
-    presale_id: int | None = None
 
 
 def has_merchants(session: Session) -> bool:
@@ -136,19 +134,8 @@ def build_demo_city(session: Session, *, stores: int = DEFAULT_STORES, consumers
             written = writer.insert(table, columns, progress.step(label, count))
             result.counts[table.name] = result.counts.get(table.name, 0) + written
     result.chain_merchant_id = chain_id
-    if history_days > 0:  # live C2B deals, made through the services after the bulk rows are in
-        session.flush()
-        moment = now or utcnow()
-        result.group_buy_id = getattr(group_buy_demo.seed(session, chain_id, moment), "id", None)
-        result.presale_id = getattr(presale_demo.seed(session, _product_seller(session, chain_id), moment), "id", None)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _product_seller(session: Session, chain_id: int) -> int:
-    """The chain if it sells products, else the first merchant that does (the pre-sale's candidates)."""
-    sellers = select(Product.merchant_id).where(Product.merchant_id == chain_id).limit(1)
-    return session.scalar(sellers) or session.scalar(select(Product.merchant_id).order_by(Product.id).limit(1))
 
 
 def _leaves(session: Session, model) -> dict:
