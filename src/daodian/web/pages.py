@@ -8,6 +8,7 @@ from daodian.catalog.pages import router as catalog_pages
 from daodian.linkage.pages import router as linkage_pages
 from daodian.loyalty.feed_pages import router as feed_pages
 from daodian.loyalty.tier_pages import router as tier_pages
+from daodian.marketing.c2b_console_pages import router as c2b_console_pages
 from daodian.marketing.group_buy_pages import router as group_buy_pages
 from daodian.marketing.pages import router as marketing_pages
 from daodian.marketing.presale_pages import router as presale_pages
@@ -31,6 +32,7 @@ def build_pages_router() -> APIRouter:
     pages.include_router(analytics_pages)
     pages.include_router(linkage_pages)
     pages.include_router(marketing_pages)
+    pages.include_router(c2b_console_pages)  # console: group buys and pre-sales
     pages.include_router(presale_pages)  # pre-sales by vote
     pages.include_router(group_buy_pages)  # tiered group buys
     pages.include_router(feed_pages)
