@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from daodian.analytics.contract import violations
 from daodian.kit.clock import utcnow
+from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
 from daodian.marketing import group_buy
 from daodian.marketing.group_buy_models import GroupBuySettlement
@@ -14,6 +15,7 @@ from daodian.orders.models import Order, Voucher
 from daodian.payments.models import Refund
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.group_buy_helpers import create_deal, end_deal, join_and_pay
+from tests.orders.helpers import LiveShop, in_parallel, post, sandbox_notify, start_sandbox, statuses
 
 
 @pytest.fixture
@@ -167,3 +169,48 @@ def test_the_demo_seeds_a_running_deal_with_paid_participants(client, db, shop):
     deal = group_buy_demo.seed(db, shop.merchant.id, utcnow())
     read = client.get(f"/api/v1/group-buys/{deal.id}").json()
     assert (read["status"], read["participants"], read["needed_for_next"]) == ("open", 7, 3)
+
+
+def test_a_consumer_whose_unpaid_join_lapsed_can_join_again_with_a_new_order(client, db, settings, shop, manager):
+    deal = _deal(client, shop, manager)
+    me, late = _consumers(db, 2)
+    first = client.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=me).json()
+    assert client.post(f"/api/v1/orders/{first['order_id']}/cancel", headers=me).status_code == 200
+    overdue = client.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=late).json()
+    db.get(Order, overdue["order_id"]).expires_at = utcnow() - timedelta(seconds=1)  # lapsed, not yet swept
+    db.commit()
+
+    again = client.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=me)
+    late_again = client.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=late)
+
+    assert (again.status_code, late_again.status_code) == (201, 201)
+    assert again.json()["id"] == first["id"] and again.json()["order_id"] != first["order_id"]
+    assert late_again.json()["id"] == overdue["id"] and late_again.json()["order_id"] != overdue["order_id"]
+    db.expire_all()
+    assert db.get(Order, overdue["order_id"]).status == "expired"
+    assert db.get(Order, again.json()["order_id"]).status == "created"
+    assert client.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=me).json() == again.json()  # a retry
+    payment = start_sandbox(client, me, again.json()["order_id"])
+    assert sandbox_notify(client, settings, payment).status_code == 200
+    read = client.get(f"/api/v1/group-buys/{deal['id']}").json()
+    assert (read["joined"], read["participants"]) == (2, 1)
+
+
+def test_parallel_rejoins_after_a_lapsed_join_give_one_new_order(live_server):
+    live = LiveShop(live_server)
+    with live.client() as http:
+        deal = create_deal(http, live.shop.merchant.id, live.manager_auth, live.shop.item.id)
+        first = http.post(f"/api/v1/group-buys/{deal['id']}/joins", headers=live.consumer_auth).json()
+        assert http.post(f"/api/v1/orders/{first['order_id']}/cancel", headers=live.consumer_auth).status_code == 200
+
+    responses = in_parallel(20, lambda _: post(f"{live.url}/api/v1/group-buys/{deal['id']}/joins",
+                                               headers=live.consumer_auth))
+
+    counts = statuses(responses)
+    assert counts.get(201) == 1 and counts.get(200) == 19, (counts, [r.text for r in responses][:2])
+    new_order_ids = {r.json()["order_id"] for r in responses}
+    assert len(new_order_ids) == 1 and first["order_id"] not in new_order_ids
+    with unit_of_work(live_server.session_factory, read_only=True) as session:
+        orders_made = session.scalar(select(func.count()).select_from(Order)
+                                     .where(Order.note == f"group buy {deal['id']}"))
+    assert orders_made == 2  # the cancelled one and the single new one: losers' orders rolled back

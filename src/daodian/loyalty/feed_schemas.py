@@ -28,6 +28,8 @@ class PostIn(InputModel):
     members_only: bool = False
     min_tier_rank: Annotated[JsonInt, Field(ge=1, le=100)] | None = None
     coupon_template_id: EntityId | None = None
+    targeted: bool = Field(False, description="Only for the members a segment campaign sends it to "
+                                              "(POST /merchants/{id}/campaigns with post_id); no one before.")
 
 
 class PostRead(BaseModel):
@@ -38,6 +40,7 @@ class PostRead(BaseModel):
     members_only: bool
     min_tier_rank: int | None
     coupon_template_id: int | None
+    targeted: bool = False
     created_at: datetime
 
 

@@ -158,4 +158,15 @@ class MerchantPost(Base):
     members_only: Mapped[bool] = mapped_column(Boolean, default=False)
     min_tier_rank: Mapped[int | None] = mapped_column(Integer)  # tier-targeted: members of this rank or above
     coupon_template_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("coupon_templates.id"), index=True)
+    targeted: Mapped[bool] = mapped_column(Boolean, default=False)  # segment-targeted: only its recipients see it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostRecipient(Base):
+    """A consumer a segment campaign sent a targeted post to (marketing.campaigns); never shown to the merchant."""
+
+    __tablename__ = "post_recipients"
+
+    post_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchant_posts.id", ondelete="CASCADE"), primary_key=True)
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), primary_key=True, index=True)
+    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("campaigns.id"))

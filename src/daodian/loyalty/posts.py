@@ -2,8 +2,9 @@
 
 The owner and managers publish and delete (the catalog.manage action; clerks cannot). A post may
 attach one of the merchant's own coupon templates (another merchant's is `coupon_template_not_found`,
-404, as if it did not exist). `members_only` and `min_tier_rank` make a post targeted content: see
-loyalty.feed for who sees what.
+404, as if it did not exist). `members_only` and `min_tier_rank` make a post targeted content, and so
+does `targeted` (seen only by the members a segment campaign sent it to, marketing.post_campaigns):
+see loyalty.feed for who sees what.
 """
 
 from sqlalchemy.orm import Session
@@ -28,7 +29,8 @@ def create_post(session: Session, principal: Principal, merchant_id: int, data: 
             raise TemplateNotFound()
     post = MerchantPost(merchant_id=merchant_id, author_id=principal.user_id, title=data.title.strip(),
                         body=data.body, members_only=data.members_only or data.min_tier_rank is not None,
-                        min_tier_rank=data.min_tier_rank, coupon_template_id=data.coupon_template_id)
+                        min_tier_rank=data.min_tier_rank, coupon_template_id=data.coupon_template_id,
+                        targeted=data.targeted)
     session.add(post)
     session.flush()
     return post

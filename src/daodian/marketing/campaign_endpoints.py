@@ -11,7 +11,7 @@ from daodian.kit.clock import utcnow
 from daodian.kit.errors import Invalid
 from daodian.kit.http import DbSession, ObjectId, access
 from daodian.kit.pagination import Page, Paging, fetch_page
-from daodian.marketing import campaigns
+from daodian.marketing import campaigns, post_campaigns
 from daodian.marketing.models import Campaign, MarketingPreference
 from daodian.marketing.schemas import (
     AudienceIn,
@@ -50,10 +50,13 @@ def audience_size(merchant_id: ObjectId, segment: Annotated[Segment, Query()], s
              openapi_extra=access("merchant:catalog.manage"))
 def send_campaign(merchant_id: ObjectId, body: CampaignIn, session: DbSession, principal: LoggedIn,
                   request: Request) -> CampaignRead:
-    """Send one coupon of your template to every member of a segment while its stock lasts.
-    Errors: `audience_too_small` (409: below the privacy threshold), `coupon_template_not_found` (404)."""
+    """Send one coupon of your template (`template_id`) to every member of a segment while its stock lasts,
+    or your post (`post_id`) to their feeds; exactly one of the two (422 otherwise).
+    Errors: `audience_too_small` (409: below the privacy threshold), `audience_withheld` (409),
+    `coupon_template_not_found` / `post_not_found` (404)."""
     merchants.managed_merchant(session, principal, merchant_id, Action.CATALOG_MANAGE)
-    campaign = campaigns.send(session, principal, merchant_id, body, _threshold(request))
+    send = post_campaigns.send_post if body.post_id is not None else campaigns.send
+    campaign = send(session, principal, merchant_id, body, _threshold(request))
     return CampaignRead.model_validate(campaign, from_attributes=True)
 
 

@@ -73,22 +73,28 @@ def _released(session: Session, merchant_id: int, data: AudienceIn, threshold: i
     return size, None
 
 
-def send(session: Session, principal: Principal, merchant_id: int, data: CampaignIn, threshold: int) -> Campaign:
-    """Issue one coupon of the merchant's template to every consumer of the segment, while stock lasts.
-
-    Consumers already holding their per-user limit of the template are skipped. Each coupon is taken
-    by the same conditional UPDATE as a claim, so a campaign never oversells a template either.
-    """
-    authorize(principal, Action.CATALOG_MANAGE, merchant_id)
-    template = coupons.get_template(session, data.template_id)
-    if template.merchant_id != merchant_id:
-        raise TemplateNotFound()
+def targetable_audience(session: Session, merchant_id: int, data: AudienceIn, threshold: int) -> list[int]:
+    """The consumers of a segment that may be targeted, or the privacy refusal (coupons and posts alike)."""
     _, withheld = _released(session, merchant_id, data, threshold)
     if withheld == "too_small":
         raise AudienceTooSmall(details={"threshold": threshold})
     if withheld == "differencing":  # its size would come back in the campaign's audience count
         raise AudienceWithheld(details={"threshold": threshold})
-    consumer_ids = list(session.scalars(_audience_query(merchant_id, data).order_by(MemberSegment.consumer_id)))
+    return list(session.scalars(_audience_query(merchant_id, data).order_by(MemberSegment.consumer_id)))
+
+
+def send(session: Session, principal: Principal, merchant_id: int, data: CampaignIn, threshold: int) -> Campaign:
+    """Issue one coupon of the merchant's template to every consumer of the segment, while stock lasts.
+
+    Consumers already holding their per-user limit of the template are skipped. Each coupon is taken
+    by the same conditional UPDATE as a claim, so a campaign never oversells a template either.
+    A campaign with `post_id` sends a post instead (marketing.post_campaigns).
+    """
+    authorize(principal, Action.CATALOG_MANAGE, merchant_id)
+    template = coupons.get_template(session, data.template_id)
+    if template.merchant_id != merchant_id:
+        raise TemplateNotFound()
+    consumer_ids = targetable_audience(session, merchant_id, data, threshold)
     campaign = Campaign(merchant_id=merchant_id, template_id=template.id, segment=data.segment,
                         inactive_days=data.inactive_days, audience=len(consumer_ids), issued=0,
                         created_by=principal.user_id)

@@ -4,6 +4,8 @@ paying the top price; at the close everyone pays the tier reached and the differ
 - A join is a service order built here at the deal's top price (not orders.create_order, whose prices
   come from the catalog) plus a join row, unique per (deal, consumer): parallel joins by one consumer
   make one join, and the count of joins is exact because nothing else is counted.
+- A join whose order closed unpaid (expired, cancelled) keeps its row and gets a new order: one
+  conditional UPDATE on the old order id, so parallel rejoins by one consumer give one new order.
 - Participants are the joins whose order is paid. Payment is the ordinary pay flow.
 - Settling fixes the outcome once: one conditional UPDATE open -> settling, then, with every join's
   order locked (in id order, the lock order everywhere), unpaid orders are closed and the paid ones
@@ -137,18 +139,29 @@ def open_deals_query(merchant_id: int | None, now: datetime):
 def join(factory: sessionmaker[Session], settings: Settings, principal: Principal,
          group_buy_id: int) -> tuple[int, JoinRead]:
     """201 with a new join and its unpaid order, or 200 with the consumer's existing join (a retry, or a
-    parallel twin that lost the unique key)."""
+    parallel twin that lost the unique key). A join whose order closed unpaid is renewed: 201, new order."""
     require_login(principal)
+    with unit_of_work(factory, read_only=True) as session:
+        earlier = _join_of(session, group_buy_id, principal.user_id)
+        earlier_order_id = earlier.order_id if earlier is not None else None
+    if earlier_order_id is not None:  # an unpaid order past its deadline counts as lapsed
+        orders.expire_if_due(factory, earlier_order_id)
     try:
         with unit_of_work(factory) as session:
             existing = _join_of(session, group_buy_id, principal.user_id)
+            if existing is not None and _lapsed(session, existing):
+                return 201, _join_read(session, rejoin(session, settings, principal, existing))
             if existing is not None:
                 return 200, _join_read(session, existing)
             record = new_join(session, settings, principal, group_buy_id)
             return 201, _join_read(session, record)
-    except IntegrityError:  # the same consumer joined in parallel; theirs stands
+    except (IntegrityError, _RejoinLost):  # the same consumer (re)joined in parallel; theirs stands
         with unit_of_work(factory, read_only=True) as session:
             return 200, _join_read(session, _join_of(session, group_buy_id, principal.user_id))
+
+
+class _RejoinLost(Exception):
+    """A parallel rejoin replaced the lapsed order first; raising rolls back our new order."""
 
 
 def _join_of(session: Session, group_buy_id: int, consumer_id: int) -> GroupBuyJoin | None:
@@ -156,8 +169,39 @@ def _join_of(session: Session, group_buy_id: int, consumer_id: int) -> GroupBuyJ
                                                      GroupBuyJoin.consumer_id == consumer_id))
 
 
+def _lapsed(session: Session, record: GroupBuyJoin) -> bool:
+    """The join's order closed unpaid (expired or cancelled): the consumer may join again."""
+    order = session.get(Order, record.order_id)
+    return order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED) and order.paid_fen == 0
+
+
+def rejoin(session: Session, settings: Settings, principal: Principal, record: GroupBuyJoin) -> GroupBuyJoin:
+    """Reuse a lapsed join's row with a new unpaid order. One conditional UPDATE on the old order id
+    decides between parallel rejoins: the loser's update matches no row and its order is rolled back."""
+    old_order_id = record.order_id
+    order = _join_order(session, settings, principal, get(session, record.group_buy_id))
+    changed = session.execute(update(GroupBuyJoin)
+                              .where(GroupBuyJoin.id == record.id, GroupBuyJoin.order_id == old_order_id)
+                              .values(order_id=order.id, created_at=order.created_at)
+                              .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        raise _RejoinLost()
+    session.refresh(record)
+    return record
+
+
 def new_join(session: Session, settings: Settings, principal: Principal, group_buy_id: int) -> GroupBuyJoin:
     deal = get(session, group_buy_id)
+    order = _join_order(session, settings, principal, deal)
+    record = GroupBuyJoin(group_buy_id=deal.id, consumer_id=principal.user_id, order_id=order.id,
+                          created_at=order.created_at)
+    session.add(record)
+    session.flush()  # the unique (deal, consumer) key is checked here
+    return record
+
+
+def _join_order(session: Session, settings: Settings, principal: Principal, deal: GroupBuy) -> Order:
+    """The unpaid service order of a join at the deal's top price, with its facts."""
     now = utcnow()
     if deal.status != S.OPEN or not (deal.starts_at <= now < deal.ends_at):
         raise GroupBuyClosed(details={"status": deal.status})
@@ -173,9 +217,7 @@ def new_join(session: Session, settings: Settings, principal: Principal, group_b
     line = OrderLine(order_id=order.id, service_item_id=item.id, name=item.name_zh[:255], unit_price_fen=price,
                      quantity=1, amount_fen=price, sessions=max(1, item.sessions or 1))
     session.add(line)
-    record = GroupBuyJoin(group_buy_id=deal.id, consumer_id=principal.user_id, order_id=order.id, created_at=now)
-    session.add(record)
-    session.flush()  # the unique (deal, consumer) key is checked here
+    session.flush()
     append_fact(session, "order.created", {
         "order_id": order.id, "kind": OrderKind.SERVICE, "total_fen": price, "fulfilment": Fulfilment.AT_STORE,
         "lines": [{"sku_id": None, "service_item_id": item.id, "quantity": 1, "unit_price_fen": price,
@@ -183,7 +225,7 @@ def new_join(session: Session, settings: Settings, principal: Principal, group_b
     }, occurred_at=now, merchant_id=deal.merchant_id, consumer_id=principal.user_id)
     append_fact(session, "group_buy.joined", {"group_buy_id": deal.id, "order_id": order.id, "price_fen": price},
                 occurred_at=now, merchant_id=deal.merchant_id, consumer_id=principal.user_id)
-    return record
+    return order
 
 
 def _join_read(session: Session, record: GroupBuyJoin) -> JoinRead:

@@ -198,13 +198,21 @@ class AudienceRead(BaseModel):
 
 
 class CampaignIn(AudienceIn):
-    template_id: EntityId
+    template_id: EntityId | None = Field(None, description="Send one coupon of this template to each member ...")
+    post_id: EntityId | None = Field(None, description="... or this post of yours to their feeds: exactly one.")
+
+    @model_validator(mode="after")
+    def _coupon_or_post(self) -> "CampaignIn":
+        if (self.template_id is None) == (self.post_id is None):
+            raise ValueError("give exactly one of template_id (a coupon) or post_id (a post)")
+        return self
 
 
 class CampaignRead(BaseModel):
     id: int
     merchant_id: int
-    template_id: int
+    template_id: int | None
+    post_id: int | None
     segment: str
     inactive_days: int | None
     audience: int

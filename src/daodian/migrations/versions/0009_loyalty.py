@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column('members_only', sa.Boolean(), nullable=False),
     sa.Column('min_tier_rank', sa.Integer(), nullable=True),
     sa.Column('coupon_template_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('targeted', sa.Boolean(), nullable=False),
     sa.Column('created_at', daodian.kit.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_merchant_posts_author_id_users')),
     sa.ForeignKeyConstraint(['coupon_template_id'], ['coupon_templates.id'], name=op.f('fk_merchant_posts_coupon_template_id_coupon_templates')),
@@ -96,8 +97,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_merchant_posts_coupon_template_id'), ['coupon_template_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_merchant_posts_merchant_id'), ['merchant_id'], unique=False)
 
+    op.create_table('post_recipients',
+    sa.Column('post_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('consumer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_post_recipients_campaign_id_campaigns')),
+    sa.ForeignKeyConstraint(['consumer_id'], ['users.id'], name=op.f('fk_post_recipients_consumer_id_users')),
+    sa.ForeignKeyConstraint(['post_id'], ['merchant_posts.id'], name=op.f('fk_post_recipients_post_id_merchant_posts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('post_id', 'consumer_id', name=op.f('pk_post_recipients'))
+    )
+    op.create_index(op.f('ix_post_recipients_consumer_id'), 'post_recipients', ['consumer_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_post_recipients_consumer_id'), table_name='post_recipients')
+    op.drop_table('post_recipients')
     with op.batch_alter_table('merchant_posts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_merchant_posts_merchant_id'))
         batch_op.drop_index(batch_op.f('ix_merchant_posts_coupon_template_id'))

@@ -121,7 +121,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_presale_votes_candidate_id'), 'presale_votes', ['candidate_id'], unique=False)
     op.create_index(op.f('ix_presale_votes_consumer_id'), 'presale_votes', ['consumer_id'], unique=False)
-    pass
+    # --- post campaigns (marketing.models.Campaign.post_id: a campaign sends a coupon or a post) ---
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('post_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.alter_column('template_id', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                              nullable=True)
+        batch_op.create_foreign_key(batch_op.f('fk_campaigns_post_id_merchant_posts'), 'merchant_posts',
+                                    ['post_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade() -> None:
@@ -133,4 +139,11 @@ def downgrade() -> None:
     op.drop_table('group_buy_settlements')
     op.drop_table('group_buy_joins')
     op.drop_table('group_buys')
-    pass
+    # --- post campaigns (marketing.models.Campaign.post_id) ---
+    op.execute("DELETE FROM post_recipients")
+    op.execute("DELETE FROM campaigns WHERE template_id IS NULL")
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_campaigns_post_id_merchant_posts'), type_='foreignkey')
+        batch_op.alter_column('template_id', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                              nullable=False)
+        batch_op.drop_column('post_id')
