@@ -39,9 +39,6 @@ from daodian.orders import service as orders
 from daodian.orders import states, vouchers
 from daodian.orders.models import Fulfilment, Order, OrderKind, OrderLine, OrderStatus
 from daodian.payments import refunds
-from daodian.payments import repository as payments
-from daodian.payments.models import Refund, RefundStatus
-from daodian.payments.references import new_reference
 
 S = GroupBuyStatus
 MAX_WINDOW = timedelta(days=90)
@@ -300,7 +297,7 @@ def _settle_join(session: Session, join_id: int, now: datetime) -> int | None:
     if session.scalar(select(GroupBuySettlement.id).where(GroupBuySettlement.join_id == join_id)) is not None:
         return None
     deal = session.get(GroupBuy, record.group_buy_id)
-    payment = payments.settling_payment(session, order.id)
+    payment = refunds.settling_payment(session, order.id)
     if payment is None or order.status not in states.REFUNDABLE:  # never paid (closed at the close)
         session.add(GroupBuySettlement(join_id=join_id, refund_fen=0, settled_at=now))
         session.flush()
@@ -317,14 +314,7 @@ def _settle_join(session: Session, join_id: int, now: datetime) -> int | None:
     else:
         amount = min(remaining, max(0, order.paid_fen - deal.final_price_fen))
         reason = "group_buy_tier"
-    refund = None
-    if amount > 0 and orders.reserve_refund(session, order, amount) \
-            and refunds._reserve_on_payment(session, payment, amount):
-        refund = Refund(order_id=order.id, payment_id=payment.id, provider=payment.provider,
-                        status=RefundStatus.PENDING, amount_fen=amount, reason=reason, voided_uses=voided,
-                        out_refund_no=new_reference("R"), created_at=now)
-        session.add(refund)
-        session.flush()
+    refund = refunds.open_refund(session, order, amount, reason=reason, now=now, voided_uses=voided)
     session.add(GroupBuySettlement(join_id=join_id, refund_fen=refund.amount_fen if refund else 0,
                                    refund_id=refund.id if refund else None, settled_at=now))
     session.flush()

@@ -25,9 +25,7 @@ from daodian.merchants import service as merchants
 from daodian.orders import service as orders
 from daodian.orders.models import Order, OrderStatus
 from daodian.payments import refunds
-from daodian.payments import repository as payments_repo
-from daodian.payments.models import Payment, Refund, RefundStatus
-from daodian.payments.references import new_reference
+from daodian.payments.models import Refund
 
 BALANCE_DAYS = 7  # how long a winner has to pay the balance
 
@@ -122,21 +120,10 @@ def _refund(session: Session, ballot: PresaleVote, deposit: Order, now: datetime
     """The whole deposit back, reserved on the order and the payment like any refund (payments.refunds)."""
     if ballot.refund_id is not None:
         return None
-    payment = payments_repo.settling_payment(session, deposit.id)
-    amount = deposit.paid_fen - deposit.refunded_fen
-    if payment is None or amount <= 0 or not orders.reserve_refund(session, deposit, amount):
+    refund = refunds.open_refund(session, deposit, deposit.paid_fen - deposit.refunded_fen, reason="presale_lost",
+                                 now=now)
+    if refund is None:
         return None  # already refunded by hand: nothing left to give back
-    reserved = session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.refunded_fen + amount <= Payment.amount_fen)
-        .values(refunded_fen=Payment.refunded_fen + amount).execution_options(synchronize_session=False)).rowcount
-    if reserved != 1:
-        orders.release_refund(session, deposit, amount)
-        return None
-    refund = Refund(order_id=deposit.id, payment_id=payment.id, provider=payment.provider,
-                    status=RefundStatus.PENDING, amount_fen=amount, reason="presale_lost", voided_uses={},
-                    out_refund_no=new_reference("R"), created_at=now)
-    session.add(refund)
-    session.flush()
     ballot.refund_id = refund.id
     session.flush()
     return refund

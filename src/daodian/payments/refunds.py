@@ -154,6 +154,31 @@ def _plan(session: Session, order: Order, data: RefundCreate) -> tuple[int, dict
     return amount, {str(v.id): n for v, n in picks}
 
 
+def settling_payment(session: Session, order_id: int) -> Payment | None:
+    """The payment that paid the order (late payments excluded: they are refunded on their own)."""
+    return repository.settling_payment(session, order_id)
+
+
+def open_refund(session: Session, order: Order, amount: int, *, reason: str, now: datetime,
+                voided_uses: dict[str, int] | None = None) -> Refund | None:
+    """For the platform's own refunds (a group buy's difference, a lost pre-sale deposit): reserve `amount`
+    on the order and on its settling payment and open a pending refund, which the caller sends after its
+    commit (`send`; `retry_pending` covers a crash in between). None when the order has no settling payment
+    or not that much is left to refund (then nothing is reserved)."""
+    payment = repository.settling_payment(session, order.id)
+    if payment is None or amount <= 0 or not orders.reserve_refund(session, order, amount):
+        return None
+    if not _reserve_on_payment(session, payment, amount):
+        orders.release_refund(session, order, amount)
+        return None
+    refund = Refund(order_id=order.id, payment_id=payment.id, provider=payment.provider, status=RefundStatus.PENDING,
+                    amount_fen=amount, reason=reason, voided_uses=voided_uses or {},
+                    out_refund_no=new_reference("R"), created_at=now)
+    session.add(refund)
+    session.flush()
+    return refund
+
+
 def _reserve_on_payment(session: Session, payment: Payment, amount: int) -> bool:
     changed = session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.refunded_fen + amount <= Payment.amount_fen)
