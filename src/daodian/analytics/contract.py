@@ -18,6 +18,7 @@ Coupons and follows come from marketing/loyalty; the funnel and the attribution 
 - `coupon.restored` / `coupon.voided`  a refund undid the redemption (it no longer counts as redeemed).
 - `coupon.expired`  validity ended unused (shown to the operator as a kind count; not a funnel stage).
 - `follow.created`  a consumer followed the merchant (consumer_id set): follow -> purchase attribution.
+- `follow.deleted`  the consumer unfollowed (loyalty.follows); the membership stays.
 - `points.entry`    a points ledger entry (account, delta_points).
 
 Every coupon fact carries consumer_id (a column of the fact, not of the payload) and the payload fields
@@ -68,6 +69,7 @@ FACTS: dict[str, Kind] = {
     "coupon.expired": _kind("merchant_id consumer_id", COUPON),
     # loyalty
     "follow.created": _kind("merchant_id consumer_id", "", "merchant_id"),
+    "follow.deleted": _kind("merchant_id consumer_id", "", "merchant_id"),
     "points.entry": _kind("consumer_id", "entry_id account delta_points", "reason"),
     # pre-sales by vote (marketing.presale, marketing.presale_close)
     "presale.voted": _kind("merchant_id consumer_id", "presale_id candidate_id vote_id order_id deposit_fen"),
