@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from daodian.kit.clock import utcnow
@@ -12,23 +11,8 @@ from daodian.orders.models import Order
 from daodian.payments import refunds
 from daodian.payments.models import Refund
 from daodian.payments.providers.base import RefundResult
-from tests.factories import auth, make_shop, make_user
+from tests.factories import auth
 from tests.orders.helpers import create_order, key, pickup_body, sandbox_notify, start_sandbox
-
-
-@pytest.fixture
-def shop(db):
-    return make_shop(db)
-
-
-@pytest.fixture
-def consumer(db):
-    return make_user(db, name="顾客")
-
-
-@pytest.fixture
-def me(db, consumer):
-    return auth(db, consumer)
 
 
 def _count(db, kind: str, consumer_id: int) -> int:

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -14,21 +13,6 @@ from tests.factories import auth, make_shop, make_user
 from tests.loyalty.test_earning import _pay
 from tests.orders.helpers import create_order, pickup_body
 from tests.web.support import english, log_in
-
-
-@pytest.fixture
-def shop(db):
-    return make_shop(db)
-
-
-@pytest.fixture
-def consumer(db):
-    return make_user(db, name="顾客")
-
-
-@pytest.fixture
-def me(db, consumer):
-    return auth(db, consumer)
 
 
 def _tiers(client, db, shop) -> dict[str, int]:

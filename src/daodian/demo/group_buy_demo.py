@@ -12,14 +12,12 @@ from sqlalchemy.orm import Session
 from daodian.accounts import service as accounts
 from daodian.accounts.models import StaffMembership, StaffRole, User
 from daodian.catalog.models import CatalogStatus, ServiceItem
+from daodian.demo import live_shoppers
 from daodian.kit.settings import get_settings
 from daodian.marketing import group_buy
 from daodian.marketing.group_buy_models import GroupBuy
 from daodian.marketing.group_buy_schemas import GroupBuyCreate, Tier
 from daodian.orders.models import Order
-from daodian.payments import service as payments
-from daodian.payments.models import Payment, PaymentStatus
-from daodian.payments.references import new_reference
 
 PAID_PARTICIPANTS = 7  # the first tier (1-9) is reached; three more unlock the second
 
@@ -40,24 +38,8 @@ def seed(session: Session, merchant_id: int, now: datetime) -> GroupBuy | None:
         ends_at=now + timedelta(days=3)))
     settings = get_settings()
     for n in range(PAID_PARTICIPANTS):
-        phone = f"+86166{merchant_id % 1000:03d}{n:05d}"
-        user = session.scalar(select(User).where(User.phone == phone))
-        if user is None:
-            user = User(phone=phone, display_name=f"团购顾客{n + 1}", password_hash="!demo", is_operator=False,
-                        is_active=True, failed_logins=0)
-            session.add(user)
-            session.flush()
+        user = live_shoppers.consumer(session, f"+86166{merchant_id % 1000:03d}{n:05d}", f"团购顾客{n + 1}")
         joined = group_buy.new_join(session, settings, accounts.principal_for(session, user), deal.id)
-        _pay(session, session.get(Order, joined.order_id))
+        live_shoppers.pay_in_sandbox(session, session.get(Order, joined.order_id))
     return deal
 
-
-def _pay(session: Session, order: Order) -> None:
-    """A sandbox payment whose notification arrived, as the pay flow records it."""
-    payment = Payment(order_id=order.id, provider="sandbox", status=PaymentStatus.PENDING, amount_fen=order.total_fen,
-                      refunded_fen=0, out_trade_no=new_reference("P"), late=False, details={},
-                      created_by=order.consumer_id)
-    session.add(payment)
-    session.flush()
-    payments.apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference="SBXDEMO",
-                           settings=get_settings())

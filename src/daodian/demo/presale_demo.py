@@ -8,15 +8,13 @@ from sqlalchemy.orm import Session
 from daodian.accounts import service as accounts
 from daodian.accounts.models import StaffMembership, StaffRole, User
 from daodian.catalog.models import CatalogStatus, Product, Sku
+from daodian.demo import live_shoppers
 from daodian.kit.settings import get_settings
 from daodian.marketing import presale as presales
 from daodian.marketing.presale_models import Presale
 from daodian.marketing.presale_schemas import CandidateIn, PresaleCreate, VoteIn
 from daodian.merchants.models import Merchant, Store, StoreStatus
 from daodian.orders.models import Order
-from daodian.payments import service as payments
-from daodian.payments.models import Payment, PaymentStatus
-from daodian.payments.references import new_reference
 
 VOTERS = 5
 
@@ -44,30 +42,10 @@ def seed(session: Session, merchant_id: int, now: datetime) -> Presale | None:
         candidate = candidates[n % len(candidates)]
         ballot = presales.vote(session, accounts.principal_for(session, voter), presale.id, candidate.id,
                                VoteIn(fulfilment="pickup", store_id=store.id), settings)
-        _pay(session, session.get(Order, ballot.deposit_order_id))
+        live_shoppers.pay_in_sandbox(session, session.get(Order, ballot.deposit_order_id))
     return presale
 
 
 def _voters(session: Session, merchant_id: int) -> list[User]:
-    users = []
-    for n in range(VOTERS):
-        phone = f"+8619{merchant_id % 10**5:05d}{n:04d}"
-        user = session.scalar(select(User).where(User.phone == phone))
-        if user is None:
-            user = User(phone=phone, display_name=f"预售顾客{n + 1}", password_hash="!demo", is_operator=False,
-                        is_active=True, failed_logins=0)
-            session.add(user)
-            session.flush()
-        users.append(user)
-    return users
-
-
-def _pay(session: Session, order: Order) -> None:
-    """A sandbox payment whose notification arrived, as the pay flow records it."""
-    payment = Payment(order_id=order.id, provider="sandbox", status=PaymentStatus.PENDING, amount_fen=order.total_fen,
-                      refunded_fen=0, out_trade_no=new_reference("P"), late=False, details={},
-                      created_by=order.consumer_id)
-    session.add(payment)
-    session.flush()
-    payments.apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference="SBXDEMO",
-                           settings=get_settings())
+    return [live_shoppers.consumer(session, f"+8619{merchant_id % 10**5:05d}{n:04d}", f"预售顾客{n + 1}")
+            for n in range(VOTERS)]

@@ -150,19 +150,26 @@ def _group_buy_data(form: FormData, zone: str) -> tuple[dict, GroupBuyCreate | N
 @router.post("/merchant/{merchant_id}/group-buys", response_class=HTMLResponse)
 def create_group_buy(merchant_id: ObjectId, request: Request, session: DbSession, principal: PagePrincipal,
                      form: CheckedForm) -> Response:
+    return _create_from_form(request, session, principal, merchant_id, form, parse=_group_buy_data,
+                             create=group_buy.create, page=_group_buys_page, path="group-buys")
+
+
+def _create_from_form(request: Request, session, principal, merchant_id: int, form, *, parse, create, page,
+                      path: str) -> Response:
+    """Parse the console form, create through the service, and show the form again (422) with what is wrong."""
     if not principal.is_authenticated:
         return login_redirect(request)
     merchant = merchants.managed_merchant(session, principal, merchant_id, Action.CATALOG_MANAGE)
-    values, data, errors = _group_buy_data(form, store_zone(session, merchant.id))
+    values, data, errors = parse(form, store_zone(session, merchant.id))
     if data is not None:
         try:
             with session.begin_nested():
-                group_buy.create(session, principal, merchant.id, data)
+                create(session, principal, merchant.id, data)
         except DomainError as exc:
             errors = _refused(exc)
     if errors:
-        return _group_buys_page(request, session, principal, merchant.id, form=values, errors=errors, status=422)
-    return see_other(f"/merchant/{merchant.id}/group-buys?notice=created")
+        return page(request, session, principal, merchant.id, form=values, errors=errors, status=422)
+    return see_other(f"/merchant/{merchant.id}/{path}?notice=created")
 
 
 # --- pre-sales --------------------------------------------------------------------------------
@@ -235,16 +242,5 @@ def _presale_data(form: FormData, zone: str) -> tuple[dict, PresaleCreate | None
 @router.post("/merchant/{merchant_id}/presales", response_class=HTMLResponse)
 def create_presale(merchant_id: ObjectId, request: Request, session: DbSession, principal: PagePrincipal,
                    form: CheckedForm) -> Response:
-    if not principal.is_authenticated:
-        return login_redirect(request)
-    merchant = merchants.managed_merchant(session, principal, merchant_id, Action.CATALOG_MANAGE)
-    values, data, errors = _presale_data(form, store_zone(session, merchant.id))
-    if data is not None:
-        try:
-            with session.begin_nested():
-                presale.create_presale(session, principal, merchant.id, data)
-        except DomainError as exc:
-            errors = _refused(exc)
-    if errors:
-        return _presales_page(request, session, principal, merchant.id, form=values, errors=errors, status=422)
-    return see_other(f"/merchant/{merchant.id}/presales?notice=created")
+    return _create_from_form(request, session, principal, merchant_id, form, parse=_presale_data,
+                             create=presale.create_presale, page=_presales_page, path="presales")

@@ -70,5 +70,5 @@ def is_valid(code: str) -> bool:
 
 
 def display(code: str) -> str:
-    """Grouped for people: XXXX-XXXX-XXXX-XXXXX (the last group ends with the check symbol)."""
+    """Grouped for people in fours, e.g. 7K3M-Q9TD-HW4P-RC2N8 (the last group ends with the check symbol)."""
     return f"{code[0:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}"
