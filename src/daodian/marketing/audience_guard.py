@@ -23,15 +23,27 @@ def key(segment: str, inactive_days: int | None = None) -> str:
     return f"inactive:{inactive_days}" if segment == "inactive" else segment
 
 
+def condition(cols, segment: str, inactive_days: int | None = None):
+    """Who is in a segment, over member rows (`cols`: MemberSegment or a subquery's columns); None: all."""
+    if segment == "new":
+        return cols.segment == "new"
+    if segment == "returning":
+        return cols.frequency >= 2
+    if segment == "inactive":
+        return cols.recency_days >= inactive_days
+    if segment == "high_value":
+        return cols.m_score >= 4
+    return None
+
+
 def sizes(session: Session, audience_query) -> dict[str, int]:
     """Every requestable audience's size, in one pass over the merchant's members (`audience_query`: the
     member rows, opted-out consumers already removed)."""
     rows = audience_query.subquery()
     cols = rows.c
-    flag = lambda condition: func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # noqa: E731
-    named = {"all": func.count(), "new": flag(cols.segment == "new"), "returning": flag(cols.frequency >= 2),
-             "high_value": flag(cols.m_score >= 4),
-             **{key("inactive", d): flag(cols.recency_days >= d) for d in INACTIVE_LADDER}}
+    flag = lambda segment, days=None: func.coalesce(func.sum(case((condition(cols, segment, days), 1), else_=0)), 0)  # noqa: E731
+    named = {"all": func.count(), **{name: flag(name) for name in ("new", "returning", "high_value")},
+             **{key("inactive", d): flag("inactive", d) for d in INACTIVE_LADDER}}
     values = session.execute(select(*named.values()).select_from(rows)).one()
     return {name: int(value) for name, value in zip(named, values)}
 

@@ -34,18 +34,9 @@ def _members_query(merchant_id: int):
 
 
 def _audience_query(merchant_id: int, data: AudienceIn):
-    m = MemberSegment
-    opted_out = select(MarketingPreference.consumer_id).where(MarketingPreference.personalised.is_(False))
-    query = select(m.consumer_id).where(m.merchant_id == merchant_id, m.consumer_id.not_in(opted_out))
-    if data.segment == "new":
-        query = query.where(m.segment == "new")
-    elif data.segment == "returning":
-        query = query.where(m.frequency >= 2)
-    elif data.segment == "inactive":
-        query = query.where(m.recency_days >= data.inactive_days)
-    elif data.segment == "high_value":
-        query = query.where(m.m_score >= 4)
-    return query
+    query = _members_query(merchant_id).with_only_columns(MemberSegment.consumer_id)
+    wanted = audience_guard.condition(MemberSegment, data.segment, data.inactive_days)
+    return query if wanted is None else query.where(wanted)
 
 
 def audience(session: Session, principal: Principal, merchant_id: int, data: AudienceIn, threshold: int
