@@ -17,15 +17,9 @@ Ordering is by post id descending (ids grow with time), keyset-paged: `cursor` i
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from daodian.kit.clock import utcnow
 from daodian.kit.pagination import PageParams
 from daodian.loyalty.models import Follow, Membership, MemberTier, MerchantPost, PostRecipient
-from daodian.marketing.models import MarketingPreference
-
-
-def personalised(session: Session, consumer_id: int) -> bool:
-    row = session.get(MarketingPreference, consumer_id)
-    return True if row is None else row.personalised
+from daodian.marketing import preferences
 
 
 def _public():
@@ -52,7 +46,7 @@ def _visible_to_member(consumer_id: int):
 
 def feed(session: Session, consumer_id: int, params: PageParams) -> tuple[bool, list[MerchantPost], str | None]:
     """(personalised, posts newest first, next cursor)."""
-    is_personalised = personalised(session, consumer_id)
+    is_personalised = preferences.personalised(session, consumer_id)
     followed = select(Follow.merchant_id).where(Follow.consumer_id == consumer_id)
     visible = (or_(_public(), _visible_to_member(consumer_id), _sent_to(consumer_id)) if is_personalised
                else _public())
@@ -64,12 +58,3 @@ def feed(session: Session, consumer_id: int, params: PageParams) -> tuple[bool, 
     rows = rows[: params.limit]
     return is_personalised, rows, (str(rows[-1].id) if more and rows else None)
 
-
-def set_personalised(session: Session, consumer_id: int, value: bool) -> None:
-    """The same switch as PUT /me/marketing-preferences (the feed page's toggle)."""
-    row = session.get(MarketingPreference, consumer_id)
-    if row is None:
-        row = MarketingPreference(consumer_id=consumer_id)
-        session.add(row)
-    row.personalised, row.updated_at = value, utcnow()
-    session.flush()

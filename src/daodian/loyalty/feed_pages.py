@@ -19,6 +19,7 @@ from daodian.loyalty import feed as feeds
 from daodian.loyalty import follows, posts
 from daodian.loyalty.feed_schemas import PostIn
 from daodian.loyalty.models import MerchantPost
+from daodian.marketing import preferences
 from daodian.marketing.models import CouponTemplate
 from daodian.merchants import service as merchants
 from daodian.web.forms import N_, CheckedForm, field_errors, is_htmx, login_redirect, safe_next, see_other, text
@@ -53,7 +54,7 @@ def switch_personalisation(request: Request, session: DbSession, principal: Page
                            form: CheckedForm) -> Response:
     if not principal.is_authenticated:
         return login_redirect(request)
-    feeds.set_personalised(session, principal.user_id, text(form, "personalised", 8) == "on")
+    preferences.set_personalised(session, principal.user_id, text(form, "personalised", 8) == "on")
     return see_other("/feed")
 
 

@@ -7,12 +7,11 @@ from sqlalchemy import select
 
 from daodian.accounts.authz import Action
 from daodian.accounts.dependencies import LoggedIn
-from daodian.kit.clock import utcnow
 from daodian.kit.errors import Invalid
 from daodian.kit.http import DbSession, ObjectId, access
 from daodian.kit.pagination import Page, Paging, fetch_page
-from daodian.marketing import campaigns, post_campaigns
-from daodian.marketing.models import Campaign, MarketingPreference
+from daodian.marketing import campaigns, post_campaigns, preferences
+from daodian.marketing.models import Campaign
 from daodian.marketing.schemas import (
     AudienceIn,
     AudienceRead,
@@ -74,18 +73,11 @@ def list_campaigns(merchant_id: ObjectId, session: DbSession, principal: LoggedI
 @router.get("/me/marketing-preferences", response_model=PreferenceIO, openapi_extra=access("authenticated"))
 def my_preference(session: DbSession, principal: LoggedIn) -> PreferenceIO:
     """Whether you receive personalised recommendations and targeted marketing (default: yes)."""
-    row = session.get(MarketingPreference, principal.user_id)
-    return PreferenceIO(personalised=True if row is None else row.personalised)
+    return PreferenceIO(personalised=preferences.personalised(session, principal.user_id))
 
 
 @router.put("/me/marketing-preferences", response_model=PreferenceIO, openapi_extra=access("authenticated"))
 def set_preference(body: PreferenceIO, session: DbSession, principal: LoggedIn) -> PreferenceIO:
     """Switch personalised recommendations and targeted marketing off (PIPL Art. 24) or on again.
     Off: no segment campaign reaches you; you still see non-personalised content."""
-    row = session.get(MarketingPreference, principal.user_id)
-    if row is None:
-        row = MarketingPreference(consumer_id=principal.user_id)
-        session.add(row)
-    row.personalised, row.updated_at = body.personalised, utcnow()
-    session.flush()
-    return PreferenceIO(personalised=row.personalised)
+    return PreferenceIO(personalised=preferences.set_personalised(session, principal.user_id, body.personalised))
