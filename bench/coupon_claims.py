@@ -4,43 +4,50 @@ bare conditional UPDATE on the same database in the same run.
     .venv/bin/python bench/coupon_claims.py --database-url sqlite:///var/bench/coupons.sqlite3
     .venv/bin/python bench/coupon_claims.py --database-url postgresql+psycopg://postgres@127.0.0.1/daodian_bench
 
-The database is migrated (a SQLite file is made anew), then one merchant, one template of `--stock`
-coupons and `--stock + --rejections` consumers with bearer tokens are inserted. A real server process
-(uvicorn with `--workers` processes, as `daodian serve --workers N`; production runs several processes per
-ARCHITECTURE.md) serves `POST /api/v1/coupons/{id}/claims`; `--clients` threads spread over
-`--client-processes` processes (so the client's GIL is not the bottleneck), each thread with its own
-keep-alive connection, claim once per consumer: the first `--stock` claims can all succeed (phase 1,
-successes/s), the rest meet a sold-out template (phase 2, rejections/s). Then the same number of bare
-`UPDATE coupon_templates SET remaining = remaining - 1 WHERE id = ? AND remaining > 0` transactions run
-from `--clients` threads in this process on a second template: the floor the claim path stands on.
+The database is migrated (a SQLite file is made anew), then one merchant, the templates and `--consumers`
+consumers with bearer tokens are inserted. A real server (uvicorn with `--workers` processes, as `daodian
+serve --workers N`) serves `POST /api/v1/coupons/{id}/claims`; wrk (a C load generator: a Python client
+would take most of the 2 shared cores itself) keeps `--clients` keep-alive connections busy for
+`--seconds` per phase, every request a claim by the next consumer (bench/claims.lua):
+  1. a template of `--stock` coupons that lasts the whole phase: successes/s;
+  2. a template of 100 coupons, sold out first by claims over HTTP, then claimed by the other half of the
+     consumers: rejections/s.
+The database is then checked: as many coupons as 201s, each to a different consumer, stock + coupons =
+quantity. Then `--bare` bare transactions of one `UPDATE coupon_stock SET remaining = remaining - 1 WHERE
+... AND remaining > 0` run from `--clients` threads of this process: on one row (a single counter, as
+claims had before marketing.stock), on random rows of a template's slots, and on the sold-out row.
 """
 
 import argparse
 import hashlib
-import multiprocessing
+import json
 import os
-import queue
+import random
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+SELL_OUT_STOCK = 100  # the template that is sold out before the rejections are measured
 
 from daodian import migrate  # noqa: E402
 from daodian.accounts.models import AuthSession, User  # noqa: E402
 from daodian.kit.clock import utcnow  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
-from daodian.marketing.models import CouponTemplate  # noqa: E402
+from daodian.marketing import stock as coupon_stock  # noqa: E402
+from daodian.marketing.models import Coupon, CouponStock, CouponTemplate  # noqa: E402
 from daodian.merchants.models import Merchant, MerchantStatus  # noqa: E402
 
 
@@ -64,8 +71,9 @@ def prepare(url: str) -> Settings:
     return settings
 
 
-def seed(settings: Settings, stock: int, consumers: int) -> tuple[int, int, list[str]]:
-    """(template for HTTP, template for the bare UPDATE, consumer tokens)."""
+def seed(settings: Settings, stock: int, consumers: int, bare: int) -> dict:
+    """The templates (for claims while stock lasts, one to sell out, two for the bare UPDATEs) and the
+    consumers' bearer tokens."""
     now = utcnow()
     with unit_of_work(make_session_factory(create_db_engine(settings))) as session:
         owner = User(phone="+8613000000000", display_name="老板", password_hash="x", is_operator=False,
@@ -75,16 +83,21 @@ def seed(settings: Settings, stock: int, consumers: int) -> tuple[int, int, list
         merchant = Merchant(name="压测商户", status=MerchantStatus.ACTIVE)
         session.add(merchant)
         session.flush()
-        templates = []
-        for name in ("HTTP", "bare"):
+        templates = {}
+        for name, quantity in (("lasting", stock), ("sold_out", SELL_OUT_STOCK), ("bare_one_row", bare),
+                               ("bare_slots", 2 * bare)):  # twice: random slots empty unevenly
             template = CouponTemplate(
                 merchant_id=merchant.id, name=name, kind="amount", threshold_fen=0, amount_fen=500, scope="merchant",
                 scope_values=[], stacking="exclusive", claim_starts_at=now - timedelta(minutes=1),
-                claim_ends_at=now + timedelta(days=1), valid_days=7, total_quantity=stock, remaining=stock,
-                per_user_limit=1, public=True, created_by=owner.id)
+                claim_ends_at=now + timedelta(days=1), valid_days=7, total_quantity=quantity, per_user_limit=1,
+                public=True, created_by=owner.id)
             session.add(template)
             session.flush()
-            templates.append(template.id)
+            if name == "bare_one_row":  # the design claims had before marketing.stock: one counter row
+                session.add(CouponStock(template_id=template.id, slot=0, remaining=quantity))
+            else:
+                coupon_stock.fill(session, template.id, quantity)
+            templates[name] = template.id
         phones = [f"+86170{i:08d}" for i in range(consumers)]
         session.execute(insert(User), [{"phone": p, "display_name": "顾客", "password_hash": "x", "is_operator": False,
                                         "is_active": True, "failed_logins": 0, "created_at": now} for p in phones])
@@ -93,7 +106,7 @@ def seed(settings: Settings, stock: int, consumers: int) -> tuple[int, int, list
         session.execute(insert(AuthSession), [
             {"token_hash": hashlib.sha256(t.encode()).hexdigest(), "user_id": ids[p], "kind": "bearer",
              "created_at": now, "expires_at": now + timedelta(days=1)} for p, t in zip(phones, tokens, strict=True)])
-    return templates[0], templates[1], tokens
+    return {**templates, "tokens": tokens}
 
 
 def free_port() -> int:
@@ -124,88 +137,69 @@ def start_server(settings: Settings, workers: int) -> tuple[subprocess.Popen, st
     raise RuntimeError("server did not start")
 
 
-def claim_all(url: str, template_id: int, tokens: list[str], clients: int, processes: int
-              ) -> tuple[float, dict[int, int]]:
-    """Each token claims once, from `clients` threads spread over `processes` processes; (seconds, counts)."""
-    processes = max(1, min(processes, clients))
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    workers = [context.Process(target=_claim_process, args=(url, template_id, tokens[i::processes],
-                                                            clients // processes, barrier, results))
-               for i in range(processes)]
-    for worker in workers:
-        worker.start()
-    parts = [results.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    counts: dict[int, int] = {}
-    for _, _, part in parts:
-        for status, n in part.items():
-            counts[status] = counts.get(status, 0) + n
-    return max(end for _, end, _ in parts) - min(start for start, _, _ in parts), counts
+def wrk_binary() -> str:
+    """wrk (Debian's package): a C load generator, so the client costs the 2 shared cores little."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        return shutil.which("wrk") or sys.exit("wrk did not install")
+    sys.exit("this benchmark needs wrk: sudo apt-get install wrk")
 
 
-def _claim_process(url: str, template_id: int, tokens: list[str], clients: int, barrier, results) -> None:
-    barrier.wait()
-    start = time.time()
-    _, counts = _claim_threads(url, template_id, tokens, clients)
-    results.put((start, time.time(), counts))
+def wrk(url: str, seconds: int, clients: int, threads: int, tokens: list[str] | None = None) -> dict:
+    """Run wrk for `seconds` with `clients` keep-alive connections; with tokens, every request is a claim
+    by the next consumer (bench/claims.lua) and the result counts responses by status and error code."""
+    command = [wrk_binary(), f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
+    if tokens is None:
+        output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+        rate = next(line for line in output.splitlines() if line.startswith("Requests/sec:"))
+        return {"rate": float(rate.split()[1])}
+    with tempfile.NamedTemporaryFile("w", suffix=".tokens") as file:
+        file.write("\n".join(tokens) + "\n")
+        file.flush()
+        output = subprocess.run([*command, "-s", str(ROOT / "bench" / "claims.lua"), url, "--", file.name,
+                                 str(threads)], check=True, capture_output=True, text=True).stdout
+    return json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
 
 
-def _claim_threads(url: str, template_id: int, tokens: list[str], clients: int) -> tuple[float, dict[int, int]]:
-    work: queue.Queue[str] = queue.Queue()
-    for token in tokens:
-        work.put(token)
-    counts: dict[int, int] = {}
-    lock = threading.Lock()
-    path = f"/api/v1/coupons/{template_id}/claims"
-
-    def client() -> None:
-        with httpx.Client(base_url=url, timeout=120) as http:
-            while True:
-                try:
-                    token = work.get_nowait()
-                except queue.Empty:
-                    return
-                status = http.post(path, headers={"Authorization": f"Bearer {token}"}).status_code
-                with lock:
-                    counts[status] = counts.get(status, 0) + 1
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start, counts
+def describe(result: dict) -> str:
+    counts = ", ".join(f"{key}: {n:,}" for key, n in sorted(result["counts"].items()))
+    reuse = f", tokens reused {result['token_reuse']}x" if result["token_reuse"] else ""
+    return (f"{counts} in {result['seconds']:.1f}s (p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms"
+            f"{reuse})")
 
 
-def health_baseline(url: str, count: int, clients: int) -> float:
-    def client() -> None:
-        with httpx.Client(base_url=url, timeout=120) as http:
-            for _ in range(count // clients):
-                http.get("/api/v1/health")
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
+def count(result: dict, prefix: str) -> int:
+    return sum(n for key, n in result["counts"].items() if key.startswith(prefix))
 
 
-def bare_updates(settings: Settings, template_id: int, count: int, clients: int) -> float:
+def held_coupons(settings: Settings, template_id: int) -> tuple[int, int, int]:
+    """(coupons of the template, distinct holders, stock left) as the database has them."""
+    engine = create_db_engine(settings)
+    with engine.connect() as conn:
+        coupons, holders = conn.execute(select(func.count(), func.count(Coupon.consumer_id.distinct()))
+                                        .where(Coupon.template_id == template_id)).one()
+        left = conn.scalar(select(func.sum(CouponStock.remaining)).where(CouponStock.template_id == template_id))
+    engine.dispose()
+    return coupons, holders, left
+
+
+def bare_updates(settings: Settings, template_id: int, count: int, clients: int, slots: int) -> float:
+    """`count` bare transactions of one conditional UPDATE of a stock row (a random one of `slots`) from
+    `clients` threads in this process; seconds taken."""
     engine = create_db_engine(settings, pool_size=clients, max_overflow=0)
     per_client = count // clients
-    statement = (update(CouponTemplate).where(CouponTemplate.id == template_id, CouponTemplate.remaining > 0)
-                 .values(remaining=CouponTemplate.remaining - 1))
+    table = CouponStock.__table__
 
     def client() -> None:
         for _ in range(per_client):
             with engine.begin() as conn:
-                conn.execute(statement)
+                conn.execute(update(table).where(table.c.template_id == template_id,
+                                                 table.c.slot == random.randrange(slots), table.c.remaining > 0)
+                             .values(remaining=table.c.remaining - 1))
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     start = time.perf_counter()
@@ -221,36 +215,57 @@ def bare_updates(settings: Settings, template_id: int, count: int, clients: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'var' / 'bench' / 'coupons.sqlite3'}")
-    parser.add_argument("--stock", type=int, default=2000)
-    parser.add_argument("--rejections", type=int, default=6000)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each HTTP phase")
+    parser.add_argument("--stock", type=int, default=100_000, help="coupons of the template claimed while it lasts")
+    parser.add_argument("--consumers", type=int, default=200_000, help="distinct consumers (bearer tokens)")
+    parser.add_argument("--bare", type=int, default=20_000, help="bare UPDATE transactions per case")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP connections")
+    parser.add_argument("--client-threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn --workers)")
-    parser.add_argument("--client-processes", type=int, default=4, help="processes the client threads run in")
     args = parser.parse_args()
 
+    wrk_binary()
     settings = prepare(args.database_url)
-    http_template, bare_template, tokens = seed(settings, args.stock, args.stock + args.rejections)
+    seeded = seed(settings, args.stock, args.consumers, args.bare)
+    tokens = seeded["tokens"]
+    half = len(tokens) // 2  # the first half claim while stock lasts, the second after the sell-out
     backend = make_url(args.database_url).get_backend_name()
-    print(f"{backend}: {args.stock} coupons, {args.stock + args.rejections} consumers, {args.clients} clients in "
-          f"{args.client_processes} processes; load average {os.getloadavg()[0]:.2f}")
+    print(f"{backend}: {args.stock:,} coupons, {args.consumers:,} consumers, {args.clients} connections from wrk "
+          f"({args.client_threads} threads), {args.seconds:g}s per phase; load average {os.getloadavg()[0]:.2f}")
     print(f"  server: {' '.join(server_command(0, args.workers)[1:])} (port aside)")
     server, url = start_server(settings, args.workers)
     try:
-        seconds = health_baseline(url, args.stock, args.clients)
-        print(f"  baseline GET /api/v1/health (the server's floor per request): {args.stock / seconds:,.0f}/s")
-        seconds, counts = claim_all(url, http_template, tokens[:args.stock], args.clients, args.client_processes)
-        print(f"  HTTP claims while stock lasts: {counts} in {seconds:.2f}s = {counts.get(201, 0) / seconds:,.0f} "
-              "successes/s")
-        seconds, counts = claim_all(url, http_template, tokens[args.stock:], args.clients, args.client_processes)
-        print(f"  HTTP claims after sell-out:    {counts} in {seconds:.2f}s = {counts.get(409, 0) / seconds:,.0f} "
-              "rejections/s")
+        health = wrk(f"{url}/api/v1/health", args.seconds, args.clients, args.client_threads)
+        print(f"  GET /api/v1/health (a sync route with a database read): {health['rate']:,.0f}/s")
+        lasting = wrk(f"{url}/api/v1/coupons/{seeded['lasting']}/claims", args.seconds, args.clients,
+                      args.client_threads, tokens[:half])
+        print(f"  claims while stock lasts: {describe(lasting)}")
+        print(f"    = {count(lasting, '201') / lasting['seconds']:,.0f} successes/s")
+        sell_out = tokens[half:half + SELL_OUT_STOCK + args.clients]
+        wrk(f"{url}/api/v1/coupons/{seeded['sold_out']}/claims", 1, args.clients, args.client_threads, sell_out)
+        sold_out = wrk(f"{url}/api/v1/coupons/{seeded['sold_out']}/claims", args.seconds, args.clients,
+                       args.client_threads, tokens[half + len(sell_out):])
+        print(f"  claims after the sell-out: {describe(sold_out)}")
+        print(f"    = {count(sold_out, '409 coupon_sold_out') / sold_out['seconds']:,.0f} rejections/s")
     finally:
         server.terminate()
         server.wait(timeout=30)
-    seconds = bare_updates(settings, bare_template, args.stock, args.clients)
-    print(f"  bare conditional UPDATE, stock lasting: {args.stock / seconds:,.0f}/s")
-    seconds = bare_updates(settings, bare_template, args.rejections, args.clients)
-    print(f"  bare conditional UPDATE, sold out:      {args.rejections / seconds:,.0f}/s")
+    coupons, holders, left = held_coupons(settings, seeded["lasting"])
+    # wrk stops at the deadline: the claims then in flight are made, their 201s never counted (<= clients)
+    in_flight = coupons - count(lasting, "201")
+    exact = coupons == holders and coupons + left == args.stock and 0 <= in_flight <= args.clients
+    print(f"  database: {coupons:,} coupons to {holders:,} consumers ({in_flight} answered after wrk stopped), "
+          f"{left:,} left of {args.stock:,} ({'exact' if exact else 'MISMATCH'})")
+    coupons, holders, left = held_coupons(settings, seeded["sold_out"])
+    print(f"  sold-out template: {coupons} coupons to {holders} consumers, {left} left of {SELL_OUT_STOCK}")
+    for name, slots in (("bare_one_row", 1), ("bare_slots", coupon_stock.SLOTS)):
+        where = "one stock row" if slots == 1 else f"a random one of {slots} stock rows"
+        seconds = bare_updates(settings, seeded[name], args.bare, args.clients, slots)
+        print(f"  bare conditional UPDATE of {where}, stock lasting: {args.bare / seconds:,.0f}/s")
+    seconds = bare_updates(settings, seeded["bare_one_row"], args.bare, args.clients, 1)
+    print(f"  bare conditional UPDATE, sold out:  {args.bare / seconds:,.0f}/s")
+    if not exact:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian import __version__
-from daodian.api import build_api_router
+from daodian.api import build_api_router, build_flash_sale_router
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.error_handlers import install_error_handlers
 from daodian.kit.settings import Settings, get_settings
+from daodian.marketing.claim_fast_path import ClaimFastPath
 from daodian.merchants.nearby import warm_up as start_nearby
 from daodian.search.service import start as start_search
 from daodian.web.pages import build_pages_router
@@ -46,7 +47,9 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_error_handlers(app, render_error)
+    app.include_router(build_flash_sale_router())
     app.include_router(build_api_router())
     app.include_router(build_pages_router())
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_middleware(ClaimFastPath, fastapi_app=app)
     return app

@@ -20,6 +20,13 @@ Coupons and follows come from marketing/loyalty; the funnel and the attribution 
 - `follow.created`  a consumer followed the merchant (consumer_id set): follow -> purchase attribution.
 - `follow.deleted`  the consumer unfollowed (loyalty.follows); the membership stays.
 - `points.entry`    a points ledger entry (account, delta_points).
+- `membership.tier_changed`  a member's tier moved (loyalty.tiers): `reason` "evaluation" (the scheduled
+                    `daodian tiers evaluate`; `direction` up, down or same rank) or "tier_deleted" (the merchant
+                    deleted the tier: the member is left without one until the next evaluation). from/to tier
+                    ids are null for "no tier"; merchant_id is null for the platform's own tiers.
+- `campaign.sent`   a segment campaign of a post was sent (marketing.post_campaigns): the segment and the size
+                    of its audience, never who (coupon campaigns have no such fact: each coupon they put in a
+                    wallet is its own `coupon.issued` with the campaign_id).
 
 Every coupon fact carries consumer_id (a column of the fact, not of the payload) and the payload fields
 coupon_id, template_id and campaign_id (null when outside a campaign: reported as 0); merchant_id is set on
@@ -71,6 +78,11 @@ FACTS: dict[str, Kind] = {
     "follow.created": _kind("merchant_id consumer_id", "", "merchant_id"),
     "follow.deleted": _kind("merchant_id consumer_id", "", "merchant_id"),
     "points.entry": _kind("consumer_id", "entry_id account delta_points", "reason"),
+    "membership.tier_changed": _kind("consumer_id", "membership_id scope from_tier_id to_tier_id reason direction",
+                                     reason="evaluation tier_deleted", direction="up down same"),
+    # campaigns of posts (marketing.post_campaigns)
+    "campaign.sent": _kind("merchant_id", "campaign_id post_id segment audience issued channel", "inactive_days",
+                           channel="post"),
     # pre-sales by vote (marketing.presale, marketing.presale_close)
     "presale.voted": _kind("merchant_id consumer_id", "presale_id candidate_id vote_id order_id deposit_fen"),
     "presale.closed": _kind("merchant_id", "presale_id candidates"),

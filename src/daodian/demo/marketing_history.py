@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from daodian.demo.history_rows import DAY_US, MINUTE_US, _Facts
+from daodian.marketing import stock
 from daodian.orders import codes
 
 EARN_FEN_PER_POINT = 100  # the default rate (loyalty.earning.DEFAULT_POINTS_PER_YUAN when it exists)
@@ -94,6 +95,7 @@ def _coupons(rng, paid, store_cols: Columns, creator_of: dict[int, int], ids, no
     start = now - _us(90 * DAY_US)
     template_ids = ids("coupon_templates", len(chosen))
     t_cols: dict[str, list] = defaultdict(list)
+    s_cols: dict[str, list] = defaultdict(list)
     c_cols: dict[str, list] = defaultdict(list)
     claims = {m: sorted(buyers[m])[:COUPON_QUANTITY] for m in chosen}
     coupon_ids = iter(ids("coupons", sum(len(v) for v in claims.values())).tolist())
@@ -105,9 +107,12 @@ def _coupons(rng, paid, store_cols: Columns, creator_of: dict[int, int], ids, no
                                cap_fen=None, scope="merchant", scope_values="[]", stacking="exclusive",
                                claim_starts_at=start, claim_ends_at=now + _us(30 * DAY_US), valid_until=None,
                                valid_days=COUPON_VALID_DAYS, total_quantity=COUPON_QUANTITY,
-                               remaining=COUPON_QUANTITY - len(who), per_user_limit=1, public=True,
+                               per_user_limit=1, public=True,
                                created_by=creator_of[merchant], created_at=start).items():
             t_cols[key].append(value)
+        for slot, remaining in enumerate(stock.shares(COUPON_QUANTITY - len(who))):
+            for key, value in dict(template_id=template, slot=slot, remaining=remaining).items():
+                s_cols[key].append(value)
         claimed = start + (rng.uniform(0, 88, len(who)) * DAY_US).astype("timedelta64[us]")
         for consumer, at in zip(who, claimed):
             cid, until = next(coupon_ids), at + valid
@@ -134,7 +139,7 @@ def _coupons(rng, paid, store_cols: Columns, creator_of: dict[int, int], ids, no
                                    updated_at=used_at if used_at is not None else (until if status == "expired"
                                                                                    else at)).items():
                 c_cols[key].append(value)
-    return [("coupon_templates", dict(t_cols)), ("coupons", dict(c_cols))]
+    return [("coupon_templates", dict(t_cols)), ("coupon_stock", dict(s_cols)), ("coupons", dict(c_cols))]
 
 
 # --- points ---------------------------------------------------------------------------------------------

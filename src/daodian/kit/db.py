@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +66,9 @@ BEGIN_MODE = "daodian_sqlite_begin"
 
 
 def create_db_engine(settings: Settings, **kwargs) -> Engine:
+    # As many pooled connections as requests kit.http admits to their database phase at once (10): with
+    # fewer, the extra ones were opened and closed per request under load (SQLite: with all its pragmas).
+    kwargs.setdefault("pool_size", 10)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -98,6 +101,32 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def make_session_factory(bind) -> sessionmaker[Session]:
     # Objects stay readable after commit: responses are built from them once the request commits.
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def read_connection(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """A bare Core connection for one hot read (who is claiming, in a flash sale), where a Session's
+    bookkeeping costs more than the read. A factory bound to a connection (the tests') reads on it."""
+    bind = factory.kw["bind"]
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect().execution_options(**{BEGIN_MODE: "DEFERRED"}) as connection:
+        yield connection  # closed without commit: a read has nothing to keep
+
+
+@contextmanager
+def core_transaction(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """One writing transaction on a bare Core connection (a coupon claim: a few prepared statements, where
+    a Session's bookkeeping cost more than they do): commit when the block succeeds, roll back when it
+    raises. A factory bound to a connection (the tests') writes in a savepoint of its transaction."""
+    bind = factory.kw["bind"]
+    if isinstance(bind, Connection):
+        with bind.begin_nested():
+            yield bind
+        return
+    with bind.begin() as connection:
+        yield connection
 
 
 @contextmanager

@@ -47,6 +47,12 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+CONFLICT = (409, "conflict", "This conflicts with data that changed meanwhile; reload and retry.")
+BUSY = (503, "database_busy", "The database is busy; retry in a moment.")
+BUSY_HEADERS = {"Retry-After": "1"}
+UNEXPECTED = (500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
 def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
     def respond(request: Request, status: int, code: str, message: str, details: Any = None,
                 headers: dict | None = None) -> Response:
@@ -79,15 +85,14 @@ def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # A race lost to a unique or foreign-key constraint: the state changed under the request.
         log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-        return respond(request, 409, "conflict", "This conflicts with data that changed meanwhile; reload and retry.")
+        return respond(request, *CONFLICT)
 
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, exc: OperationalError) -> Response:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
-        return respond(request, 503, "database_busy", "The database is busy; retry in a moment.",
-                       headers={"Retry-After": "1"})
+        return respond(request, *BUSY, headers=BUSY_HEADERS)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, 500, "internal_error", "Something went wrong on our side; it has been logged.")
+        return respond(request, *UNEXPECTED)

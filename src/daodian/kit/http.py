@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from daodian.kit.db import WRITE_TURN, unit_of_work
 from daodian.kit.ids import MAX_ID
 
+T = TypeVar("T")
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # How many requests of this process may be in their database phase at once. Worker threads are few
 # and shared (AnyIO's default 40): a request waiting for a row lock (PostgreSQL) or the write lock
 # (SQLite) holds one, and between its dependencies and its route the request *holding* the lock needs
 # another; with 40 waiters nobody finishes (50 parallel bookings once ended in pool timeouts). Well
-# below 40 threads, and below the connection pool (5 + 10 overflow), so every admitted request gets
+# below 40 threads, and within the connection pool (kit.db: 10 + 10 overflow), so every admitted request gets
 # a thread and a connection; the rest wait here without taking either.
 DB_CONCURRENCY = 10
 
@@ -71,6 +73,15 @@ def _turn_from_worker_thread(app: FastAPI) -> Iterator[None]:
         yield
     finally:
         anyio.from_thread.run_sync(turn.release)
+
+
+async def in_write_turn(app: FastAPI, work: Callable[[], T]) -> T:
+    """Run async code's writing transaction in a worker thread; on SQLite while holding this process's
+    write turn, taken here in the event loop (no thread waits for it)."""
+    if not app.state.settings.is_sqlite:
+        return await anyio.to_thread.run_sync(work)
+    async with _app_turn(app):
+        return await anyio.to_thread.run_sync(work)
 
 
 def transaction_factory(request: Request) -> Callable[[], Session] | sessionmaker[Session]:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 
+from daodian.kit.clock import utcnow
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
 from daodian.loyalty import tiers
@@ -21,10 +22,12 @@ def _factory():
 def evaluate(window_days: int = typer.Option(tiers.DEFAULT_WINDOW_DAYS, min=1, max=3650,
                                              help="How far back spend and points count."),
              now: datetime | None = typer.Option(None, help="Evaluate as of this time (UTC; default: now).")) -> None:
-    """Recompute every member's rolling spend and points, then assign the best tier. Safe to rerun."""
+    """Recompute every member's rolling spend and points, then assign the best tier. Safe to rerun.
+
+    Works in batches of memberships, one transaction each: stopped half-way, rerun with the same --now."""
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    with unit_of_work(_factory()) as session:
-        result = tiers.evaluate(session, now=now, window_days=window_days)
+    factory = _factory()
+    result = tiers.evaluate_in_batches(lambda: unit_of_work(factory), now=now or utcnow(), window_days=window_days)
     console.print(f"{result.memberships} memberships evaluated: {result.created} new, {result.upgraded} upgraded, "
                   f"{result.downgraded} downgraded")

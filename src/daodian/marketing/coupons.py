@@ -1,29 +1,20 @@
-"""Coupon templates and claims.
+"""Coupon templates, issuing them, the consumer's coupons.
 
-A claim is exact under any load because it is one conditional UPDATE of the template's `remaining`
-counter (`remaining > 0`, inside the claim window) and one INSERT of the coupon, in one transaction:
-the database, not the application, decides who got the last coupon. The per-user limit is a unique
-key: the n-th coupon of a consumer from a template carries `claim_no` n, so two parallel claims by one
-consumer compete for the same key and one of them rolls back (its decrement with it).
-
-Before that transaction a read-only check refuses a sold-out template or a consumer at their limit
-without taking any write lock: rejections after a sell-out cost one indexed read.
+Templates are made here with their stock (marketing.stock); consumers claim them through
+marketing.claims, campaigns issue them through `issue`, both by the same conditional take.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from daodian.accounts.authz import Action, Principal, authorize, require_login, require_operator
+from daodian.accounts.authz import Action, Principal, authorize, require_operator
 from daodian.catalog.models import Product, ProductCategory, ServiceCategory, ServiceItem, Sku
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
 from daodian.kit.facts import append_fact
+from daodian.marketing import claims, stock
 from daodian.marketing.errors import (
-    ClaimLimitReached,
-    NotClaimable,
     SoldOut,
     TemplateInvalid,
     TemplateNotFound,
@@ -31,10 +22,6 @@ from daodian.marketing.errors import (
 from daodian.marketing.models import Coupon, CouponScope, CouponStatus, CouponTemplate
 from daodian.marketing.schemas import CouponRead, TemplateCreate, TemplateRead
 from daodian.merchants.models import Store
-from daodian.orders import codes
-
-CLAIM_ATTEMPTS = 3  # a lost race for the same claim_no is retried with the next number
-
 
 # --- templates ---------------------------------------------------------------------------------------
 
@@ -57,10 +44,11 @@ def create_template(session: Session, principal: Principal, merchant_id: int | N
         amount_fen=data.amount_fen, percent_off=data.percent_off, cap_fen=data.cap_fen, scope=data.scope,
         scope_values=values, stacking=data.stacking, claim_starts_at=data.claim_starts_at or now,
         claim_ends_at=data.claim_ends_at, valid_until=data.valid_until, valid_days=data.valid_days,
-        total_quantity=data.total_quantity, remaining=data.total_quantity, per_user_limit=data.per_user_limit,
-        public=data.public, created_by=principal.user_id)
+        total_quantity=data.total_quantity, per_user_limit=data.per_user_limit, public=data.public,
+        created_by=principal.user_id)
     session.add(template)
     session.flush()
+    stock.fill(session, template.id, data.total_quantity)
     return template
 
 
@@ -126,84 +114,22 @@ def claimable_templates_query(merchant_id: int | None, now: datetime):
     return query
 
 
-# --- claims --------------------------------------------------------------------------------------------
-
-
-def claim(factory: sessionmaker[Session], principal: Principal, template_id: int,
-          sold_out: set[int] | None = None) -> tuple[Coupon, CouponTemplate]:
-    """Claim one coupon of a template for the caller: (coupon, template), or 409 sold out / limit reached.
-
-    `sold_out` is the process's memo of templates seen sold out: stock never comes back to a template
-    (a refund restores the consumer's coupon, not the pool), so once sold out, always sold out, and the
-    rejection costs no database round trip. The database stays the judge of every success.
-    """
-    require_login(principal)
-    if sold_out is not None and template_id in sold_out:
-        raise SoldOut()
-    try:
-        for _ in range(CLAIM_ATTEMPTS):
-            with unit_of_work(factory, read_only=True) as session:
-                template, held = _precheck(session, principal.user_id, template_id, utcnow())
-            try:
-                with unit_of_work(factory) as session:
-                    return issue(session, template_id, principal.user_id, claim_no=held + 1, channel="online"), template
-            except IntegrityError:  # someone (this consumer, in parallel) took this claim_no first
-                continue
-    except SoldOut:
-        if sold_out is not None:
-            sold_out.add(template_id)
-        raise
-    raise ClaimLimitReached()
-
-
-def _precheck(session: Session, consumer_id: int, template_id: int, now: datetime) -> tuple[CouponTemplate, int]:
-    """The template and how many of it the consumer holds, after refusing what is refused anyway
-    (no write lock is taken for a refusal)."""
-    template = session.get(CouponTemplate, template_id)
-    if template is None or (not template.public and template.merchant_id is not None):
-        raise TemplateNotFound()
-    if not template.claim_starts_at <= now < template.claim_ends_at:
-        raise NotClaimable("This coupon is not open for claims now.")
-    if template.remaining <= 0:
-        raise SoldOut()
-    held = session.scalar(select(func.count()).select_from(Coupon).where(
-        Coupon.template_id == template_id, Coupon.consumer_id == consumer_id)) or 0
-    if held >= template.per_user_limit:
-        raise ClaimLimitReached()
-    return template, held
+# --- issuing (claims: marketing.claims) ---------------------------------------------------------------
 
 
 def issue(session: Session, template_id: int, consumer_id: int, *, claim_no: int, channel: str,
           campaign_id: int | None = None) -> Coupon:
-    """Take one from the template's stock and give it to the consumer, or raise `coupon_sold_out`.
-
-    The single conditional UPDATE is the whole stock check; the caller's transaction rolls it back if
-    the INSERT then fails (a duplicate claim_no raises IntegrityError for the caller to handle).
-    """
+    """Give the consumer one coupon of the template from its stock (a campaign, or a test's claim), or
+    raise `coupon_sold_out` (also outside the claim window: nothing can be taken then). The caller's
+    transaction rolls the take back if anything after it fails."""
     now = utcnow()
-    taken = session.execute(
-        update(CouponTemplate)
-        .where(CouponTemplate.id == template_id, CouponTemplate.remaining > 0,
-               CouponTemplate.claim_starts_at <= now, CouponTemplate.claim_ends_at > now)
-        .values(remaining=CouponTemplate.remaining - 1)
-        .returning(CouponTemplate.merchant_id, CouponTemplate.valid_until, CouponTemplate.valid_days,
-                   CouponTemplate.per_user_limit)
-    ).first()
-    if taken is None:
+    template = get_template(session, template_id)
+    if not template.claim_starts_at <= now < template.claim_ends_at:
         raise SoldOut()
-    merchant_id, valid_until, valid_days, limit = taken
-    if claim_no > limit:
-        raise ClaimLimitReached()
-    coupon = Coupon(template_id=template_id, consumer_id=consumer_id, merchant_id=merchant_id, claim_no=claim_no,
-                    code=codes.new_code(), status=CouponStatus.AVAILABLE, channel=channel, campaign_id=campaign_id,
-                    claimed_at=now, valid_from=now,
-                    valid_until=valid_until if valid_until is not None else now + timedelta(days=valid_days))
-    session.add(coupon)
-    session.flush()
-    kind = "coupon.issued" if channel == "campaign" else "coupon.claimed"
-    append_fact(session, kind, {"coupon_id": coupon.id, "template_id": template_id, "campaign_id": campaign_id,
-                                "channel": channel}, occurred_at=now, merchant_id=merchant_id, consumer_id=consumer_id)
-    return coupon
+    row = claims.give(session.connection(), template_read(template), consumer_id, claim_no=claim_no,
+                      channel=channel, now=now, campaign_id=campaign_id)
+    session.expire(template, ["remaining"])
+    return session.get(Coupon, row["id"])
 
 
 # --- the consumer's coupons ---------------------------------------------------------------------------

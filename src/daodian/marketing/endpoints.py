@@ -1,17 +1,19 @@
 """Coupon routes: templates (merchant console, platform), the coupon centre, claims, my coupons, the
 checkout quote and the counter."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
 from daodian.accounts.authz import Action
-from daodian.accounts.dependencies import LoggedIn
+from daodian.accounts.dependencies import CallerId, LoggedIn
 from daodian.kit.clock import utcnow
-from daodian.kit.http import TURN_PER_TRANSACTION, DbSession, ObjectId, QueryId, access, transaction_factory
+from daodian.kit.http import TURN_PER_TRANSACTION, DbSession, ObjectId, QueryId, access, in_write_turn
 from daodian.kit.pagination import Page, Paging, fetch_page
-from daodian.marketing import coupons, redemption
+from daodian.marketing import claims, coupons, redemption
+from daodian.marketing.errors import SoldOut
 from daodian.marketing.models import Coupon, CouponStatus, CouponTemplate
 from daodian.marketing.schemas import (
     CounterRedeemIn,
@@ -23,9 +25,10 @@ from daodian.marketing.schemas import (
     TemplateRead,
 )
 from daodian.merchants import service as merchants
-from daodian.orders.dependencies import Factory, OwnLoggedIn
 
 router = APIRouter(tags=["coupons"])
+# Claims on their own router, matched before the rest of the API (api.build_flash_sale_router).
+claims_router = APIRouter(tags=["coupons"])
 
 
 @router.post("/merchants/{merchant_id}/coupon-templates", status_code=status.HTTP_201_CREATED,
@@ -64,24 +67,20 @@ def coupon_centre(session: DbSession, paging: Paging, merchant_id: QueryId = Non
     return Page(items=[coupons.template_read(t) for t in rows], next_cursor=cursor)
 
 
-@router.post("/coupons/{template_id}/claims", status_code=status.HTTP_201_CREATED, response_model=CouponRead,
+@claims_router.post("/coupons/{template_id}/claims", status_code=status.HTTP_201_CREATED, response_model=CouponRead,
              openapi_extra={**access("authenticated"), TURN_PER_TRANSACTION: True})
-def claim_coupon(template_id: ObjectId, principal: OwnLoggedIn, _factory: Factory, request: Request) -> CouponRead:
+async def claim_coupon(template_id: ObjectId, consumer_id: CallerId, request: Request) -> CouponRead:
     """Claim one coupon of a template. Exact under any load: one conditional UPDATE of the stock and one
     INSERT, in one transaction. Errors: `coupon_template_not_found` (404), `coupon_sold_out` (409),
     `coupon_limit_reached` (409: you hold the per-person limit), `coupon_not_claimable` (409: outside the
     claim window)."""
-    # On SQLite only the claim's writing transaction waits for the write turn, not its read or a refusal.
-    coupon, template = coupons.claim(transaction_factory(request), principal, template_id, _sold_out_memo(request))
-    return coupons.coupon_read(coupon, template)
-
-
-def _sold_out_memo(request: Request) -> set[int]:
-    """This app's memo of sold-out templates (per app, so tests with fresh databases never share one)."""
-    memo = getattr(request.app.state, "coupon_sold_out", None)
-    if memo is None:
-        memo = request.app.state.coupon_sold_out = set()
-    return memo
+    # Async, so a flash sale's crowd costs no worker thread per request: the caller's one read and the
+    # claim's one write transaction run in threads, and a sold-out template is refused from memory.
+    memo = claims.memo_of(request.app.state)
+    if template_id in memo.sold_out:
+        raise SoldOut()
+    factory = request.app.state.session_factory
+    return await in_write_turn(request.app, partial(claims.claim, factory, consumer_id, template_id, memo))
 
 
 @router.get("/me/coupons", response_model=Page[CouponRead], openapi_extra=access("authenticated"))

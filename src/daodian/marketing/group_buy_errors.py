@@ -13,3 +13,7 @@ class GroupBuyInvalid(Invalid):
 
 class GroupBuyClosed(Conflict):
     code, message = "group_buy_closed", "This group buy is not open for joining."
+
+
+class GroupBuyPending(Conflict):
+    code, message = "group_buy_pending", "This group-buy deal is not decided yet; the voucher works once it succeeds."

@@ -1,4 +1,4 @@
-"""Marketing tables: coupon templates and the coupons claimed from them, campaigns.
+"""Marketing tables: coupon templates, their stock, the coupons claimed from them, campaigns.
 
 Money is integer fen; points are integers; times are aware UTC.
 """
@@ -6,8 +6,20 @@ Money is integer fen; points are integers; times are aware UTC.
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
@@ -34,10 +46,7 @@ class Stacking(StrEnum):
 
 class CouponTemplate(Base):
     __tablename__ = "coupon_templates"
-    __table_args__ = (
-        CheckConstraint("remaining >= 0 AND remaining <= total_quantity", name="remaining_within_total"),
-        CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),
-    )
+    __table_args__ = (CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),)
 
     id: Mapped[IdPk]
     merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)  # None: platform
@@ -55,11 +64,33 @@ class CouponTemplate(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # fixed window: claim_starts_at..valid_until
     valid_days: Mapped[int | None] = mapped_column(Integer)  # or: N days after the claim
     total_quantity: Mapped[int] = mapped_column(Integer)
-    remaining: Mapped[int] = mapped_column(Integer)  # the one counter claims decrement, conditionally
     per_user_limit: Mapped[int] = mapped_column(Integer, default=1)
     public: Mapped[bool] = mapped_column(Boolean, default=True)  # in the coupon centre; else campaigns only
     created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CouponStock(Base):
+    """A template's stock, split over a few rows (slots) that claims decrement, each conditionally.
+
+    One counter on the template row made every claim on PostgreSQL wait for the previous claim's commit
+    (the row lock is held until then); with slots, parallel claims lock different rows and commit
+    together, and each decrement is still the database's exact judgement (`remaining > 0`).
+    """
+
+    __tablename__ = "coupon_stock"
+    __table_args__ = (CheckConstraint("remaining >= 0", name="remaining_not_negative"),)
+
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("coupon_templates.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    remaining: Mapped[int] = mapped_column(Integer)
+
+
+# What is left of a template: the sum of its slots (read-only; marketing.stock takes from the slots).
+CouponTemplate.remaining = column_property(
+    select(func.coalesce(func.sum(CouponStock.remaining), 0)).where(CouponStock.template_id == CouponTemplate.id)
+    .correlate_except(CouponStock).scalar_subquery())
 
 
 class CouponStatus(StrEnum):

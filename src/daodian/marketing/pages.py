@@ -22,7 +22,7 @@ from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.http import DbSession, ObjectId
 from daodian.kit.pagination import Paging, fetch_page
-from daodian.marketing import campaigns, coupons
+from daodian.marketing import campaigns, claims, coupons
 from daodian.marketing.audience_guard import INACTIVE_LADDER
 from daodian.marketing.models import Campaign, Coupon, CouponStatus, CouponTemplate
 from daodian.marketing.schemas import AudienceIn, CampaignIn, TemplateCreate
@@ -62,7 +62,7 @@ def claim(template_id: ObjectId, request: Request, principal: OwnPagePrincipal, 
         return login_redirect(request)
     require_login(principal)
     try:
-        coupons.claim(factory, principal, template_id)
+        claims.claim(factory, principal.user_id, template_id, claims.memo_of(request.app.state))
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -8,13 +8,15 @@ ones): from then on only its recipients see it in their feeds (loyalty.feed), an
 personalisation is on. Create the post with `targeted: true` to keep it from everyone until it is sent.
 
 The campaign's `issued` is the whole audience, not the consumers newly added by this campaign: that
-difference between two segments could be a group below the threshold.
+difference between two segments could be a group below the threshold. Sending appends one `campaign.sent`
+fact (analytics.contract) with the same counts, for the merchant only (no consumer on it).
 """
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, authorize
+from daodian.kit.facts import append_fact
 from daodian.loyalty import posts
 from daodian.loyalty.models import MerchantPost, PostRecipient
 from daodian.marketing.campaigns import targetable_audience
@@ -39,4 +41,8 @@ def send_post(session: Session, principal: Principal, merchant_id: int, data: Ca
     session.add_all(PostRecipient(post_id=post.id, consumer_id=consumer_id, campaign_id=campaign.id)
                     for consumer_id in consumer_ids if consumer_id not in already)
     session.flush()
+    append_fact(session, "campaign.sent", {"campaign_id": campaign.id, "post_id": post.id, "channel": "post",
+                                           "segment": campaign.segment, "inactive_days": campaign.inactive_days,
+                                           "audience": campaign.audience, "issued": campaign.issued},
+                occurred_at=campaign.created_at, merchant_id=merchant_id)
     return campaign

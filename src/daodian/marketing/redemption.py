@@ -3,7 +3,8 @@
 The seam for orders (src/daodian/orders is another owner's; nothing there calls this yet):
 1. at order creation, inside the order's transaction, after pricing the lines:
    `plan = redemption.use_at_checkout(session, consumer_id, merchant_id, store_id, lines, coupon_ids,
-   order_id=order.id)` with `lines` as `pricing.Line`s; it marks the coupons used (conditional
+   order_id=order.id)` with `lines` as `pricing.Line`s after the member tier's discount (`after_tier`: the
+   quote judges coupons on the same amounts); it marks the coupons used (conditional
    UPDATE: a coupon is used once however many checkouts race for it), appends `coupon.used` facts and
    returns the plan; the order stores `plan.discount_fen` and charges `subtotal - discount`;
 2. when an order is cancelled, expires unpaid, or is refunded in full: `release_for_order(session,
@@ -15,6 +16,7 @@ back to its holder if it is still within its validity (`coupon.restored`), and i
 the consumer keeps). A coupon redeemed at the counter is settled there; it is not restored.
 """
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -25,6 +27,7 @@ from daodian.catalog.models import CatalogStatus, Product, ProductCategory, Serv
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Invalid, NotFound
 from daodian.kit.facts import append_fact
+from daodian.loyalty import tiers
 from daodian.marketing import pricing
 from daodian.marketing.errors import CouponExpired, CouponNotFound, CouponUnusable, CouponUsed
 from daodian.marketing.models import Coupon, CouponScope, CouponStatus, CouponTemplate
@@ -91,10 +94,23 @@ def _offer(coupon: Coupon, t: CouponTemplate) -> pricing.Offer:
                          t.cap_fen, t.scope, values, t.stacking, coupon.valid_from, coupon.valid_until)
 
 
+def after_tier(lines: list[pricing.Line], percent: int) -> list[pricing.Line]:
+    """The lines as the member pays them before coupons: each line total after the tier discount
+    (loyalty.tiers.after_discount). Checkout and the quote both judge coupons on these."""
+    return [replace(line, amount_fen=amount)
+            for line, amount in zip(lines, tiers.after_discount([ln.amount_fen for ln in lines], percent), strict=True)]
+
+
 def quote(session: Session, principal: Principal, data: QuoteIn) -> QuoteRead:
-    """The best applicable combination of the caller's coupons for this cart (or the chosen ones), and why."""
-    merchant_id, lines = priced_lines(session, data.lines)
-    now, subtotal = utcnow(), sum(line.amount_fen for line in lines)
+    """The best applicable combination of the caller's coupons for this cart (or the chosen ones), and why.
+
+    The member tier's discount comes first, as at checkout: coupons are chosen and judged (thresholds, caps)
+    on the line totals after it, and the quote shows it as its own line."""
+    merchant_id, listed = priced_lines(session, data.lines)
+    now, subtotal = utcnow(), sum(line.amount_fen for line in listed)
+    percent = tiers.discount_percent(session, principal.user_id, merchant_id)
+    lines = after_tier(listed, percent)
+    tiered = sum(line.amount_fen for line in lines)
     offers = offers_of(session, principal.user_id, merchant_id, now, data.coupon_ids)
     if data.coupon_ids is not None:
         plan = _chosen(offers, data.coupon_ids, lines, merchant_id, data.store_id, now)
@@ -105,11 +121,14 @@ def quote(session: Session, principal: Principal, data: QuoteIn) -> QuoteRead:
     rejected = [Rejected(coupon_id=o.coupon_id, name=o.name, reason=reason) for o in offers
                 if o.coupon_id not in used and (reason := pricing.why_not(o, lines, merchant_id, data.store_id, now)
                                                 or "not_best")]
-    return QuoteRead(subtotal_fen=subtotal, discount_fen=plan.discount_fen, total_fen=subtotal - plan.discount_fen,
+    tier_line = [f"Member tier discount: {percent}% off, {subtotal - tiered} fen off {subtotal} fen; coupons "
+                 f"are judged on the {tiered} fen left."] if percent else []
+    return QuoteRead(subtotal_fen=subtotal, tier_percent=percent, tier_discount_fen=subtotal - tiered,
+                     discount_fen=plan.discount_fen, total_fen=tiered - plan.discount_fen,
                      applied=[AppliedCoupon(coupon_id=a.offer.coupon_id, template_id=a.offer.template_id,
                                             name=a.offer.name, discount_fen=a.discount_fen,
                                             eligible_fen=a.eligible_fen) for a in plan.applied],
-                     rejected=rejected, explanation=pricing.explain(plan, len(offers), subtotal))
+                     rejected=rejected, explanation=tier_line + pricing.explain(plan, len(offers), tiered))
 
 
 def _chosen(offers: list[pricing.Offer], coupon_ids: list[int], lines, merchant_id: int, store_id: int | None,

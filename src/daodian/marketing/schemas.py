@@ -137,9 +137,12 @@ class Rejected(BaseModel):
 
 
 class QuoteRead(BaseModel):
-    subtotal_fen: int
-    discount_fen: int
-    total_fen: int
+    subtotal_fen: int = Field(description="The cart at catalogue prices.")
+    tier_percent: int = Field(0, description="Your member tier's discount at this merchant, in percent (0: none).")
+    tier_discount_fen: int = Field(0, description="What the tier discount takes off, before any coupon: coupon "
+                                                  "thresholds and caps are judged on what is left.")
+    discount_fen: int = Field(description="What the coupons take off (after the tier discount).")
+    total_fen: int = Field(description="subtotal - tier discount - coupons: what checkout charges before points.")
     applied: list[AppliedCoupon]
     rejected: list[Rejected]
     explanation: list[str] = Field(description="Why this combination: one sentence per step, in English.")

@@ -2,8 +2,10 @@
 
 Rules (the order service calls `apply` inside the order's transaction, `release` when it closes unpaid
 or is refunded in full):
-- the subtotal comes from the catalog lines; the chosen coupons go through `redemption.use_at_checkout`
-  (marked used once, however many checkouts race for them); then points: 100 points = 1 元, so one
+- the subtotal comes from the catalog lines; the member tier's discount comes off each line first (it is a
+  price the member actually pays); the chosen coupons are then judged (满减 thresholds, percentage caps) on
+  the lines after it (`redemption.after_tier`, the same amounts the quote uses) and go through
+  `redemption.use_at_checkout` (marked used once, however many checkouts race for them); then points: 100 points = 1 元, so one
   point is one fen (`POINTS_PER_YUAN`);
 - minimum charge 1 fen: every order goes through a payment, so the state machine needs no zero-pay
   path. Points may take the total down to 1 fen and no further (422 `points_exceed_total`); a coupon
@@ -46,15 +48,15 @@ def apply(session: Session, order: Order, lines: list[OrderLine], coupon_ids: li
         return
     subtotal = sum(line.amount_fen for line in lines)
     # at most 50% off, floored: every line keeps at least half, so at least the 1-fen minimum charge
-    amounts = [line.amount_fen - line.amount_fen * tier_percent // 100 for line in lines]
-    tiered = list(amounts)
+    amounts = tiers.after_discount([line.amount_fen for line in lines], tier_percent)
     discount = subtotal - sum(amounts)
     if coupon_ids:
         _, priced = redemption.priced_lines(session, [
             CartLineIn(sku_id=ln.sku_id, service_item_id=ln.service_item_id, quantity=ln.quantity) for ln in lines])
-        plan = redemption.use_at_checkout(session, order.consumer_id, order.merchant_id, order.store_id, priced,
+        tiered = redemption.after_tier(priced, tier_percent)  # what the member pays: coupons are judged on it
+        plan = redemption.use_at_checkout(session, order.consumer_id, order.merchant_id, order.store_id, tiered,
                                           list(dict.fromkeys(coupon_ids)), order_id=order.id)
-        amounts = _after_plan(plan, priced, order.merchant_id, order.store_id, tiered)
+        amounts = _after_plan(plan, tiered, order.merchant_id, order.store_id, amounts)
         discount = subtotal - sum(amounts)
         if discount > subtotal - MIN_CHARGE_FEN:  # the coupons cover it all (every line at 0): one fen stays
             full = [line.amount_fen for line in lines]

@@ -52,7 +52,9 @@ def check_symbol(body: str) -> str:
 
 
 def new_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS))
+    # One random byte per symbol, its low 5 bits: uniform over the 32 symbols, and a flash sale's
+    # thousands of codes a second cost one system call each instead of sixteen.
+    body = "".join(ALPHABET[byte & 31] for byte in secrets.token_bytes(RANDOM_SYMBOLS))
     return body + check_symbol(body)
 
 

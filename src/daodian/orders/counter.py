@@ -4,7 +4,8 @@ A use is consumed by one conditional UPDATE (`uses_left = uses_left - 1 WHERE us
 expires_at > now`), so however many terminals scan the same code at once, each use goes to exactly
 one of them and the count never goes below zero. The checks before it only pick the error code:
 `voucher_not_found` (wrong code or check symbol), `voucher_foreign_store` (another merchant's, or
-this store does not offer the item), `voucher_expired`, `voucher_refunded`, `voucher_used_up`.
+this store does not offer the item), `voucher_expired`, `voucher_refunded`, `voucher_used_up`, and
+`group_buy_pending` for a group-buy join whose deal has not succeeded yet (marketing.group_buy_vouchers).
 
 Wrong codes are recorded per terminal — the staff account at the store, and the `X-Terminal-Id`
 device if sent — and a terminal with `verification_max_failures` of them within
@@ -23,6 +24,7 @@ from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
+from daodian.marketing import group_buy_vouchers
 from daodian.merchants import stores
 from daodian.orders import bookings, repository, service, vouchers
 from daodian.orders.errors import (
@@ -77,6 +79,7 @@ def verify(session: Session, principal: Principal, *, raw_code: str, store_id: i
             session, store.id, {voucher.service_item_id}):
         raise VoucherForeignStore()
     _raise_if_unusable(voucher, now)
+    group_buy_vouchers.check_redeemable(session, voucher.order_id, zone=store.timezone, now=now)  # deal decided?
     order = _order(session, voucher)  # lock order before voucher, as refunds do: no deadlock between them
     consumed = session.execute(
         update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0, Voucher.expires_at > now)

@@ -81,7 +81,8 @@ def verify_code(store_id: ObjectId, request: Request, principal: OwnPagePrincipa
         if exc.status in (401, 403):
             raise
         return _screen(request, principal, store, merchant, status=422,
-                       result={"ok": False, "code": exc.code, "message": message_for(exc), "typed": code})
+                       result={"ok": False, "code": exc.code, "message": message_for(exc), "typed": code,
+                               "details": exc.details})
     return _screen(request, principal, store, merchant, result={
         "ok": True, "verification": read, "can_reverse": principal.can(Action.STORE_MANAGE, store.merchant_id)})
 

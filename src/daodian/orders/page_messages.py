@@ -38,6 +38,7 @@ MESSAGES = {
     "verification_throttled": N_("Too many wrong codes from this counter; wait a few minutes."),
     "verification_already_reversed": N_("This verification was already reversed."),
     "reversal_window_passed": N_("This verification is too old to be reversed."),
+    "group_buy_pending": N_("Group buy not decided yet: this voucher works only once the deal has succeeded."),
     # bookings
     "slot_full": N_("This time is fully booked; pick another."),
     "slot_closed": N_("This time is no longer offered."),

@@ -106,6 +106,14 @@ class OrderRead(BaseModel):
     lines: list[OrderLineRead]
 
 
+class VoucherGroupBuy(BaseModel):
+    group_buy_id: int
+    outcome: Literal["pending", "succeeded", "failed"] = Field(
+        description="`pending`: the deal is open or being settled, and the voucher cannot be used yet; "
+                    "`succeeded`: it can be used; `failed`: it is void and refunded.")
+    ends_at: datetime = Field(description="When the deal stops gathering participants (UTC).")
+
+
 class VoucherRead(BaseModel):
     id: int
     code: str = Field(description="The code to show at the counter (also in the QR code).")
@@ -120,6 +128,8 @@ class VoucherRead(BaseModel):
     refunded_uses: int
     expires_at: datetime
     qr_svg_url: str
+    group_buy: VoucherGroupBuy | None = Field(
+        None, description="For a group-buy join: the deal's outcome; the voucher works only once it succeeded.")
 
 
 class VerifyIn(InputModel):

@@ -24,7 +24,10 @@ CodePath = Annotated[str, Path(pattern=f"^{CODE_PATTERN}$", description="The vou
 
 @router.get("/vouchers", response_model=Page[VoucherRead], openapi_extra=access("self"))
 def my_vouchers(principal: OwnLoggedIn, factory: Factory, paging: Paging) -> Page[VoucherRead]:
-    """The caller's vouchers, oldest first."""
+    """The caller's vouchers, oldest first. A voucher of a group-buy join carries `group_buy` with the deal's
+    `outcome`: while it is `pending` (the deal is still gathering participants until `ends_at`, or being
+    settled) the voucher cannot be used at the counter yet; `succeeded`: usable; `failed`: void and refunded
+    (`status` is `refunded`). Ordinary vouchers have `group_buy: null`."""
     require_login(principal)
     with unit_of_work(factory, read_only=True) as session:
         rows, cursor = fetch_page(session, repository.vouchers_query(consumer_id=principal.user_id), Voucher.id, paging)
@@ -35,7 +38,7 @@ def my_vouchers(principal: OwnLoggedIn, factory: Factory, paging: Paging) -> Pag
 def get_voucher(code: CodePath, principal: OwnLoggedIn, factory: Factory, settings: AppSettings,
                 store_id: QueryId = None, terminal_id: TerminalId = None) -> VoucherRead:
     """A voucher: for its owner; or, with `store_id`, for counter staff of that store's merchant checking a
-    code before verifying it (throttled like verification). Errors: `voucher_not_found` (404),
+    code before verifying it (throttled like verification). `group_buy` as in `GET /vouchers`. Errors: `voucher_not_found` (404),
     `verification_throttled` (429)."""
     require_login(principal)
     if store_id is None:
@@ -69,7 +72,9 @@ def verify(body: VerifyIn, principal: OwnLoggedIn, factory: Factory, settings: A
     A use is consumed exactly once, only at a store of the merchant that sold it and that offers the
     item, only before expiry; multi-use vouchers count down to zero. Errors: `voucher_not_found` (404:
     wrong code or check symbol), `voucher_used_up` (409), `voucher_expired` (409), `voucher_refunded`
-    (409), `voucher_foreign_store` (422), `verification_throttled` (429: too many wrong codes from this
+    (409; also for a group-buy deal that failed), `group_buy_pending` (409: a group-buy join's voucher before
+    its deal has succeeded; the message and `details.ends_at_local` give the close in store time),
+    `voucher_foreign_store` (422), `verification_throttled` (429: too many wrong codes from this
     terminal), `store_not_found` (404), `forbidden` (403).
     """
     require_login(principal)

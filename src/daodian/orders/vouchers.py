@@ -13,6 +13,7 @@ from daodian.accounts.authz import Principal, require_login
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
+from daodian.marketing import group_buy_vouchers
 from daodian.orders import codes, repository
 from daodian.orders.errors import (
     VoucherExpired,
@@ -22,7 +23,7 @@ from daodian.orders.errors import (
     VoucherUsedUp,
 )
 from daodian.orders.models import Order, OrderLine, Voucher
-from daodian.orders.schemas import VoucherRead
+from daodian.orders.schemas import VoucherGroupBuy, VoucherRead
 
 
 def issue(session: Session, order: Order, lines: list[OrderLine], settings: Settings, now: datetime) -> list[Voucher]:
@@ -98,12 +99,19 @@ def voucher_for_booking(session: Session, *, code: str, consumer_id: int, mercha
 
 def voucher_reads(session: Session, vouchers: list[Voucher], now: datetime) -> list[VoucherRead]:
     names = repository.line_names(session, {v.order_line_id for v in vouchers})
+    deals = group_buy_vouchers.deals_of_orders(session, {v.order_id for v in vouchers})
     return [VoucherRead(
         id=v.id, code=v.code, display_code=codes.display(v.code), order_id=v.order_id, merchant_id=v.merchant_id,
         service_item_id=v.service_item_id, name=names.get(v.order_line_id, ""), status=status(v, now),
         uses_total=v.uses_total, uses_left=v.uses_left, refunded_uses=v.refunded_uses, expires_at=v.expires_at,
-        qr_svg_url=f"/api/v1/vouchers/{v.code}/qr.svg",
+        qr_svg_url=f"/api/v1/vouchers/{v.code}/qr.svg", group_buy=_group_buy(deals.get(v.order_id)),
     ) for v in vouchers]
+
+
+def _group_buy(deal: group_buy_vouchers.VoucherDeal | None) -> VoucherGroupBuy | None:
+    if deal is None:
+        return None
+    return VoucherGroupBuy(group_buy_id=deal.group_buy_id, outcome=deal.outcome, ends_at=deal.ends_at)
 
 
 # --- refunds ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from daodian.loyalty.tier_pages import router as tier_pages
 from daodian.marketing.c2b_console_pages import router as c2b_console_pages
 from daodian.marketing.group_buy_pages import router as group_buy_pages
 from daodian.marketing.pages import router as marketing_pages
+from daodian.marketing.post_campaign_pages import router as post_campaign_pages
 from daodian.marketing.presale_pages import router as presale_pages
 from daodian.merchants.pages import router as merchants_pages
 from daodian.orders.booking_pages import router as booking_pages
@@ -36,6 +37,7 @@ def build_pages_router() -> APIRouter:
     pages.include_router(presale_pages)  # pre-sales by vote
     pages.include_router(group_buy_pages)  # tiered group buys
     pages.include_router(feed_pages)
+    pages.include_router(post_campaign_pages)  # console: a post sent to a segment
     pages.include_router(tier_pages)  # members by tier
     for router in (order_pages, booking_pages, counter_pages, record_pages, review_pages):
         pages.include_router(router)
