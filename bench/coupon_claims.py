@@ -101,7 +101,7 @@ def seed(settings: Settings, stock: int, consumers: int, bare: int) -> dict:
         phones = [f"+86170{i:08d}" for i in range(consumers)]
         session.execute(insert(User), [{"phone": p, "display_name": "顾客", "password_hash": "x", "is_operator": False,
                                         "is_active": True, "failed_logins": 0, "created_at": now} for p in phones])
-        ids = dict(session.execute(select(User.phone, User.id).where(User.phone.in_(phones))).all())
+        ids = dict(session.execute(select(User.phone, User.id).where(User.phone.like("+86170%"))).all())
         tokens = [secrets.token_urlsafe(24) for _ in phones]
         session.execute(insert(AuthSession), [
             {"token_hash": hashlib.sha256(t.encode()).hexdigest(), "user_id": ids[p], "kind": "bearer",
@@ -221,15 +221,18 @@ def main() -> None:
     parser.add_argument("--bare", type=int, default=20_000, help="bare UPDATE transactions per case")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP connections")
     parser.add_argument("--client-threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn --workers)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes (uvicorn --workers); default as deployed: SQLite, the embedded "
+                             "default, 1 (ARCHITECTURE.md); PostgreSQL 2")
     args = parser.parse_args()
 
     wrk_binary()
+    backend = make_url(args.database_url).get_backend_name()
+    args.workers = args.workers or (1 if backend == "sqlite" else 2)
     settings = prepare(args.database_url)
     seeded = seed(settings, args.stock, args.consumers, args.bare)
     tokens = seeded["tokens"]
     half = len(tokens) // 2  # the first half claim while stock lasts, the second after the sell-out
-    backend = make_url(args.database_url).get_backend_name()
     print(f"{backend}: {args.stock:,} coupons, {args.consumers:,} consumers, {args.clients} connections from wrk "
           f"({args.client_threads} threads), {args.seconds:g}s per phase; load average {os.getloadavg()[0]:.2f}")
     print(f"  server: {' '.join(server_command(0, args.workers)[1:])} (port aside)")

@@ -48,27 +48,27 @@ def authenticate(session: Session, *, phone: str, password: str) -> User:
     return user
 
 
-def _hash_token(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def open_session(session: Session, user: User, *, kind: str, days: int) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(days=days)
-    session.add(AuthSession(token_hash=_hash_token(token), user_id=user.id, kind=kind, expires_at=expires_at))
+    session.add(AuthSession(token_hash=hash_token(token), user_id=user.id, kind=kind, expires_at=expires_at))
     session.flush()
     return token, expires_at
 
 
 def revoke(session: Session, token: str, *, kind: str) -> None:
-    record = repository.live_session(session, _hash_token(token), kind, utcnow())
+    record = repository.live_session(session, hash_token(token), kind, utcnow())
     if record:
         record.revoked_at = utcnow()
         session.flush()
 
 
 def principal_for_token(session: Session, token: str, *, kind: str) -> Principal | None:
-    record = repository.live_session(session, _hash_token(token), kind, utcnow())
+    record = repository.live_session(session, hash_token(token), kind, utcnow())
     if record is None:
         return None
     user = session.get(User, record.user_id)
@@ -79,7 +79,7 @@ def principal_for_token(session: Session, token: str, *, kind: str) -> Principal
 
 def user_id_for_token(session: Session | Connection, token: str, *, kind: str) -> int | None:
     """Who is asking, when that is all a route needs (no roles): one read instead of three."""
-    return repository.live_user_id(session, _hash_token(token), kind, utcnow())
+    return repository.live_user_id(session, hash_token(token), kind, utcnow())
 
 
 def principal_for(session: Session, user: User) -> Principal:

@@ -22,16 +22,21 @@ BATCH = 64  # claims per transaction at most: a batch's last claim waits for all
 
 
 class ClaimBatches:
+    waiting: list[tuple[int, int, asyncio.Future]]
+    writer: asyncio.Task | None
+
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.waiting: list[tuple[int, int, asyncio.Future]] = []
-        self.writer: asyncio.Task | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def claim(self, consumer_id: int, template_id: int) -> CouponRead:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # first use, or a new event loop (a test client's): start afresh there
+            self.loop, self.waiting, self.writer = loop, [], None
+        future = loop.create_future()
         self.waiting.append((consumer_id, template_id, future))
         if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write())
+            self.writer = loop.create_task(self._write())
         return await future
 
     async def _write(self) -> None:

@@ -14,16 +14,14 @@ import re
 from functools import partial
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from daodian.accounts.dependencies import bearer_user_id
+from daodian.accounts.caller_lookups import lookups_of
 from daodian.kit.error_handlers import BUSY, BUSY_HEADERS, CONFLICT, UNEXPECTED
 from daodian.kit.errors import DomainError, error_body
-from daodian.kit.http import DB_CONCURRENCY, in_write_turn
+from daodian.kit.http import in_write_turn
 from daodian.kit.ids import MAX_ID
 from daodian.marketing import claims
 from daodian.marketing.claim_batches import batches_of
@@ -47,13 +45,8 @@ class ClaimFastPath:
             await self.app(scope, receive, send)
             return
         template_id, token = claim
-        state = self.fastapi_app.state
-        factory = state.session_factory
-        if state.settings.is_sqlite:
-            # One indexed read that never waits on writers (WAL) costs the event loop less than a thread hop.
-            user_id = bearer_user_id(factory, token)
-        else:
-            user_id = await anyio.to_thread.run_sync(bearer_user_id, factory, token, limiter=_reads(state))
+        factory = self.fastapi_app.state.session_factory
+        user_id = await lookups_of(self.fastapi_app.state).user_id(token)
         if user_id is None:
             await self.app(scope, receive, send)  # the route says 401 the documented way
             return
@@ -99,14 +92,6 @@ def _claim_of(scope: Scope) -> tuple[int, str] | None:
             token = token.strip()
             return (int(match[1]), token[:128]) if scheme.lower() == "bearer" and token else None
     return None
-
-
-def _reads(state: Any) -> anyio.CapacityLimiter:
-    """This app's limit on the fast path's reads in worker threads, like kit.http's gate for routes."""
-    limiter = getattr(state, "claim_reads", None)
-    if limiter is None:
-        limiter = state.claim_reads = anyio.CapacityLimiter(DB_CONCURRENCY)
-    return limiter
 
 
 def _error(status: int, code: str, message: str, details: Any = None,
