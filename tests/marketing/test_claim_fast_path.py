@@ -4,16 +4,16 @@ and gathered caller lookups keep every outcome exact."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from daodian.accounts.caller_lookups import live_user_ids
 from daodian.accounts.models import AuthSession, User
 from daodian.accounts.service import hash_token
 from daodian.kit.clock import utcnow
-from daodian.kit.db import read_connection
+from daodian.kit.db import make_session_factory, read_connection, unit_of_work
 from daodian.marketing import claims, stock
 from daodian.marketing.errors import ClaimLimitReached, SoldOut
-from daodian.marketing.models import Coupon, CouponStock
+from daodian.marketing.models import Coupon, CouponStock, CouponTemplate
 from daodian.marketing.schemas import CouponRead
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import template_body
@@ -141,3 +141,37 @@ def test_stock_is_spread_over_slots_and_every_coupon_can_be_taken(db, session_fa
     db.flush()
     outcomes = claims.claim_many(session_factory, [(c, template_id) for c in consumers])
     assert sum(isinstance(o, CouponRead) for o in outcomes) == 20 and isinstance(outcomes[-1], SoldOut)
+
+
+def test_a_batch_never_waits_for_a_slot_another_transaction_holds(backend, engine):
+    """On PostgreSQL a transaction claiming for many, holding slot locks of its own, must not wait for
+    another's (that could deadlock): it reports StockBusy, and marketing.claim_batches claims that one
+    alone. SQLite has one writer at a time, so there is nothing to wait for."""
+    if backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        user = make_user(session)
+        template = CouponTemplate(name="一张", kind="amount", amount_fen=100, scope="platform", scope_values=[],
+                                  claim_starts_at=utcnow(), claim_ends_at=utcnow() + timedelta(days=1), valid_days=1,
+                                  total_quantity=1, per_user_limit=1, created_by=user.id)
+        session.add(template)
+        session.flush()
+        stock.fill(session, template.id, 1)
+        template_id, user_id = template.id, user.id
+    try:
+        with engine.connect() as holder, engine.connect() as batch:
+            holder.begin()
+            holder.execute(select(CouponStock).where(CouponStock.template_id == template_id).with_for_update())
+            batch.begin()
+            with pytest.raises(stock.StockBusy):
+                stock.take_one(batch, template_id, locked={})
+            batch.rollback()
+            holder.rollback()
+            batch.begin()  # with the lock gone the same take succeeds
+            assert stock.take_one(batch, template_id, locked={}) is True
+            batch.rollback()
+    finally:  # nothing else was written (no coupon, no fact: facts could not be deleted)
+        with engine.begin() as connection:
+            connection.execute(delete(CouponTemplate).where(CouponTemplate.id == template_id))
+            connection.execute(delete(User).where(User.id == user_id))

@@ -1,7 +1,7 @@
 """In Debian's Chromium, C2B and segment marketing: a group buy page whose live progress (htmx polling) follows
 joins made over HTTP without a reload, and a consumer joining from it; a pre-sale page whose vote counts follow
-votes cast, and a consumer voting from it; a manager sending a post to a segment from the console, seeing
-only the audience's size first."""
+votes paid over HTTP without a reload (htmx polling as well), and a consumer voting from it; a manager sending
+a post to a segment from the console, seeing only the audience's size first."""
 
 import re
 import secrets
@@ -122,15 +122,21 @@ def test_presale_votes_show_on_the_page_and_a_consumer_votes_from_it(browser, li
 
         context, page = _logged_in(browser, live_server, live_shop.consumer.phone, f"/presales/{sale['id']}")
         try:
+            assert page.evaluate("typeof window.htmx") == "object", "htmx not served; run `make assets`"
             expect(page.get_by_test_id(f"votes-{first}")).to_have_text("已有 1 票 / 需 3 票")
             expect(page.get_by_test_id(f"votes-{second}")).to_have_text("已有 0 票 / 需 3 票")
-
-            vote_and_pay(http, live_server.settings, voters[1], sale["id"], first, shop.store.id)
-            page.reload()  # the pre-sale page does not poll: its counts are as of loading
-            expect(page.get_by_test_id(f"votes-{first}")).to_have_text("已有 2 票 / 需 3 票")
-
+            expect(page.get_by_test_id("time-left")).to_contain_text("还剩 2 天")
             candidate = page.get_by_test_id(f"candidate-{first}")
             candidate.locator('select[name="store_id"]').select_option(str(shop.store.id))
+            page.evaluate("window.notReloaded = true")
+
+            vote_and_pay(http, live_server.settings, voters[1], sale["id"], first, shop.store.id)
+            expect(page.get_by_test_id(f"votes-{first}")).to_have_text("已有 2 票 / 需 3 票", timeout=POLL)
+            expect(page.get_by_test_id(f"votes-{second}")).to_have_text("已有 0 票 / 需 3 票")
+            expect(candidate.get_by_test_id(f"votes-{first}")).to_have_count(1)  # swapped into its own panel
+            assert page.evaluate("window.notReloaded === true"), "the page reloaded instead of swapping the fragment"
+            assert candidate.locator('select[name="store_id"]').input_value() == str(shop.store.id)  # form kept
+
             page.get_by_test_id(f"vote-{first}").click()
             expect(page.get_by_test_id("order-total")).to_contain_text("50.00")  # the deposit
             _pay_on_the_order_page(page)

@@ -1,12 +1,15 @@
-"""Claims written in batches on SQLite: one transaction and one commit for the claims that arrived
-while the previous transaction was being written (group commit).
+"""Claims written in batches: one transaction and one commit for the claims that arrived while the
+previous one was being written (group commit).
 
-SQLite writes one transaction at a time whatever we do, so in a flash sale the claims queue for the
-write turn; each paid a thread hop and a commit of its own. Here they wait in this process's queue
-instead, and the writer takes up to BATCH of them per transaction, each claim in a savepoint of its own
+In a flash sale each claim paid a thread hop, a transaction and a commit of its own, and on SQLite
+queued for the one write turn anyway. Here claims wait in this process's queue instead, and a writer
+takes up to BATCH of them per transaction, each claim in a savepoint of its own
 (marketing.claims.claim_many): a refusal undoes only its claim, and no claim is answered before the
-commit that holds it. PostgreSQL claims in parallel transactions instead (stock slots lock apart), so
-there each claim is its own transaction, and a batch's several slot locks could never deadlock.
+commit that holds it. SQLite has one writer per process (its write turn); PostgreSQL several, whose
+transactions lock different stock slots and never wait for each other's (marketing.stock.take_one).
+What a batch cannot settle without waiting (all stock locked by other transactions), or a batch whose
+transaction failed (PostgreSQL ends a deadlock between two consumers' parallel claims by aborting one),
+is claimed again one claim per transaction, the way a single claim always is.
 """
 
 import asyncio
@@ -16,39 +19,42 @@ from fastapi import FastAPI
 
 from daodian.kit.http import in_write_turn
 from daodian.marketing import claims
+from daodian.marketing.errors import SoldOut
 from daodian.marketing.schemas import CouponRead
+from daodian.marketing.stock import StockBusy
 
 BATCH = 64  # claims per transaction at most: a batch's last claim waits for all of them
+POSTGRESQL_WRITERS = 4  # batches in flight per process (SQLite: one, its write turn)
 
 
 class ClaimBatches:
     waiting: list[tuple[int, int, asyncio.Future]]
-    writer: asyncio.Task | None
+    writers: set[asyncio.Task]
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.most_writers = 1 if app.state.settings.is_sqlite else POSTGRESQL_WRITERS
 
     async def claim(self, consumer_id: int, template_id: int) -> CouponRead:
+        """The consumer's coupon, or the refusal a single claim would raise (sold out: from memory)."""
+        if template_id in claims.memo_of(self.app.state).sold_out:
+            raise SoldOut()
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # first use, or a new event loop (a test client's): start afresh there
-            self.loop, self.waiting, self.writer = loop, [], None
+            self.loop, self.waiting, self.writers = loop, [], set()
         future = loop.create_future()
         self.waiting.append((consumer_id, template_id, future))
-        if self.writer is None or self.writer.done():
-            self.writer = loop.create_task(self._write())
+        if len(self.writers) < self.most_writers:
+            writer = loop.create_task(self._write())
+            self.writers.add(writer)
+            writer.add_done_callback(self.writers.discard)
         return await future
 
     async def _write(self) -> None:
-        state = self.app.state
         while self.waiting:
             batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
-            wanted = [(consumer_id, template_id) for consumer_id, template_id, _ in batch]
-            try:
-                outcomes = await in_write_turn(self.app, partial(claims.claim_many, state.session_factory, wanted,
-                                                                 claims.memo_of(state)))
-            except Exception as exc:  # the transaction failed: none of these claims was made
-                outcomes = [exc] * len(batch)
+            outcomes = await self._claim_batch([(consumer_id, template_id) for consumer_id, template_id, _ in batch])
             for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # its caller went away
                     continue
@@ -56,6 +62,23 @@ class ClaimBatches:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    async def _claim_batch(self, wanted: list[tuple[int, int]]) -> list[CouponRead | Exception]:
+        state = self.app.state
+        memo = claims.memo_of(state)
+        try:
+            outcomes: list = await in_write_turn(self.app, partial(claims.claim_many, state.session_factory, wanted,
+                                                                   memo))
+        except Exception:  # the transaction failed, so none of these claims was made: each on its own
+            outcomes = [StockBusy()] * len(wanted)
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, StockBusy):
+                try:
+                    outcomes[i] = await in_write_turn(self.app, partial(claims.claim, state.session_factory,
+                                                                        *wanted[i], memo))
+                except Exception as exc:
+                    outcomes[i] = exc
+        return outcomes
 
 
 def batches_of(app: FastAPI) -> ClaimBatches:

@@ -3,15 +3,14 @@
 FastAPI's work per request (trying routes one after another, resolving dependencies) cost a claim
 several times what the claim itself costs, and a flash sale is thousands of claims a second, most of
 them refused once the stock is gone. So `POST /api/v1/coupons/{id}/claims` with a bearer token is
-answered here, by the same service (marketing.claims, with the same per-process memo) in the same error
-envelope. Anything else passes through to the FastAPI route, which stays the documented one: no or a
+answered here, the caller found by a gathered lookup (accounts.caller_lookups) and the claim written like
+the route's (marketing.claim_batches), in the same error envelope. Anything else passes through to the FastAPI route, which stays the documented one: no or a
 malformed token, a token that is not live (the route answers 401), a query string, an id out of range.
 """
 
 import json
 import logging
 import re
-from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,11 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from daodian.accounts.caller_lookups import lookups_of
 from daodian.kit.error_handlers import BUSY, BUSY_HEADERS, CONFLICT, UNEXPECTED
 from daodian.kit.errors import DomainError, error_body
-from daodian.kit.http import in_write_turn
 from daodian.kit.ids import MAX_ID
-from daodian.marketing import claims
 from daodian.marketing.claim_batches import batches_of
-from daodian.marketing.errors import SoldOut
 
 log = logging.getLogger("daodian")
 
@@ -45,27 +41,19 @@ class ClaimFastPath:
             await self.app(scope, receive, send)
             return
         template_id, token = claim
-        factory = self.fastapi_app.state.session_factory
         user_id = await lookups_of(self.fastapi_app.state).user_id(token)
         if user_id is None:
             await self.app(scope, receive, send)  # the route says 401 the documented way
             return
-        status, body, headers = await self._claim(factory, user_id, template_id)
+        status, body, headers = await self._claim(user_id, template_id)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 *((k.lower().encode(), v.encode()) for k, v in headers.items())]})
         await send({"type": "http.response.body", "body": body})
 
-    async def _claim(self, factory, user_id: int, template_id: int) -> tuple[int, bytes, dict[str, str]]:
-        memo = claims.memo_of(self.fastapi_app.state)
+    async def _claim(self, user_id: int, template_id: int) -> tuple[int, bytes, dict[str, str]]:
         try:
-            if template_id in memo.sold_out:
-                raise SoldOut()
-            if self.fastapi_app.state.settings.is_sqlite:
-                coupon = await batches_of(self.fastapi_app).claim(user_id, template_id)
-            else:
-                coupon = await in_write_turn(self.fastapi_app, partial(claims.claim, factory, user_id, template_id,
-                                                                       memo))
+            coupon = await batches_of(self.fastapi_app).claim(user_id, template_id)
             return 201, coupon.model_dump_json().encode(), {}
         except DomainError as exc:
             return _error(exc.status, exc.code, exc.message, exc.details)

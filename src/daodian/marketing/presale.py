@@ -3,8 +3,10 @@
 A vote is a row (unique per candidate and consumer) plus a deposit order: a product order with one line
 at the candidate's deposit, paid through the ordinary pay flow. Only paid deposits count; they are
 counted at close (marketing.presale_close), so the payment flow knows nothing of pre-sales.
-Deposit and balance lines carry no sku_id: pre-sale goods are made to order and hold no stock, so an
-expired or cancelled deposit must not hand units back to the SKU.
+A deposit line carries no sku_id: a deposit buys a vote, not goods, so it holds no stock and an expired or
+cancelled deposit hands no units back. A balance line (a winner's order at close) names the candidate's SKU and
+holds one unit of it like any product order: the close reserves it (orders.service.reserve_stock), and a
+cancelled or expired balance order gives it back through the ordinary order flow.
 """
 
 from datetime import timedelta
@@ -134,7 +136,7 @@ def vote(session: Session, principal: Principal, presale_id: int, candidate_id: 
     order = new_order(session, principal.user_id, presale.merchant_id, fulfilment, store_id, address,
                    name=f"定金 {candidate.name}"[:255], amount_fen=candidate.deposit_fen,
                    expires_at=min(now + timedelta(minutes=settings.order_payment_minutes), presale.closes_at),
-                   sku_id=candidate.sku_id)
+                   sku_id=candidate.sku_id, holds_stock=False)
     ballot = PresaleVote(candidate_id=candidate.id, consumer_id=principal.user_id, deposit_order_id=order.id,
                          created_at=now)
     session.add(ballot)
@@ -151,8 +153,9 @@ def vote(session: Session, principal: Principal, presale_id: int, candidate_id: 
 
 
 def new_order(session: Session, consumer_id: int, merchant_id: int, fulfilment, store_id, address, *, name: str,
-           amount_fen: int, expires_at, sku_id: int) -> Order:
-    """A one-line product order priced by the pre-sale (deposit or balance), built like a deal-priced order."""
+           amount_fen: int, expires_at, sku_id: int, holds_stock: bool) -> Order:
+    """A one-line product order priced by the pre-sale (deposit or balance), built like a deal-priced order.
+    With `holds_stock` the line names the SKU, whose unit the caller has reserved; otherwise it names none."""
     now = utcnow()
     order = Order(consumer_id=consumer_id, merchant_id=merchant_id, kind=OrderKind.PRODUCT, status=OrderStatus.CREATED,
                   fulfilment=fulfilment, store_id=store_id, delivery_address=address, note="",
@@ -160,8 +163,8 @@ def new_order(session: Session, consumer_id: int, merchant_id: int, fulfilment, 
                   created_at=now, updated_at=now)
     session.add(order)
     session.flush()
-    line = OrderLine(order_id=order.id, sku_id=None, name=name, unit_price_fen=amount_fen, quantity=1,
-                     amount_fen=amount_fen, sessions=1)
+    line = OrderLine(order_id=order.id, sku_id=sku_id if holds_stock else None, name=name,
+                     unit_price_fen=amount_fen, quantity=1, amount_fen=amount_fen, sessions=1)
     session.add(line)
     session.flush()
     append_fact(session, "order.created", {

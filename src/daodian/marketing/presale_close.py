@@ -6,6 +6,11 @@ deposits and pending refunds (reserved on order and payment) commit together or 
 provider is asked after the commit (payments.refunds.send); a crash in between leaves the refunds
 pending for `daodian jobs retry-refunds`, and a vote row keeps its refund_id / balance_order_id, so
 nothing is opened twice.
+
+A balance order holds one unit of the candidate's SKU, reserved as for any product order; winners are served
+in the order they voted. A winner the SKU has no unit left for (`out_of_stock`, the 409 of ordinary orders)
+gets no balance order but the whole deposit back (reason `presale_sold_out`); the close itself goes through,
+and the `presale.closed` fact counts those voters per candidate (`sold_out`).
 """
 
 from datetime import datetime, timedelta
@@ -23,6 +28,7 @@ from daodian.marketing.presale_errors import PresaleNotDue
 from daodian.marketing.presale_models import CandidateOutcome, Presale, PresaleStatus, PresaleVote
 from daodian.merchants import service as merchants
 from daodian.orders import service as orders
+from daodian.orders.errors import OutOfStock
 from daodian.orders.models import Order, OrderStatus
 from daodian.payments import refunds
 from daodian.payments.models import Refund
@@ -89,15 +95,18 @@ def _decide(session: Session, presale: Presale, now: datetime) -> list[int]:
                 orders.close_unpaid(session, deposit, by_user_id=None)
         won = len(paid) >= candidate.threshold
         candidate.votes, candidate.outcome = len(paid), CandidateOutcome.WON if won else CandidateOutcome.LOST
+        sold_out = 0
         for ballot, deposit in paid:
+            reason = "presale_lost"
             if won:
-                _balance(session, candidate, ballot, deposit, now)
-            else:
-                refund = _refund(session, ballot, deposit, now)
-                if refund is not None:
-                    refund_ids.append(refund.id)
+                if _balance(session, candidate, ballot, deposit, now):
+                    continue
+                sold_out, reason = sold_out + 1, "presale_sold_out"
+            refund = _refund(session, ballot, deposit, now, reason=reason)
+            if refund is not None:
+                refund_ids.append(refund.id)
         summary.append({"candidate_id": candidate.id, "votes": len(paid), "threshold": candidate.threshold,
-                        "outcome": candidate.outcome})
+                        "outcome": candidate.outcome, "sold_out": sold_out})
     presale.status, presale.closed_at = PresaleStatus.CLOSED, now
     session.flush()
     append_fact(session, "presale.closed", {"presale_id": presale.id, "candidates": summary}, occurred_at=now,
@@ -105,23 +114,29 @@ def _decide(session: Session, presale: Presale, now: datetime) -> list[int]:
     return refund_ids
 
 
-def _balance(session: Session, candidate, ballot: PresaleVote, deposit: Order, now: datetime) -> None:
+def _balance(session: Session, candidate, ballot: PresaleVote, deposit: Order, now: datetime) -> bool:
+    """The winner's balance order holding one unit of the SKU; False if the SKU is sold out."""
     if ballot.balance_order_id is not None:
-        return
+        return True
+    try:
+        orders.reserve_stock(session, {candidate.sku_id: 1}, now)
+    except OutOfStock:
+        return False  # the one conditional UPDATE took nothing: there is nothing to undo
     order = presales.new_order(session, ballot.consumer_id, deposit.merchant_id, deposit.fulfilment, deposit.store_id,
                                deposit.delivery_address, name=f"尾款 {candidate.name}"[:255],
                                amount_fen=candidate.price_fen - candidate.deposit_fen,
-                               expires_at=now + timedelta(days=BALANCE_DAYS), sku_id=candidate.sku_id)
+                               expires_at=now + timedelta(days=BALANCE_DAYS), sku_id=candidate.sku_id,
+                               holds_stock=True)
     ballot.balance_order_id = order.id
     session.flush()
+    return True
 
 
-def _refund(session: Session, ballot: PresaleVote, deposit: Order, now: datetime) -> Refund | None:
+def _refund(session: Session, ballot: PresaleVote, deposit: Order, now: datetime, *, reason: str) -> Refund | None:
     """The whole deposit back, reserved on the order and the payment like any refund (payments.refunds)."""
     if ballot.refund_id is not None:
         return None
-    refund = refunds.open_refund(session, deposit, deposit.paid_fen - deposit.refunded_fen, reason="presale_lost",
-                                 now=now)
+    refund = refunds.open_refund(session, deposit, deposit.paid_fen - deposit.refunded_fen, reason=reason, now=now)
     if refund is None:
         return None  # already refunded by hand: nothing left to give back
     ballot.refund_id = refund.id

@@ -42,7 +42,8 @@ def vote(presale_id: ObjectId, candidate_id: ObjectId, body: VoteIn, request: Re
          idempotency_key: idempotency.KeyHeader) -> JSONResponse:
     """Vote for a candidate: creates your unpaid deposit order (`deposit_order_id`); pay it through
     `/orders/{id}/payments` like any order. The vote counts once the deposit is paid. If the candidate wins
-    at close you get a balance order (price - deposit); if it loses the deposit is refunded in full.
+    at close you get a balance order (price - deposit) holding one unit of the SKU, or, if the SKU has sold out
+    by then, your deposit back in full; if it loses the deposit is refunded in full.
     Requires `Idempotency-Key`. Errors: `presale_not_found`, `presale_candidate_not_found` (404),
     `presale_not_open`, `presale_already_voted`, `not_for_sale` (409), `validation_error`, `invalid_store` (422)."""
     require_login(principal)
@@ -89,7 +90,9 @@ def merchant_presales(merchant_id: ObjectId, session: DbSession, principal: Logg
 def close_presale(merchant_id: ObjectId, presale_id: ObjectId, principal: OwnLoggedIn, factory: Factory,
                   settings: AppSettings) -> PresaleRead:
     """Close a pre-sale past its closing time now rather than waiting for the job. Closing twice is harmless:
-    the second call returns the closed pre-sale. Errors: `presale_not_found` (404), `presale_not_due` (409)."""
+    the second call returns the closed pre-sale. Winners get balance orders in the order they voted while the SKU
+    has stock; a winner it has none left for is refunded in full (refund reason `presale_sold_out`) and the close
+    still succeeds. Errors: `presale_not_found` (404), `presale_not_due` (409)."""
     presale_close.close_by_merchant(factory, settings, principal, merchant_id, presale_id)
     with unit_of_work(factory, read_only=True) as session:
         return presales.presale_read(session, presales.get_presale(session, presale_id))

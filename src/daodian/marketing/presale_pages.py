@@ -1,12 +1,16 @@
 """The pre-sale page: candidates with their paid votes against the threshold, and a vote button that creates
-the deposit order and sends the consumer to that order's page to pay it (the ordinary pay flow)."""
+the deposit order and sends the consumer to that order's page to pay it (the ordinary pay flow). Like the group
+buy page, it polls a small fragment every few seconds (`/presales/{id}/progress`): the time left, and each
+candidate's paid votes and outcome, swapped out of band into the candidate's panel so the vote forms stay put."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.http import ObjectId
@@ -21,6 +25,15 @@ from daodian.web.rendering import render
 router = APIRouter()
 
 
+def time_left(closes_at: datetime, now: datetime) -> dict[str, int] | None:
+    """Whole days, hours and minutes until the vote closes; None once it has."""
+    seconds = int((closes_at - now).total_seconds())
+    if seconds <= 0:
+        return None
+    minutes = seconds // 60
+    return {"days": minutes // 1440, "hours": minutes % 1440 // 60, "minutes": minutes % 60}
+
+
 @router.get("/presales/{presale_id}", response_class=HTMLResponse)
 def presale_page(presale_id: ObjectId, request: Request, principal: OwnPagePrincipal, factory: Factory,
                  problem: Annotated[str | None, Query(max_length=40)] = None) -> Response:
@@ -30,7 +43,16 @@ def presale_page(presale_id: ObjectId, request: Request, principal: OwnPagePrinc
                                                           Store.status != StoreStatus.CLOSED).order_by(Store.id)))
         store_options = [(s.id, s.name) for s in stores]
     return render(request, "marketing/presale.html", {
-        "principal": principal, "presale": read, "stores": store_options, "problem": problem})
+        "principal": principal, "presale": read, "left": time_left(read.closes_at, utcnow()), "stores": store_options,
+        "problem": problem})
+
+
+@router.get("/presales/{presale_id}/progress", response_class=HTMLResponse)
+def presale_progress(presale_id: ObjectId, request: Request, factory: Factory) -> Response:
+    with unit_of_work(factory, read_only=True) as session:
+        read = presales.presale_read(session, presales.get_presale(session, presale_id))
+    return render(request, "marketing/presale_progress.html",
+                  {"presale": read, "left": time_left(read.closes_at, utcnow())})
 
 
 @router.post("/presales/{presale_id}/candidates/{candidate_id}/vote", response_class=HTMLResponse)

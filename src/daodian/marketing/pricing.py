@@ -157,3 +157,15 @@ def explain(plan: Plan, considered: int, subtotal_fen: int) -> list[str]:
     lines.append(f"Best of {considered} coupon(s): {plan.discount_fen} fen off {subtotal_fen} fen, the most any "
                  "allowed combination takes off (ties: fewer coupons, then the one expiring first).")
     return lines
+
+
+# --- the minimum charge ---------------------------------------------------------------------------------
+
+MIN_CHARGE_FEN = 1
+
+
+def most_off(amount_fen: int) -> int:
+    """The most that coupons and points together may take off `amount_fen`: all of it but the minimum charge
+    of 1 fen, because every order goes through a payment (the order state machine has no zero-pay path).
+    The one rule for checkout (orders.checkout_discounts) and the quote (redemption.quote)."""
+    return max(0, amount_fen - MIN_CHARGE_FEN)

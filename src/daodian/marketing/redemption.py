@@ -105,7 +105,9 @@ def quote(session: Session, principal: Principal, data: QuoteIn) -> QuoteRead:
     """The best applicable combination of the caller's coupons for this cart (or the chosen ones), and why.
 
     The member tier's discount comes first, as at checkout: coupons are chosen and judged (thresholds, caps)
-    on the line totals after it, and the quote shows it as its own line."""
+    on the line totals after it, and the quote shows it as its own line. Coupons worth the whole cart leave the
+    minimum charge to pay (`pricing.most_off`, the rule checkout applies): `discount_fen` is capped there, each
+    applied coupon keeps its face discount."""
     merchant_id, listed = priced_lines(session, data.lines)
     now, subtotal = utcnow(), sum(line.amount_fen for line in listed)
     percent = tiers.discount_percent(session, principal.user_id, merchant_id)
@@ -123,12 +125,15 @@ def quote(session: Session, principal: Principal, data: QuoteIn) -> QuoteRead:
                                                 or "not_best")]
     tier_line = [f"Member tier discount: {percent}% off, {subtotal - tiered} fen off {subtotal} fen; coupons "
                  f"are judged on the {tiered} fen left."] if percent else []
+    discount = min(plan.discount_fen, pricing.most_off(tiered))
+    floor_line = [f"The coupons cover the whole cart; {tiered - discount} fen is left to pay, as every order goes "
+                  "through a payment."] if discount < plan.discount_fen else []
     return QuoteRead(subtotal_fen=subtotal, tier_percent=percent, tier_discount_fen=subtotal - tiered,
-                     discount_fen=plan.discount_fen, total_fen=tiered - plan.discount_fen,
+                     discount_fen=discount, total_fen=tiered - discount,
                      applied=[AppliedCoupon(coupon_id=a.offer.coupon_id, template_id=a.offer.template_id,
                                             name=a.offer.name, discount_fen=a.discount_fen,
                                             eligible_fen=a.eligible_fen) for a in plan.applied],
-                     rejected=rejected, explanation=tier_line + pricing.explain(plan, len(offers), tiered))
+                     rejected=rejected, explanation=tier_line + pricing.explain(plan, len(offers), tiered) + floor_line)
 
 
 def _chosen(offers: list[pricing.Offer], coupon_ids: list[int], lines, merchant_id: int, store_id: int | None,

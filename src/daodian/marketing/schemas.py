@@ -141,7 +141,8 @@ class QuoteRead(BaseModel):
     tier_percent: int = Field(0, description="Your member tier's discount at this merchant, in percent (0: none).")
     tier_discount_fen: int = Field(0, description="What the tier discount takes off, before any coupon: coupon "
                                                   "thresholds and caps are judged on what is left.")
-    discount_fen: int = Field(description="What the coupons take off (after the tier discount).")
+    discount_fen: int = Field(description="What the coupons take off (after the tier discount): at most all but "
+                                          "the 1-fen minimum charge, as at checkout.")
     total_fen: int = Field(description="subtotal - tier discount - coupons: what checkout charges before points.")
     applied: list[AppliedCoupon]
     rejected: list[Rejected]

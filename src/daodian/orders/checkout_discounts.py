@@ -7,10 +7,10 @@ or is refunded in full):
   the lines after it (`redemption.after_tier`, the same amounts the quote uses) and go through
   `redemption.use_at_checkout` (marked used once, however many checkouts race for them); then points: 100 points = 1 元, so one
   point is one fen (`POINTS_PER_YUAN`);
-- minimum charge 1 fen: every order goes through a payment, so the state machine needs no zero-pay
-  path. Points may take the total down to 1 fen and no further (422 `points_exceed_total`); a coupon
-  worth the whole order leaves 1 fen to pay (the order's `discount_fen` is capped, the coupon's own
-  record keeps its face discount);
+- minimum charge 1 fen (`pricing.most_off`, the rule the quote applies too): every order goes through a
+  payment, so the state machine needs no zero-pay path. Points may take the total down to 1 fen and no
+  further (422 `points_exceed_total`); a coupon worth the whole order leaves 1 fen to pay (the order's
+  `discount_fen` is capped, the coupon's own record keeps its face discount);
 - each line carries its share of the coupons' discount (as the pricing rules spread it) plus its
   pro-rata share of the points, to the fen, so refunds can pay back what a line actually cost;
 - cancelled / expired unpaid / refunded in full: coupons are released by the marketing rule and the
@@ -33,7 +33,6 @@ from daodian.orders import vouchers
 from daodian.orders.models import Order, OrderLine, Voucher
 
 POINTS_PER_YUAN = 100  # 1 point = 1 fen
-MIN_CHARGE_FEN = 1
 
 
 class PointsExceedTotal(Invalid):
@@ -58,14 +57,14 @@ def apply(session: Session, order: Order, lines: list[OrderLine], coupon_ids: li
                                           list(dict.fromkeys(coupon_ids)), order_id=order.id)
         amounts = _after_plan(plan, tiered, order.merchant_id, order.store_id, amounts)
         discount = subtotal - sum(amounts)
-        if discount > subtotal - MIN_CHARGE_FEN:  # the coupons cover it all (every line at 0): one fen stays
+        if discount > pricing.most_off(subtotal):  # the coupons cover it all (every line at 0): one fen stays
             full = [line.amount_fen for line in lines]
-            amounts = [a - s for a, s in zip(full, spread(full, MIN_CHARGE_FEN), strict=True)]
-            discount = subtotal - MIN_CHARGE_FEN
+            amounts = [a - s for a, s in zip(full, spread(full, pricing.MIN_CHARGE_FEN), strict=True)]
+            discount = pricing.most_off(subtotal)
     if points:
-        left = subtotal - discount
-        if points * 100 // POINTS_PER_YUAN > left - MIN_CHARGE_FEN:
-            raise PointsExceedTotal(details={"max_points": max(0, (left - MIN_CHARGE_FEN) * POINTS_PER_YUAN // 100)})
+        most = pricing.most_off(subtotal - discount)
+        if points * 100 // POINTS_PER_YUAN > most:
+            raise PointsExceedTotal(details={"max_points": most * POINTS_PER_YUAN // 100})
         amounts = spread(amounts, points * 100 // POINTS_PER_YUAN)
         ledger.spend(session, order.consumer_id, points, spend_reference(order.id), merchant_id=order.merchant_id)
     for line, net in zip(lines, amounts, strict=True):

@@ -61,8 +61,7 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
     fulfilment, store_id, address = _fulfilment(session, data, kind, merchant_id, set(item_qty))
     now = utcnow()
     if sku_qty:
-        _expire_holders(session, set(sku_qty), now)  # expired orders must not keep their units
-        stock.reserve(session, sku_qty)
+        reserve_stock(session, sku_qty, now)
     order = Order(consumer_id=principal.user_id, merchant_id=merchant_id, kind=kind, status=S.CREATED,
                   fulfilment=fulfilment, store_id=store_id, delivery_address=address, note=data.note.strip(),
                   total_fen=sum(line.amount_fen for line in lines), paid_fen=0, refunded_fen=0,
@@ -216,6 +215,13 @@ def expire_due(factory: sessionmaker[Session], *, now: datetime | None = None, b
                 expired += bool(order and expire(session, order, now))
         if len(ids) < batch:
             return expired
+
+
+def reserve_stock(session: Session, sku_qty: dict[int, int], now: datetime) -> None:
+    """Take the units of a new product order or raise `out_of_stock` (orders.stock.reserve: one conditional
+    UPDATE per SKU, so a failed one-SKU reservation took nothing). Due unpaid orders give theirs back first."""
+    _expire_holders(session, set(sku_qty), now)  # expired orders must not keep their units
+    stock.reserve(session, sku_qty)
 
 
 def _expire_holders(session: Session, sku_ids: set[int], now: datetime) -> None:
