@@ -11,7 +11,7 @@ from daodian.accounts.models import AuthSession, User
 from daodian.accounts.service import hash_token
 from daodian.kit.clock import utcnow
 from daodian.kit.db import make_session_factory, read_connection, unit_of_work
-from daodian.marketing import claims, stock
+from daodian.marketing import claim_sets, claims, stock
 from daodian.marketing.errors import ClaimLimitReached, SoldOut
 from daodian.marketing.models import Coupon, CouponStock, CouponTemplate
 from daodian.marketing.schemas import CouponRead
@@ -123,7 +123,7 @@ def test_claims_in_one_transaction_refuse_only_their_own_claim(client, db, shop,
     a, b, c, d = (make_user(db).id for _ in range(4))
     db.flush()
     memo = claims.ClaimMemo()
-    outcomes = claims.claim_many(session_factory, [(a, template_id), (a, template_id), (b, template_id),
+    outcomes = claim_sets.claim_many(session_factory, [(a, template_id), (a, template_id), (b, template_id),
                                                    (c, template_id), (d, template_id)], memo)
     kinds = [type(o) for o in outcomes]
     assert kinds == [CouponRead, ClaimLimitReached, CouponRead, CouponRead, SoldOut]
@@ -139,7 +139,7 @@ def test_stock_is_spread_over_slots_and_every_coupon_can_be_taken(db, session_fa
     template_id = _template(client, db, shop, total_quantity=20, per_user_limit=1)["id"]
     consumers = [make_user(db).id for _ in range(21)]
     db.flush()
-    outcomes = claims.claim_many(session_factory, [(c, template_id) for c in consumers])
+    outcomes = claim_sets.claim_many(session_factory, [(c, template_id) for c in consumers])
     assert sum(isinstance(o, CouponRead) for o in outcomes) == 20 and isinstance(outcomes[-1], SoldOut)
 
 
@@ -164,12 +164,11 @@ def test_a_batch_never_waits_for_a_slot_another_transaction_holds(backend, engin
             holder.begin()
             holder.execute(select(CouponStock).where(CouponStock.template_id == template_id).with_for_update())
             batch.begin()
-            with pytest.raises(stock.StockBusy):
-                stock.take_one(batch, template_id, locked={})
+            assert stock.take_many(batch, template_id, 1, {}) == (0, True)  # none taken, and others hold stock
             batch.rollback()
             holder.rollback()
             batch.begin()  # with the lock gone the same take succeeds
-            assert stock.take_one(batch, template_id, locked={}) is True
+            assert stock.take_many(batch, template_id, 1, {}) == (1, False)
             batch.rollback()
     finally:  # nothing else was written (no coupon, no fact: facts could not be deleted)
         with engine.begin() as connection:

@@ -45,9 +45,15 @@ def append_fact_row(connection: Connection, kind: str, payload: dict[str, Any], 
                     merchant_id: int | None = None, store_id: int | None = None,
                     consumer_id: int | None = None) -> None:
     """`append_fact` for a transaction written with Core statements (a coupon claim): the same row."""
-    connection.execute(_INSERT_FACT, {"kind": kind, "payload": payload, "occurred_at": occurred_at,
-                                      "recorded_at": utcnow(), "merchant_id": merchant_id, "store_id": store_id,
-                                      "consumer_id": consumer_id})
+    connection.execute(INSERT_FACT, fact_values(kind, payload, occurred_at=occurred_at, merchant_id=merchant_id,
+                                                store_id=store_id, consumer_id=consumer_id))
 
 
-_INSERT_FACT = insert(Fact.__table__)
+def fact_values(kind: str, payload: dict[str, Any], *, occurred_at: datetime, merchant_id: int | None = None,
+                store_id: int | None = None, consumer_id: int | None = None) -> dict[str, Any]:
+    """A fact's row for Core statements (INSERT_FACT), one or many at once."""
+    return {"kind": kind, "payload": payload, "occurred_at": occurred_at, "recorded_at": utcnow(),
+            "merchant_id": merchant_id, "store_id": store_id, "consumer_id": consumer_id}
+
+
+INSERT_FACT = insert(Fact.__table__)

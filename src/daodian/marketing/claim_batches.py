@@ -3,9 +3,8 @@ previous one was being written (group commit).
 
 In a flash sale each claim paid a thread hop, a transaction and a commit of its own, and on SQLite
 queued for the one write turn anyway. Here claims wait in this process's queue instead, and a writer
-takes up to BATCH of them per transaction, each claim in a savepoint of its own
-(marketing.claims.claim_many): a refusal undoes only its claim, and no claim is answered before the
-commit that holds it. SQLite has one writer per process (its write turn); PostgreSQL several, whose
+takes up to BATCH of them per transaction, a few statements for all (marketing.claim_sets): no claim is
+answered before the commit that holds it. SQLite has one writer per process (its write turn); PostgreSQL several, whose
 transactions lock different stock slots and never wait for each other's (marketing.stock.take_one).
 What a batch cannot settle without waiting (all stock locked by other transactions), or a batch whose
 transaction failed (PostgreSQL ends a deadlock between two consumers' parallel claims by aborting one),
@@ -18,13 +17,13 @@ from functools import partial
 from fastapi import FastAPI
 
 from daodian.kit.http import in_write_turn
-from daodian.marketing import claims
+from daodian.marketing import claim_sets, claims
 from daodian.marketing.errors import SoldOut
 from daodian.marketing.schemas import CouponRead
 from daodian.marketing.stock import StockBusy
 
 BATCH = 64  # claims per transaction at most: a batch's last claim waits for all of them
-POSTGRESQL_WRITERS = 4  # batches in flight per process (SQLite: one, its write turn)
+POSTGRESQL_WRITERS = 8  # batches in flight per process (SQLite: one, its write turn); with the reads, within the pool
 
 
 class ClaimBatches:
@@ -67,8 +66,8 @@ class ClaimBatches:
         state = self.app.state
         memo = claims.memo_of(state)
         try:
-            outcomes: list = await in_write_turn(self.app, partial(claims.claim_many, state.session_factory, wanted,
-                                                                   memo))
+            outcomes: list = await in_write_turn(self.app, partial(claim_sets.claim_many, state.session_factory,
+                                                                   wanted, memo))
         except Exception:  # the transaction failed, so none of these claims was made: each on its own
             outcomes = [StockBusy()] * len(wanted)
         for i, outcome in enumerate(outcomes):

@@ -17,19 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.kit.clock import utcnow
 from daodian.kit.db import core_transaction
-from daodian.kit.errors import DomainError
-from daodian.kit.facts import append_fact_row
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.marketing import stock
 from daodian.marketing.errors import ClaimLimitReached, NotClaimable, SoldOut, TemplateNotFound
 from daodian.marketing.models import Coupon, CouponStatus, CouponStock, CouponTemplate
 from daodian.marketing.schemas import CouponRead, TemplateRead
-from daodian.marketing.stock import StockBusy
 from daodian.orders import codes
 
 CLAIM_ATTEMPTS = 3  # a lost race for the same claim_no is retried with the next number
@@ -42,13 +39,6 @@ _REMAINING = select(func.coalesce(func.sum(CouponStock.remaining), 0)).where(
     CouponStock.template_id == bindparam("template_id"))
 _TERMS = select(CouponTemplate.__table__).where(CouponTemplate.id == bindparam("template_id"))
 _INSERT_COUPON = insert(Coupon.__table__)
-_CLAIM_NO_KEY = ["template_id", "consumer_id", "claim_no"]
-_INSERT_COUPON_UNLESS_TAKEN = {
-    "postgresql": postgresql.insert(Coupon.__table__).on_conflict_do_nothing(index_elements=_CLAIM_NO_KEY)
-    .returning(Coupon.id),
-    "sqlite": sqlite.insert(Coupon.__table__).on_conflict_do_nothing(index_elements=_CLAIM_NO_KEY)
-    .returning(Coupon.id),
-}
 
 
 @dataclass
@@ -90,76 +80,31 @@ def claim(factory: sessionmaker[Session], consumer_id: int, template_id: int, me
     raise ClaimLimitReached()
 
 
-def claim_many(factory: sessionmaker[Session], wanted: list[tuple[int, int]], memo: ClaimMemo | None = None
-               ) -> list[CouponRead | DomainError | StockBusy]:
-    """Claim for each (consumer, template) in one transaction and one commit (a flash sale's claims are
-    written in batches, marketing.claim_batches); the outcome of each, in order: the coupon, the refusal a
-    single claim would raise, or StockBusy (all stock locked by other transactions: claim it alone). A
-    failed commit raises for all.
-
-    No claim leaves anything behind when refused, without a savepoint each (they cost as much as the
-    claim): the checks come before the writes, and a claim whose claim_no a parallel claim of the same
-    consumer took first (the coupon INSERT does nothing then) gives its coupon back to its stock slot.
-    """
-    memo = memo or ClaimMemo()
-    slots: dict[int, int] = {}  # the stock slot this transaction has locked, per template
-    with core_transaction(factory) as connection:
-        outcomes = [_claim_in_batch(connection, memo, slots, consumer_id, template_id)
-                    for consumer_id, template_id in wanted]
-        claimed = {coupon["template_id"] for coupon in outcomes if isinstance(coupon, dict)}
-        remaining = {template_id: _remaining(connection, template_id) for template_id in claimed}
-    return [_read(outcome, memo.terms[outcome["template_id"]], remaining[outcome["template_id"]])
-            if isinstance(outcome, dict) else outcome for outcome in outcomes]
-
-
-def _claim_in_batch(connection: Connection, memo: ClaimMemo, slots: dict[int, int], consumer_id: int,
-                    template_id: int) -> dict[str, Any] | DomainError | StockBusy:
-    if template_id in memo.sold_out:
-        return SoldOut()
-    try:
-        terms, held, now = _checked(connection, memo, consumer_id, template_id)
-        for claim_no in range(held + 1, terms.per_user_limit + 1):
-            if not stock.take_one(connection, template_id, slots):
-                raise SoldOut()
-            coupon = _insert_coupon(connection, _coupon_row(terms, consumer_id, claim_no, "online", now),
-                                    unless_claim_no_taken=True)
-            if coupon is not None:
-                _append_issued(connection, terms, coupon)
-                return coupon
-            stock.give_back(connection, template_id, slots[template_id])
-        raise ClaimLimitReached()
-    except SoldOut as exc:
-        memo.sold_out.add(template_id)
-        return exc
-    except (DomainError, StockBusy) as exc:
-        return exc
-
-
 def _checked(connection: Connection, memo: ClaimMemo, consumer_id: int, template_id: int
              ) -> tuple[TemplateRead, int, datetime]:
     """The template's terms, how many of it the consumer holds, and now, after the refusals that need
     no write: not found, not open, at the limit (or sold out, if that is also true)."""
-    terms = memo.terms.get(template_id) or _load_terms(connection, memo, template_id)
+    terms = memo.terms.get(template_id) or load_terms(connection, memo, template_id)
     now = utcnow()
     if not terms.claim_starts_at <= now < terms.claim_ends_at:
         raise NotClaimable("This coupon is not open for claims now.")
     held = connection.scalar(_HELD, {"template_id": template_id, "consumer_id": consumer_id})
     if held >= terms.per_user_limit:
-        raise SoldOut() if _remaining(connection, template_id) <= 0 else ClaimLimitReached()
+        raise SoldOut() if remaining_of(connection, template_id) <= 0 else ClaimLimitReached()
     return terms, held, now
 
 
 def _claim_once(connection: Connection, memo: ClaimMemo, consumer_id: int, template_id: int) -> CouponRead:
     terms, held, now = _checked(connection, memo, consumer_id, template_id)
     coupon = give(connection, terms, consumer_id, claim_no=held + 1, channel="online", now=now)
-    return _read(coupon, terms, _remaining(connection, template_id))
+    return read(coupon, terms, remaining_of(connection, template_id))
 
 
-def _read(coupon: dict[str, Any], terms: TemplateRead, remaining: int) -> CouponRead:
+def read(coupon: dict[str, Any], terms: TemplateRead, remaining: int) -> CouponRead:
     return CouponRead.model_validate({**coupon, "template": terms.model_copy(update={"remaining": remaining})})
 
 
-def _load_terms(connection: Connection, memo: ClaimMemo, template_id: int) -> TemplateRead:
+def load_terms(connection: Connection, memo: ClaimMemo, template_id: int) -> TemplateRead:
     row = connection.execute(_TERMS, {"template_id": template_id}).mappings().first()
     if row is None or (not row["public"] and row["merchant_id"] is not None):
         raise TemplateNotFound()
@@ -168,7 +113,7 @@ def _load_terms(connection: Connection, memo: ClaimMemo, template_id: int) -> Te
     return terms
 
 
-def _remaining(connection: Connection, template_id: int) -> int:
+def remaining_of(connection: Connection, template_id: int) -> int:
     return connection.scalar(_REMAINING, {"template_id": template_id})
 
 
@@ -181,12 +126,12 @@ def give(connection: Connection, terms: TemplateRead, consumer_id: int, *, claim
         raise ClaimLimitReached()
     if not stock.take_one(connection, terms.id):
         raise SoldOut()
-    coupon = _insert_coupon(connection, _coupon_row(terms, consumer_id, claim_no, channel, now, campaign_id))
+    coupon = _insert_coupon(connection, coupon_row(terms, consumer_id, claim_no, channel, now, campaign_id))
     _append_issued(connection, terms, coupon)
     return coupon
 
 
-def _coupon_row(terms: TemplateRead, consumer_id: int, claim_no: int, channel: str, now: datetime,
+def coupon_row(terms: TemplateRead, consumer_id: int, claim_no: int, channel: str, now: datetime,
                 campaign_id: int | None = None) -> dict[str, Any]:
     return {"template_id": terms.id, "consumer_id": consumer_id, "merchant_id": terms.merchant_id,
             "claim_no": claim_no, "code": codes.new_code(), "status": CouponStatus.AVAILABLE, "channel": channel,
@@ -195,20 +140,19 @@ def _coupon_row(terms: TemplateRead, consumer_id: int, claim_no: int, channel: s
             "used_order_id": None, "used_store_id": None, "discount_fen": None, "updated_at": now}
 
 
-def _insert_coupon(connection: Connection, coupon: dict[str, Any], *, unless_claim_no_taken: bool = False
-                   ) -> dict[str, Any] | None:
-    """The coupon with its id; with `unless_claim_no_taken`, None (nothing written) when the consumer's
-    claim_no is taken already, instead of the IntegrityError that would spoil the whole transaction."""
-    if not unless_claim_no_taken:
-        coupon["id"] = connection.execute(_INSERT_COUPON, coupon).inserted_primary_key[0]
-        return coupon
-    coupon_id = connection.scalar(_INSERT_COUPON_UNLESS_TAKEN[connection.dialect.name], coupon)
-    return None if coupon_id is None else {**coupon, "id": coupon_id}
+def _insert_coupon(connection: Connection, coupon: dict[str, Any]) -> dict[str, Any]:
+    coupon["id"] = connection.execute(_INSERT_COUPON, coupon).inserted_primary_key[0]
+    return coupon
 
 
 def _append_issued(connection: Connection, terms: TemplateRead, coupon: dict[str, Any]) -> None:
+    connection.execute(INSERT_FACT, fact_row(terms, coupon))
+
+
+def fact_row(terms: TemplateRead, coupon: dict[str, Any]) -> dict[str, Any]:
+    """The `coupon.claimed` (or, from a campaign, `coupon.issued`) fact of a coupon just given."""
     channel = coupon["channel"]
-    append_fact_row(connection, "coupon.issued" if channel == "campaign" else "coupon.claimed",
-                    {"coupon_id": coupon["id"], "template_id": terms.id, "campaign_id": coupon["campaign_id"],
-                     "channel": channel}, occurred_at=coupon["claimed_at"], merchant_id=terms.merchant_id,
-                    consumer_id=coupon["consumer_id"])
+    return fact_values("coupon.issued" if channel == "campaign" else "coupon.claimed",
+                       {"coupon_id": coupon["id"], "template_id": terms.id, "campaign_id": coupon["campaign_id"],
+                        "channel": channel}, occurred_at=coupon["claimed_at"], merchant_id=terms.merchant_id,
+                       consumer_id=coupon["consumer_id"])

@@ -32,15 +32,9 @@ class StockBusy(Exception):
     """Every slot with stock is locked by other transactions, and this one may not wait for them."""
 
 
-def take_one(session: Session | Connection, template_id: int, locked: dict[int, int] | None = None) -> bool:
+def take_one(session: Session | Connection, template_id: int) -> bool:
     """Take one coupon from the template's stock in the caller's transaction; False when none is left.
-
-    A transaction taking for many claims (`locked`: the slot it has locked, per template) never waits for a
-    slot another transaction has locked: holding slot locks of its own, waiting could deadlock. It keeps
-    taking from its slot, else locks a free one with stock, else raises StockBusy (or says sold out).
-    """
-    if locked is not None:
-        return _take_without_waiting(session, template_id, locked)
+    (A transaction of many claims takes them at once: `take_many`.)"""
     if _take(session, template_id, random.randrange(SLOTS)):
         return True
     while True:  # our slot was empty (or the template has fewer slots): the ones with stock, in turn
@@ -52,22 +46,25 @@ def take_one(session: Session | Connection, template_id: int, locked: dict[int, 
             return True
 
 
-def give_back(session: Session | Connection, template_id: int, slot: int) -> None:
-    """Return one coupon to the slot this transaction just took it from (and so holds locked)."""
-    session.execute(_GIVE_BACK, {"back_template": template_id, "back_slot": slot})
+def take_many(session: Session | Connection, template_id: int, wanted: int, locked: dict[int, int]) -> tuple[int, bool]:
+    """Take up to `wanted` coupons at once for a transaction of many claims, never waiting for a slot another
+    transaction has locked (`locked`: the slot this one holds, per template): (how many it took, whether the
+    rest of the stock is in slots others hold)."""
+    taken = 0
+    while taken < wanted:
+        row = session.execute(_FREE_SLOT, {"template_id": template_id}).first()  # locked by us now
+        if row is None:
+            return taken, bool(session.scalar(_ANY_LEFT, {"template_id": template_id}))
+        slot, remaining = row
+        n = min(remaining, wanted - taken)
+        session.execute(_TAKE_N, {"take_template": template_id, "take_slot": slot, "n": n})
+        locked[template_id], taken = slot, taken + n
+    return taken, False
 
 
-def _take_without_waiting(session: Session | Connection, template_id: int, locked: dict[int, int]) -> bool:
-    slot = locked.get(template_id)
-    if slot is not None and _take(session, template_id, slot):  # locked by us already: no wait
-        return True
-    slot = session.scalar(_FREE_SLOT, {"template_id": template_id})
-    if slot is None:
-        if session.scalar(_ANY_LEFT, {"template_id": template_id}):
-            raise StockBusy()
-        return False
-    locked[template_id] = slot
-    return _take(session, template_id, slot)
+def give_back(session: Session | Connection, template_id: int, slot: int, n: int = 1) -> None:
+    """Return `n` coupons to a slot this transaction took from (and so holds locked)."""
+    session.execute(_GIVE_BACK, {"back_template": template_id, "back_slot": slot, "n": n})
 
 
 _TAKE = (update(CouponStock.__table__)  # built once: building it per claim cost more than running it
@@ -76,11 +73,16 @@ _TAKE = (update(CouponStock.__table__)  # built once: building it per claim cost
          .values(remaining=CouponStock.remaining - 1))
 _GIVE_BACK = (update(CouponStock.__table__)
               .where(CouponStock.template_id == bindparam("back_template"), CouponStock.slot == bindparam("back_slot"))
-              .values(remaining=CouponStock.remaining + 1))
+              .values(remaining=CouponStock.remaining + bindparam("n")))
+_TAKE_N = (update(CouponStock.__table__)  # on a slot this transaction has locked, with `n` <= what it holds
+           .where(CouponStock.template_id == bindparam("take_template"), CouponStock.slot == bindparam("take_slot"))
+           .values(remaining=CouponStock.remaining - bindparam("n")))
 _WITH_STOCK = select(CouponStock.slot).where(CouponStock.template_id == bindparam("template_id"),
                                              CouponStock.remaining > 0)
 # PostgreSQL locks the slot it returns and passes over those others hold; SQLite, one writer, has no row locks.
-_FREE_SLOT = _WITH_STOCK.order_by(func.random()).limit(1).with_for_update(skip_locked=True)
+_FREE_SLOT = (select(CouponStock.slot, CouponStock.remaining)
+              .where(CouponStock.template_id == bindparam("template_id"), CouponStock.remaining > 0)
+              .order_by(func.random()).limit(1).with_for_update(skip_locked=True))
 _ANY_LEFT = select(func.count()).where(CouponStock.template_id == bindparam("template_id"), CouponStock.remaining > 0)
 
 
