@@ -4,8 +4,9 @@ previous one was being written (group commit).
 In a flash sale each claim paid a thread hop, a transaction and a commit of its own, and on SQLite
 queued for the one write turn anyway. Here claims wait in this process's queue instead, and a writer
 takes up to BATCH of them per transaction, a few statements for all (marketing.claim_sets): no claim is
-answered before the commit that holds it. SQLite has one writer per process (its write turn); PostgreSQL several, whose
-transactions lock different stock slots and never wait for each other's (marketing.stock.take_one).
+answered before the commit that holds it. SQLite has one writer per process (its write turn); PostgreSQL
+several, whose transactions lock different stock slots and never wait for each other's
+(marketing.stock.take_many).
 What a batch cannot settle without waiting (all stock locked by other transactions), or a batch whose
 transaction failed (PostgreSQL ends a deadlock between two consumers' parallel claims by aborting one),
 is claimed again one claim per transaction, the way a single claim always is.
@@ -23,7 +24,7 @@ from daodian.marketing.schemas import CouponRead
 from daodian.marketing.stock import StockBusy
 
 BATCH = 64  # claims per transaction at most: a batch's last claim waits for all of them
-POSTGRESQL_WRITERS = 8  # batches in flight per process (SQLite: one, its write turn); with the reads, within the pool
+POSTGRESQL_WRITERS = 8  # batches in flight per process; with the caller reads (10), within the pool (20)
 
 
 class ClaimBatches:

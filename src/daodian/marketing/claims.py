@@ -1,4 +1,5 @@
-"""Claiming coupons: the flash-sale path, one short writing transaction of a few Core statements.
+"""Claiming coupons: one claim in one short writing transaction of a few Core statements (a flash sale's
+many at once: marketing.claim_sets, written in batches by marketing.claim_batches).
 
 A claim is exact under any load because it is one conditional UPDATE of a stock slot (`remaining > 0`,
 marketing.stock) and one INSERT of the coupon, in one transaction: the database, not the application,
@@ -132,7 +133,7 @@ def give(connection: Connection, terms: TemplateRead, consumer_id: int, *, claim
 
 
 def coupon_row(terms: TemplateRead, consumer_id: int, claim_no: int, channel: str, now: datetime,
-                campaign_id: int | None = None) -> dict[str, Any]:
+               campaign_id: int | None = None) -> dict[str, Any]:
     return {"template_id": terms.id, "consumer_id": consumer_id, "merchant_id": terms.merchant_id,
             "claim_no": claim_no, "code": codes.new_code(), "status": CouponStatus.AVAILABLE, "channel": channel,
             "campaign_id": campaign_id, "claimed_at": now, "valid_from": now,

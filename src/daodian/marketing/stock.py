@@ -1,9 +1,10 @@
-"""A coupon template's stock in slots: filled once when the template is made, taken one at a time.
+"""A coupon template's stock in slots: filled once when the template is made, taken by claims.
 
-Each take is one conditional UPDATE of one slot (`remaining > 0`): the database decides, so no template
-ever gives out more than its quantity, whatever the concurrency. A claim starts at a random slot, so
-parallel claims on PostgreSQL lock different rows; when its slot is empty it tries the others that
-still have stock, and only when none has is the template sold out.
+Each take is a conditional UPDATE of one slot (`remaining > 0`, or of a slot the transaction has locked
+and read): the database decides, so no template ever gives out more than its quantity, whatever the
+concurrency. A single claim starts at a random slot, so parallel claims on PostgreSQL lock different rows;
+when its slot is empty it tries the others that still have stock, and only when none has is the template
+sold out. A batch of claims (`take_many`) locks free slots only and takes several coupons from each.
 """
 
 import random
