@@ -1,7 +1,9 @@
 """The claim's fast path answers as the FastAPI route does; claims in one transaction (SQLite's batches)
 and gathered caller lookups keep every outcome exact."""
 
+import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -12,6 +14,7 @@ from daodian.accounts.service import hash_token
 from daodian.kit.clock import utcnow
 from daodian.kit.db import make_session_factory, read_connection, unit_of_work
 from daodian.marketing import claim_sets, claims, stock
+from daodian.marketing.claim_batches import ClaimBatches
 from daodian.marketing.errors import ClaimLimitReached, SoldOut
 from daodian.marketing.models import Coupon, CouponStock, CouponTemplate
 from daodian.marketing.schemas import CouponRead
@@ -174,3 +177,23 @@ def test_a_batch_never_waits_for_a_slot_another_transaction_holds(backend, engin
         with engine.begin() as connection:
             connection.execute(delete(CouponTemplate).where(CouponTemplate.id == template_id))
             connection.execute(delete(User).where(User.id == user_id))
+
+
+def test_a_claim_queued_right_after_a_batch_ends_is_written(client, db, shop, settings, session_factory):
+    """The caller of a batch's last claim resumes before the finished writer's done callback runs; a claim it
+    queues at once must still find a writer (it once waited for ever)."""
+    template_id = _template(client, db, shop)["id"]
+    first, second = make_user(db).id, make_user(db).id
+    db.flush()
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, session_factory=session_factory))
+    batches = ClaimBatches(app)
+
+    async def one_after_the_other() -> list[CouponRead]:
+        done = [await batches.claim(first, template_id)]
+        done.append(await batches.claim(second, template_id))  # queued in the same loop turn as the first returns
+        return done
+
+    coupons = asyncio.run(asyncio.wait_for(one_after_the_other(), timeout=10))
+    assert len({c.id for c in coupons}) == 2
+    holders = db.scalars(select(Coupon.consumer_id).where(Coupon.template_id == template_id).order_by(Coupon.id))
+    assert list(holders) == [first, second]

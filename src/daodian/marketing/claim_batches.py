@@ -45,10 +45,11 @@ class ClaimBatches:
             self.loop, self.waiting, self.writers = loop, [], set()
         future = loop.create_future()
         self.waiting.append((consumer_id, template_id, future))
+        # A writer that has finished counts no more from that moment (task.done()), not from its done callback,
+        # which runs a loop turn later: a claim queued in between would otherwise wait with no writer to take it.
+        self.writers = {writer for writer in self.writers if not writer.done()}
         if len(self.writers) < self.most_writers:
-            writer = loop.create_task(self._write())
-            self.writers.add(writer)
-            writer.add_done_callback(self.writers.discard)
+            self.writers.add(loop.create_task(self._write()))
         return await future
 
     async def _write(self) -> None:
