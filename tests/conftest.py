@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from daodian.kit.db import create_db_engine, make_session_factory  # noqa: E402
+from tests.factories import auth, make_shop, make_user  # noqa: E402
 from tests.support.databases import drop_database, prepare_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 from tests.support.shared_app import shared_app  # noqa: E402
@@ -93,3 +94,22 @@ def live_server(backend, tmp_path_factory) -> LiveServer:
     yield server
     server.stop()
     drop_database(settings)
+
+
+# --- people and a shop, for the tests that need no particular prices (others define their own `shop`) ---
+
+
+@pytest.fixture
+def shop(db):
+    return make_shop(db)
+
+
+@pytest.fixture
+def consumer(db):
+    return make_user(db, name="顾客")
+
+
+@pytest.fixture
+def me(db, consumer) -> dict:
+    """The consumer's auth headers."""
+    return auth(db, consumer)

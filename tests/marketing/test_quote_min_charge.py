@@ -6,7 +6,7 @@ import pytest
 from daodian.loyalty import points as ledger
 from daodian.loyalty.models import Membership, MemberTier, merchant_scope
 from daodian.marketing import pricing
-from tests.factories import auth, make_shop, make_user
+from tests.factories import auth, make_shop
 from tests.marketing.helpers import template_body
 from tests.orders.helpers import create_order, key, service_body
 
@@ -14,16 +14,6 @@ from tests.orders.helpers import create_order, key, service_body
 @pytest.fixture
 def shop(db):
     return make_shop(db, item_price_fen=19900)
-
-
-@pytest.fixture
-def consumer(db):
-    return make_user(db, name="顾客")
-
-
-@pytest.fixture
-def me(db, consumer):
-    return auth(db, consumer)
 
 
 def _claim(client, db, shop, headers, **overrides) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from daodian.loyalty.models import Membership, MemberTier, merchant_scope
 from daodian.marketing.models import Coupon, CouponStatus
 from daodian.orders.models import OrderLine
-from tests.factories import auth, make_shop, make_user
+from tests.factories import auth, make_shop
 from tests.marketing.helpers import template_body
 from tests.orders.helpers import create_order, key, pickup_body, service_body
 from tests.web.support import log_in
@@ -16,16 +16,6 @@ from tests.web.support import log_in
 @pytest.fixture
 def shop(db):
     return make_shop(db, item_price_fen=19900, sku_price_fen=15500)  # a 155.00 SKU, a 199.00 service
-
-
-@pytest.fixture
-def consumer(db):
-    return make_user(db, name="顾客")
-
-
-@pytest.fixture
-def me(db, consumer):
-    return auth(db, consumer)
 
 
 @pytest.fixture

@@ -2,34 +2,18 @@
 
 import re
 import secrets
-from pathlib import Path
 
 import pytest
 
 from daodian.kit.db import unit_of_work
 from tests.factories import PASSWORD, make_merchant, make_store, make_user
+from tests.web.browser_support import BROWSER_MARKS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium "
-                                                     "(apt-get install chromium); browsers are never downloaded"),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 FRIDAY, MONDAY, WEDNESDAY = 5, 1, 3
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

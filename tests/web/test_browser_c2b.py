@@ -17,25 +17,14 @@ from tests.factories import PASSWORD, auth, make_product, make_user, principal_o
 from tests.marketing.group_buy_helpers import create_deal, join_and_pay
 from tests.marketing.presale_helpers import create_presale, vote_and_pay
 from tests.orders.helpers import LiveShop
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser_support import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 PHONE = {"width": 390, "height": 844}
 POLL = 15_000  # the progress fragment polls every 3 s: a few polls' worth, on a busy machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

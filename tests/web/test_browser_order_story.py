@@ -8,25 +8,14 @@ import pytest
 
 from daodian.kit.db import unit_of_work
 from tests.factories import PASSWORD, make_shop, make_user
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.browser_support import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 1024, "height": 768}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

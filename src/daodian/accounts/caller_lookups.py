@@ -21,7 +21,7 @@ from daodian.kit.http import DB_CONCURRENCY
 
 BATCH = 256  # tokens per read at most
 
-_LIVE_USER_IDS = (  # built once, like accounts.repository's single lookup
+_LIVE_USER_IDS = (  # built once: building it cost more than running it
     select(AuthSession.token_hash, AuthSession.user_id).join(User, User.id == AuthSession.user_id).where(
         AuthSession.token_hash.in_(bindparam("token_hashes", expanding=True)),
         AuthSession.kind == "bearer",

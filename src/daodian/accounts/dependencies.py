@@ -2,16 +2,14 @@
 
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts import service
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
-from daodian.kit.db import read_connection
+from daodian.accounts.caller_lookups import lookups_of
 from daodian.kit.errors import NotAuthenticated
-from daodian.kit.http import DbSession, DbSlot
+from daodian.kit.http import DbSession
 
 SESSION_COOKIE = "daodian_session"
 
@@ -39,23 +37,16 @@ def _logged_in(principal: Annotated[Principal, Depends(api_principal)]) -> Princ
     return principal
 
 
-async def api_user_id(request: Request, _slot: Annotated[None, DbSlot],
+async def api_user_id(request: Request,
                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> int:
     """The caller's account id, for async routes that need to know only who is asking (a coupon claim):
-    one indexed read in a worker thread, no session left open; 401 without a live token."""
+    looked up with the other callers of the moment (accounts.caller_lookups); 401 without a live token."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
-    user_id = await anyio.to_thread.run_sync(bearer_user_id, request.app.state.session_factory,
-                                             credentials.credentials[:128])
+    user_id = await lookups_of(request.app.state).user_id(credentials.credentials[:128])
     if user_id is None:
         raise NotAuthenticated()
     return user_id
-
-
-def bearer_user_id(factory: sessionmaker[Session], token: str) -> int | None:
-    """Who holds this bearer token: one read on a bare connection (kit.db.read_connection)."""
-    with read_connection(factory) as connection:
-        return service.user_id_for_token(connection, token, kind="bearer")
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

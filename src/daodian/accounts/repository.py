@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.accounts.models import AuthSession, StaffMembership, User
@@ -19,22 +19,6 @@ def live_session(session: Session, token_hash: str, kind: str, now: datetime) ->
             AuthSession.expires_at > now,
         )
     )
-
-
-_LIVE_USER_ID = (  # built once: every claim of a flash sale asks it, and building it cost more than running it
-    select(AuthSession.user_id).join(User, User.id == AuthSession.user_id).where(
-        AuthSession.token_hash == bindparam("token_hash"),
-        AuthSession.kind == bindparam("kind"),
-        AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > bindparam("now"),
-        User.is_active.is_(True),
-    )
-)
-
-
-def live_user_id(session: Session | Connection, token_hash: str, kind: str, now: datetime) -> int | None:
-    """The active account behind a live token, in one indexed read."""
-    return session.scalar(_LIVE_USER_ID, {"token_hash": token_hash, "kind": kind, "now": now})
 
 
 def memberships_of(session: Session, user_id: int) -> list[StaffMembership]:

@@ -4,7 +4,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from daodian.accounts import repository
@@ -75,11 +74,6 @@ def principal_for_token(session: Session, token: str, *, kind: str) -> Principal
     if user is None or not user.is_active:
         return None
     return principal_for(session, user)
-
-
-def user_id_for_token(session: Session | Connection, token: str, *, kind: str) -> int | None:
-    """Who is asking, when that is all a route needs (no roles): one read instead of three."""
-    return repository.live_user_id(session, hash_token(token), kind, utcnow())
 
 
 def principal_for(session: Session, user: User) -> Principal:

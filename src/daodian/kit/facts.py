@@ -9,7 +9,7 @@ refuses UPDATE and DELETE on this table (see migration 0004_facts).
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, ForeignKey, String, insert
+from sqlalchemy import JSON, ForeignKey, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from daodian.kit.clock import utcnow
@@ -41,17 +41,9 @@ def append_fact(session: Session, kind: str, payload: dict[str, Any], *, occurre
     return fact
 
 
-def append_fact_row(connection: Connection, kind: str, payload: dict[str, Any], *, occurred_at: datetime,
-                    merchant_id: int | None = None, store_id: int | None = None,
-                    consumer_id: int | None = None) -> None:
-    """`append_fact` for a transaction written with Core statements (a coupon claim): the same row."""
-    connection.execute(INSERT_FACT, fact_values(kind, payload, occurred_at=occurred_at, merchant_id=merchant_id,
-                                                store_id=store_id, consumer_id=consumer_id))
-
-
 def fact_values(kind: str, payload: dict[str, Any], *, occurred_at: datetime, merchant_id: int | None = None,
                 store_id: int | None = None, consumer_id: int | None = None) -> dict[str, Any]:
-    """A fact's row for Core statements (INSERT_FACT), one or many at once."""
+    """`append_fact`'s row for Core statements (INSERT_FACT), one or many at once (a batch of coupon claims)."""
     return {"kind": kind, "payload": payload, "occurred_at": occurred_at, "recorded_at": utcnow(),
             "merchant_id": merchant_id, "store_id": store_id, "consumer_id": consumer_id}
 

@@ -32,12 +32,6 @@ DB_CONCURRENCY = 10
 # Idempotency-Key then gets its 409 while the first request still waits on the provider.
 IDEMPOTENT = "x-idempotent"
 
-# OpenAPI extension of other routes whose transactions all come from `transaction_factory` (a coupon claim:
-# a read, then one short write): they take the write turn per writing transaction, so a claim refused
-# before it writes (sold out, at its limit) never queues behind the claims that do write.
-TURN_PER_TRANSACTION = "x-turn-per-transaction"
-
-
 def _app_turn(app: FastAPI) -> anyio.Semaphore:
     turn = getattr(app.state, "sqlite_write_turn", None)
     if turn is None:  # one per app, made on first use inside its event loop
@@ -48,7 +42,7 @@ def _app_turn(app: FastAPI) -> anyio.Semaphore:
 def _turn_per_transaction(request: Request) -> bool:
     route = request.scope.get("route")
     extra = getattr(route, "openapi_extra", None) or {}
-    return bool(extra.get(IDEMPOTENT) or extra.get(TURN_PER_TRANSACTION))
+    return bool(extra.get(IDEMPOTENT))
 
 
 async def _sqlite_write_turn(request: Request) -> AsyncIterator[None]:

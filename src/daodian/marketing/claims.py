@@ -127,8 +127,9 @@ def give(connection: Connection, terms: TemplateRead, consumer_id: int, *, claim
         raise ClaimLimitReached()
     if not stock.take_one(connection, terms.id):
         raise SoldOut()
-    coupon = _insert_coupon(connection, coupon_row(terms, consumer_id, claim_no, channel, now, campaign_id))
-    _append_issued(connection, terms, coupon)
+    coupon = coupon_row(terms, consumer_id, claim_no, channel, now, campaign_id)
+    coupon["id"] = connection.execute(_INSERT_COUPON, coupon).inserted_primary_key[0]
+    connection.execute(INSERT_FACT, fact_row(terms, coupon))
     return coupon
 
 
@@ -139,15 +140,6 @@ def coupon_row(terms: TemplateRead, consumer_id: int, claim_no: int, channel: st
             "campaign_id": campaign_id, "claimed_at": now, "valid_from": now,
             "valid_until": terms.valid_until or now + timedelta(days=terms.valid_days), "used_at": None,
             "used_order_id": None, "used_store_id": None, "discount_fen": None, "updated_at": now}
-
-
-def _insert_coupon(connection: Connection, coupon: dict[str, Any]) -> dict[str, Any]:
-    coupon["id"] = connection.execute(_INSERT_COUPON, coupon).inserted_primary_key[0]
-    return coupon
-
-
-def _append_issued(connection: Connection, terms: TemplateRead, coupon: dict[str, Any]) -> None:
-    connection.execute(INSERT_FACT, fact_row(terms, coupon))
 
 
 def fact_row(terms: TemplateRead, coupon: dict[str, Any]) -> dict[str, Any]:
