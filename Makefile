@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 ASSETS_STAMP := node_modules/.assets-installed
 
-.PHONY: run test test-sqlite test-postgresql install assets lint bench clean
+.PHONY: run test test-sqlite test-postgresql install assets lint layers bench clean
 
 run: $(RUN_STAMP) $(ASSETS_STAMP)
 	$(BIN)/daodian db upgrade
@@ -15,6 +15,7 @@ run: $(RUN_STAMP) $(ASSETS_STAMP)
 
 test: $(TEST_STAMP) $(ASSETS_STAMP)
 	scripts/system-deps.sh
+	$(BIN)/lint-imports
 	scripts/test-both-legs.sh
 
 test-sqlite: $(TEST_STAMP) $(ASSETS_STAMP)
@@ -46,6 +47,11 @@ $(ASSETS_STAMP): package.json package-lock.json scripts/vendor-assets.sh
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports
+
+# The import contracts in pyproject.toml: layers one way, no cycles (docs/architecture.md).
+layers: $(TEST_STAMP)
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules var src/daodian/web/static/vendor

@@ -15,7 +15,7 @@ would take most of the 2 shared cores itself) keeps `--clients` keep-alive conne
 The database is then checked: as many coupons as 201s, each to a different consumer, stock + coupons =
 quantity. Then `--bare` bare transactions of one `UPDATE coupon_stock SET remaining = remaining - 1 WHERE
 ... AND remaining > 0` run from `--clients` threads of this process: on one row (a single counter, as
-claims had before marketing.stock), on random rows of a template's slots, and on the sold-out row.
+claims had before coupons.stock), on random rows of a template's slots, and on the sold-out row.
 """
 
 import argparse
@@ -43,11 +43,11 @@ SELL_OUT_STOCK = 100  # the template that is sold out before the rejections are 
 
 from daodian import migrate  # noqa: E402
 from daodian.accounts.models import AuthSession, User  # noqa: E402
+from daodian.coupons import stock as coupon_stock  # noqa: E402
+from daodian.coupons.models import Coupon, CouponStock, CouponTemplate  # noqa: E402
 from daodian.kit.clock import utcnow  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
-from daodian.marketing import stock as coupon_stock  # noqa: E402
-from daodian.marketing.models import Coupon, CouponStock, CouponTemplate  # noqa: E402
 from daodian.merchants.models import Merchant, MerchantStatus  # noqa: E402
 
 
@@ -93,7 +93,7 @@ def seed(settings: Settings, stock: int, consumers: int, bare: int) -> dict:
                 public=True, created_by=owner.id)
             session.add(template)
             session.flush()
-            if name == "bare_one_row":  # the design claims had before marketing.stock: one counter row
+            if name == "bare_one_row":  # the design claims had before coupons.stock: one counter row
                 session.add(CouponStock(template_id=template.id, slot=0, remaining=quantity))
             else:
                 coupon_stock.fill(session, template.id, quantity)

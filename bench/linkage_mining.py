@@ -4,7 +4,7 @@
 
 Generates people with purchases of 30 product categories and consumptions of 40 service categories over
 90 days, sized so that the 30-day windowed join yields about --pairs pairs (printed exactly), with a few
-planted links; then times `daodian.linkage.mining.count` + `rules` and prints seconds and peak memory
+planted links; then times `daodian.mining.rules.count` + `rules` and prints seconds and peak memory
 (the process's max RSS, and numpy's traced peak). Target: <= 30 s.
 """
 
@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from daodian.linkage import mining
+from daodian.mining import rules as mining
 
 DAY = 86_400
 

@@ -34,11 +34,11 @@ from sqlalchemy import func, select, update
 ROOT = Path(__file__).resolve().parents[1]
 
 from daodian import migrate  # noqa: E402
-from daodian.catalog.models import ServiceCategory  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
 from daodian.merchants.models import Merchant, Store, StoreCategory  # noqa: E402
-from daodian.merchants.nearby import StoreIndex  # noqa: E402
+from daodian.nearby.index import StoreIndex  # noqa: E402
+from daodian.taxonomy.models import ServiceCategory  # noqa: E402
 
 SEED = 20160501
 # (lat, lng WGS-84, sigma km, weight): Hangzhou's busy districts, roughly as the demo city has them.

@@ -39,12 +39,12 @@ from tests.factories import add_staff, make_shop, make_user, pay_order, principa
 
 from daodian import migrate  # noqa: E402
 from daodian.accounts.models import StaffRole  # noqa: E402
+from daodian.kit import codes as voucher_codes  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
-from daodian.orders import codes as voucher_codes  # noqa: E402
 from daodian.orders import service as orders  # noqa: E402
-from daodian.orders.models import Voucher  # noqa: E402
 from daodian.orders.schemas import OrderCreate, OrderLineIn  # noqa: E402
+from daodian.vouchers.models import Voucher  # noqa: E402
 
 SEED = 20260522
 

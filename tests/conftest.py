@@ -13,11 +13,14 @@ import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from daodian import bootstrap  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory  # noqa: E402
 from tests.factories import auth, make_shop, make_user  # noqa: E402
 from tests.support.databases import drop_database, prepare_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 from tests.support.shared_app import shared_app  # noqa: E402
+
+bootstrap.wire()  # the domain event handlers, as the app and the CLI wire them
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,22 +9,23 @@ from sqlalchemy.orm import Session
 from daodian.accounts import service as accounts
 from daodian.accounts.authz import Principal
 from daodian.accounts.models import StaffRole, User
+from daodian.bookings.models import BookingSlot
 from daodian.catalog import service as catalog
 from daodian.catalog.models import Sku
-from daodian.catalog.schemas import ProductCreate, ServiceItemCreate, SkuCreate
+from daodian.catalog.schemas import ProductCreate, SkuCreate
 from daodian.kit.clock import utcnow
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
+from daodian.merchants.item_schemas import ServiceItemCreate
 from daodian.merchants.models import Merchant, MerchantStatus, Store, StoreItem
 from daodian.merchants.schemas import HoursInterval, Location, MerchantCreate, OpeningHours, StoreCreate
-from daodian.orders import counter
 from daodian.orders import service as order_service
-from daodian.orders.booking_models import BookingSlot
-from daodian.orders.models import Voucher
 from daodian.orders.schemas import OrderCreate, OrderLineIn
 from daodian.records import service as records
 from daodian.records.models import ConsumptionRecord, RecordSource
 from daodian.records.schemas import ConsumptionLineIn, ConsumptionRecordCreate, MemberIn
+from daodian.vouchers import counter
+from daodian.vouchers.models import Voucher
 
 PASSWORD = "correct-horse-9"
 _phones = itertools.count(13900000001)
@@ -76,7 +77,7 @@ def make_store(db: Session, merchant: Merchant, *, name: str = "西湖店", lat:
 
 def make_item(db: Session, merchant: Merchant, store_ids: list[int], *, price_fen: int = 19900,
               category: str = "auto_service.oil_change"):
-    item = catalog.create_item(db, merchant.id, ServiceItemCreate(
+    item = service_items.create_item(db, merchant.id, ServiceItemCreate(
         service_category=category, name_zh="小保养", name_en="Basic service", price_fen=price_fen, duration_min=60))
     stores.set_item_stores(db, item, store_ids)
     return item
@@ -172,6 +173,7 @@ def verify_voucher(db: Session, settings, voucher, store: Store, clerk: User):
 
 # Imported here, next to the factories that use them (this section is appended by the orders work).
 from daodian.kit.settings import get_settings  # noqa: E402
+from daodian.merchants import service_items  # noqa: E402
 from daodian.orders.models import Order  # noqa: E402
 from daodian.payments import service as payments_service  # noqa: E402
 from daodian.payments.models import Payment, PaymentStatus  # noqa: E402

@@ -34,10 +34,10 @@ from sqlalchemy import select
 
 from daodian.accounts.schemas import PHONE_PATTERN
 from daodian.catalog.models import Sku
-from daodian.catalog.schemas import CATEGORY_CODE_PATTERN
-from daodian.kit.error_handlers import _HTTP_CODES as HTTP_ERROR_CODES
+from daodian.kit.api.error_handlers import _HTTP_CODES as HTTP_ERROR_CODES
 from daodian.kit.errors import Invalid
 from daodian.kit.ids import MAX_ID
+from daodian.taxonomy.schemas import CATEGORY_CODE_PATTERN
 from tests.factories import add_staff, make_item, make_merchant, make_product, make_store, make_user, token_for
 from tests.support.shared_app import shared_app
 
@@ -48,7 +48,7 @@ FUZZ_EXAMPLES = int(os.environ.get("DAODIAN_FUZZ_EXAMPLES", "5"))
 FUZZ_SETTINGS = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
                          suppress_health_check=list(HealthCheck))
 
-# Decisions for the whole API, stated once (see kit.query):
+# Decisions for the whole API, stated once (see kit.api.query):
 # - unknown query parameters are ignored, as HTTP APIs usually do (clients and proxies add their own),
 #   so requests with made-up extra parameters are not "negative data": not generated;
 # - the coverage phase (every boundary value the schema defines) runs its positive cases and tries
@@ -65,7 +65,7 @@ anonymous_schema = schemathesis.openapi.from_asgi("/openapi.json", SHARED.app,
                                                   config=SchemathesisConfig.from_dict(ANONYMOUS_CONFIG))
 load_all_checks()
 
-# Codes of refusals by the framework or the schema rather than by a domain rule (kit.error_handlers).
+# Codes of refusals by the framework or the schema rather than by a domain rule (kit.api.error_handlers).
 SCHEMA_LEVEL_CODES = frozenset({code for code, _ in HTTP_ERROR_CODES.values()} | {"http_error", Invalid.code})
 
 # What exists in the current test's database; the hooks below read it when drawing examples.

@@ -7,27 +7,28 @@ from sqlalchemy import text
 from daodian.accounts.endpoints import router as accounts_router
 from daodian.accounts.privacy import router as privacy_router
 from daodian.analytics.endpoints import router as analytics_router
+from daodian.bookings.endpoints import router as bookings_router
+from daodian.c2b.group_buy.endpoints import router as group_buys_router
+from daodian.c2b.presale.endpoints import router as presales_router
+from daodian.campaigns.endpoints import router as campaigns_router
 from daodian.catalog.endpoints import router as catalog_router
+from daodian.coupons.endpoints import claims_router
+from daodian.coupons.endpoints import router as coupons_router
+from daodian.follows.endpoints import router as follows_router
+from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.query import unambiguous_query
 from daodian.kit.errors import ERROR_RESPONSES
-from daodian.kit.http import DbSession, access
-from daodian.kit.query import unambiguous_query
 from daodian.linkage.endpoints import router as linkage_router
-from daodian.loyalty.follow_endpoints import router as follows_router
 from daodian.loyalty.points_endpoints import router as points_router
 from daodian.loyalty.tier_endpoints import router as tiers_router
-from daodian.marketing.campaign_endpoints import router as campaigns_router
-from daodian.marketing.endpoints import claims_router
-from daodian.marketing.endpoints import router as coupons_router
-from daodian.marketing.group_buy_endpoints import router as group_buys_router
-from daodian.marketing.presale_endpoints import router as presales_router
+from daodian.merchants.consent_endpoints import router as consents_router
 from daodian.merchants.endpoints import router as merchants_router
-from daodian.merchants.nearby_endpoints import router as nearby_router
-from daodian.orders.booking_endpoints import router as bookings_router
+from daodian.nearby.endpoints import router as nearby_router
 from daodian.orders.endpoints import router as orders_router
-from daodian.orders.voucher_endpoints import router as vouchers_router
 from daodian.payments.endpoints import router as payments_router
 from daodian.records.endpoints import router as records_router
 from daodian.search.endpoints import router as search_router
+from daodian.vouchers.endpoints import router as vouchers_router
 
 API_PREFIX = "/api/v1"
 
@@ -48,7 +49,7 @@ def health(session: DbSession) -> Health:
 
 
 def _api() -> APIRouter:
-    # One reading of query strings for the whole API (kit.query): unknown parameters are ignored,
+    # One reading of query strings for the whole API (kit.api.query): unknown parameters are ignored,
     # a single-valued one given twice is refused.
     return APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(unambiguous_query)])
 
@@ -70,6 +71,7 @@ def build_api_router() -> APIRouter:
     api.include_router(bookings_router)
     for router in (orders_router, vouchers_router, payments_router):
         api.include_router(router)
+    api.include_router(consents_router)  # the consumer's consents to merchants
     api.include_router(privacy_router)
     api.include_router(analytics_router)
     for router in (coupons_router, points_router, campaigns_router, group_buys_router):  # marketing

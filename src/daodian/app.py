@@ -6,16 +6,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from daodian import __version__
+from daodian import __version__, bootstrap
 from daodian.api import build_api_router, build_flash_sale_router
+from daodian.coupons.claim_fast_path import ClaimFastPath
+from daodian.kit.api.error_handlers import install_error_handlers
 from daodian.kit.db import create_db_engine, make_session_factory
-from daodian.kit.error_handlers import install_error_handlers
+from daodian.kit.html.rendering import WEB_DIR, render_error
 from daodian.kit.settings import Settings, get_settings
-from daodian.marketing.claim_fast_path import ClaimFastPath
-from daodian.merchants.nearby import warm_up as start_nearby
+from daodian.nearby.index import warm_up as start_nearby
 from daodian.search.service import start as start_search
 from daodian.web.pages import build_pages_router
-from daodian.web.rendering import WEB_DIR, render_error
 
 DESCRIPTION = """
 daodian (到店) links what people buy online to the local services around them.
@@ -28,6 +28,7 @@ Money is integer fen (1/100 CNY). Coordinates carry their datum (wgs84, gcj02, b
 
 def create_app(settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None) -> FastAPI:
     settings = settings or get_settings()
+    bootstrap.wire()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
             engine = create_db_engine(settings)
             app.state.session_factory = make_session_factory(engine)
         start_search(app)  # this process's search index
-        start_nearby(app.state)  # this process's nearby index (merchants.nearby)
+        start_nearby(app.state)  # this process's nearby index (nearby.index)
         yield
         if engine is not None:
             engine.dispose()

@@ -3,7 +3,7 @@
 import typer
 from rich.console import Console
 
-from daodian.kit import idempotency
+from daodian.kit.api import idempotency
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.settings import get_settings
 from daodian.orders import service as orders

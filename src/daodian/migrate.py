@@ -8,10 +8,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine
 
-from daodian.catalog import service as catalog
 from daodian.kit.db import make_session_factory, unit_of_work
 from daodian.kit.settings import Settings
 from daodian.linkage import service as linkage
+from daodian.taxonomy import service as taxonomy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -55,4 +55,4 @@ def upgrade(settings: Settings, engine: Engine, revision: str = "heads") -> int:
         command.upgrade(config, revision)
         _check_foreign_keys(connection)
     with unit_of_work(make_session_factory(engine)) as session:
-        return catalog.sync_taxonomy(session) + linkage.sync_curated(session)
+        return taxonomy.sync_taxonomy(session) + linkage.sync_curated(session)

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from daodian.accounts import service as accounts
 from daodian.accounts.models import StaffMembership, User
-from daodian.catalog.models import Product, ProductCategory, ServiceCategory, ServiceItem, Sku
-from daodian.catalog.taxonomy import PRODUCT_TREE, SERVICE_TREE, walk
+from daodian.catalog.models import Product, Sku
 from daodian.demo import bulk, city
 from daodian.demo.bulk import BulkWriter
 from daodian.demo.generate import build_demo_city, has_merchants
@@ -18,7 +17,9 @@ from daodian.demo.people import DEMO_PASSWORD
 from daodian.geo.datum import Datum, from_wgs84_arrays
 from daodian.kit.errors import Conflict
 from daodian.merchants import stores as store_service
-from daodian.merchants.models import Merchant, Store, StoreCategory, StoreItem
+from daodian.merchants.models import Merchant, ServiceItem, Store, StoreCategory, StoreItem
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
+from daodian.taxonomy.tree import PRODUCT_TREE, SERVICE_TREE, walk
 from tests.factories import make_merchant, make_user
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

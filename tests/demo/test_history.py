@@ -6,19 +6,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from daodian.bookings.models import Booking, BookingSlot
 from daodian.catalog.models import Sku
 from daodian.demo.generate import build_demo_city
-from daodian.demo.planted import planted_pairs
+from daodian.demo.history.planted import planted_pairs
+from daodian.kit import codes
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.facts import Fact
-from daodian.linkage.mining_service import mine, precision_recall
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
 from daodian.merchants.models import Store
-from daodian.orders import codes
-from daodian.orders.booking_models import Booking, BookingSlot
-from daodian.orders.models import Order, OrderLine, Verification, Voucher
+from daodian.mining.service import mine, precision_recall
+from daodian.orders.models import Order, OrderLine
 from daodian.payments.models import Payment, Refund
 from daodian.records.models import ConsumptionLine, ConsumptionRecord, Review
+from daodian.vouchers.models import Verification, Voucher
 from tests.support.databases import prepare_database
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

@@ -7,16 +7,17 @@ import pytest
 from sqlalchemy import func, select
 
 from daodian.analytics.contract import violations
+from daodian.coupons import service as coupons
+from daodian.coupons.models import Coupon, CouponTemplate
 from daodian.demo.generate import build_demo_city
-from daodian.demo.marketing_history import EARN_FEN_PER_POINT
+from daodian.demo.history.marketing import EARN_FEN_PER_POINT
+from daodian.follows.models import Follow
+from daodian.kit import codes
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.facts import Fact
 from daodian.loyalty import points
-from daodian.loyalty.models import Follow, Membership, MemberTier, PointsAccount, PointsEntry, PointsTransaction
-from daodian.marketing import coupons
-from daodian.marketing.models import Coupon, CouponTemplate
+from daodian.loyalty.models import Membership, MemberTier, PointsAccount, PointsEntry, PointsTransaction
 from daodian.merchants.models import Store
-from daodian.orders import codes
 from daodian.orders.models import Order
 from tests.support.databases import prepare_database
 

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from daodian.catalog.models import ServiceCategory
-from daodian.catalog.taxonomy import SERVICE_TREE, walk
 from daodian.importers.yelp import import_yelp
 from daodian.importers.yelp_categories import map_categories, target_codes
 from daodian.kit.settings import PROJECT_ROOT
 from daodian.merchants import stores as store_service
 from daodian.merchants.models import Merchant, Store, StoreCategory, StoreStatus
+from daodian.taxonomy.models import ServiceCategory
+from daodian.taxonomy.tree import SERVICE_TREE, walk
 
 YELP = PROJECT_ROOT.parent / "shared" / "datasets" / "yelp_boston" / "yelp_academic_dataset_business.json"
 EXPECTED_REJECTED = Path(__file__).with_name("yelp_boston_rejected.tsv")

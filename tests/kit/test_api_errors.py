@@ -94,6 +94,6 @@ def test_unexpected_errors_are_a_500_envelope_without_a_stack_trace(api, monkeyp
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("daodian.catalog.service.category_tree", explode)
+    monkeypatch.setattr("daodian.taxonomy.service.category_tree", explode)
     error = envelope(api.get("/api/v1/catalog/product-categories"), 500, "internal_error")
     assert "secret" not in error["message"]

@@ -8,9 +8,9 @@ import alipay
 import httpx
 from sqlalchemy import func, select, update
 
-from daodian.kit import idempotency
+from daodian.kit.api import idempotency
+from daodian.kit.api.idempotency import IdempotencyKey
 from daodian.kit.clock import utcnow
-from daodian.kit.idempotency import IdempotencyKey
 from daodian.orders.models import Order
 from daodian.orders.schemas import OrderCreate
 from tests.factories import auth, make_shop, make_user

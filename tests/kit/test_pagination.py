@@ -2,7 +2,7 @@
 
 import pytest
 
-from daodian.kit import pagination
+from daodian.kit.api import pagination
 from daodian.kit.settings import Settings
 from tests.factories import make_merchant, make_user
 

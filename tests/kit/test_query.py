@@ -1,4 +1,4 @@
-"""One reading of query strings for the whole API (kit.query): unknown parameters are ignored, a
+"""One reading of query strings for the whole API (kit.api.query): unknown parameters are ignored, a
 single-valued parameter given twice is refused instead of silently taking the last value."""
 
 NEARBY = "/api/v1/stores/nearby"

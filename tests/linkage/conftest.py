@@ -1,6 +1,6 @@
 import pytest
 
-from daodian.merchants import nearby
+from daodian.nearby import index as nearby
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from sqlalchemy import func, select
 
 from daodian.accounts.authz import Principal
-from daodian.catalog.models import ProductCategory, ServiceCategory
-from daodian.catalog.taxonomy import PRODUCT_TREE, SERVICE_TREE, walk
 from daodian.linkage import service
 from daodian.linkage.curated import CURATED_LINKS
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
 from daodian.linkage.schemas import LinkUpdate
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
+from daodian.taxonomy.tree import PRODUCT_TREE, SERVICE_TREE, walk
 from tests.factories import make_user
 
 

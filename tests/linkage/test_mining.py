@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from daodian.catalog.models import ProductCategory, ServiceCategory
-from daodian.linkage import mining, mining_service
-from daodian.linkage.mining_sources import ClosedLoop
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
+from daodian.mining import rules as mining
+from daodian.mining import service as mining_service
+from daodian.mining.sources import ClosedLoop
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 
 GROCERIES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "groceries" / "groceries.csv"
 DAY = 86_400

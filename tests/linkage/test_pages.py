@@ -7,10 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from daodian.catalog.models import ProductCategory, ServiceCategory
-from daodian.linkage import mining, mining_service
-from daodian.linkage.mining_sources import ClosedLoop
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
+from daodian.mining import rules as mining
+from daodian.mining import service as mining_service
+from daodian.mining.sources import ClosedLoop
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 from tests.factories import make_merchant, make_product, make_user
 from tests.web.support import csrf_from, english, log_in
 

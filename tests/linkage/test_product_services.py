@@ -1,12 +1,12 @@
 """GET /products/{id}/services: the live links of the product's category (and its parent), with stores
-ranked by the nearby index (merchants.nearby)."""
+ranked by the nearby index (nearby.index)."""
 
 from sqlalchemy import select
 
-from daodian.catalog.models import ProductCategory, ServiceCategory
 from daodian.geo.datum import Datum, from_wgs84
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
 from daodian.merchants.models import MerchantStatus, StoreStatus
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 from tests.factories import auth, make_merchant, make_product, make_store, make_user
 
 # The shopper, at West Lake (WGS-84); stores are placed by metres north of it.

@@ -2,7 +2,8 @@
 personalisation switched off (PIPL Art. 24) only public posts."""
 
 from daodian.accounts.models import StaffMembership
-from daodian.loyalty.models import Membership, MemberTier, MerchantPost, merchant_scope
+from daodian.follows.models import MerchantPost
+from daodian.loyalty.models import Membership, MemberTier, merchant_scope
 from tests.factories import auth, make_merchant, make_user
 
 API = "/api/v1"

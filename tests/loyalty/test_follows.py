@@ -5,9 +5,10 @@ import httpx
 from sqlalchemy import select
 
 from daodian.accounts.models import StaffRole
+from daodian.follows.models import Follow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
-from daodian.loyalty.models import Follow, Membership, merchant_scope
+from daodian.loyalty.models import Membership, merchant_scope
 from daodian.merchants.models import MerchantStatus
 from tests.factories import add_staff, auth, make_merchant, make_user
 from tests.marketing.helpers import template_body

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from daodian.c2b.group_buy.models import GroupBuy
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
-from daodian.marketing.group_buy_models import GroupBuy
 from tests.orders.helpers import sandbox_notify, start_sandbox
 
 TIERS = [{"min_participants": 2, "price_fen": 9900}, {"min_participants": 4, "price_fen": 7900},

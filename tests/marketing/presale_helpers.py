@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from daodian.c2b.presale.models import Presale
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
-from daodian.marketing.presale_models import Presale
 from tests.orders.helpers import key, sandbox_notify, start_sandbox
 
 

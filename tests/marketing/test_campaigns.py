@@ -5,8 +5,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from daodian.analytics.models import MemberSegment
+from daodian.coupons.models import Coupon
 from daodian.kit.facts import Fact
-from daodian.marketing.models import Coupon
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import template_body
 

@@ -11,13 +11,13 @@ from sqlalchemy import delete, func, select, update
 from daodian.accounts.caller_lookups import live_user_ids
 from daodian.accounts.models import AuthSession, User
 from daodian.accounts.service import hash_token
+from daodian.coupons import claim_sets, claims, stock
+from daodian.coupons.claim_batches import ClaimBatches
+from daodian.coupons.errors import ClaimLimitReached, SoldOut
+from daodian.coupons.models import Coupon, CouponStock, CouponTemplate
+from daodian.coupons.schemas import CouponRead
 from daodian.kit.clock import utcnow
 from daodian.kit.db import make_session_factory, read_connection, unit_of_work
-from daodian.marketing import claim_sets, claims, stock
-from daodian.marketing.claim_batches import ClaimBatches
-from daodian.marketing.errors import ClaimLimitReached, SoldOut
-from daodian.marketing.models import Coupon, CouponStock, CouponTemplate
-from daodian.marketing.schemas import CouponRead
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import template_body
 
@@ -148,7 +148,7 @@ def test_stock_is_spread_over_slots_and_every_coupon_can_be_taken(db, session_fa
 
 def test_a_batch_never_waits_for_a_slot_another_transaction_holds(backend, engine):
     """On PostgreSQL a transaction claiming for many, holding slot locks of its own, must not wait for
-    another's (that could deadlock): it reports StockBusy, and marketing.claim_batches claims that one
+    another's (that could deadlock): it reports StockBusy, and coupons.claim_batches claims that one
     alone. SQLite has one writer at a time, so there is nothing to wait for."""
     if backend != "postgresql":
         pytest.skip("row locks are PostgreSQL's")

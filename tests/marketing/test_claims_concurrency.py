@@ -3,9 +3,9 @@
 import httpx
 from sqlalchemy import func, select
 
+from daodian.coupons.models import Coupon, CouponTemplate
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
-from daodian.marketing.models import Coupon, CouponTemplate
 from tests.marketing.helpers import crowd, many_consumers, status_counts, template_body
 from tests.orders.helpers import LiveShop, in_parallel
 

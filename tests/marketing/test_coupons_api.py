@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from daodian.analytics.contract import violations
+from daodian.coupons import redemption
+from daodian.coupons import service as coupons
+from daodian.coupons.models import Coupon, CouponStatus
+from daodian.coupons.schemas import CouponRead
+from daodian.kit import codes
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
-from daodian.marketing import coupons, redemption
-from daodian.marketing.models import Coupon, CouponStatus
-from daodian.marketing.schemas import CouponRead
-from daodian.orders import codes
 from daodian.orders.models import Order
 from tests.factories import auth, make_record, make_shop, make_user
 from tests.marketing.helpers import template_body

@@ -6,13 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from daodian.analytics.contract import violations
+from daodian.c2b.group_buy import service as group_buy
+from daodian.c2b.group_buy.models import GroupBuySettlement
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
-from daodian.marketing import group_buy
-from daodian.marketing.group_buy_models import GroupBuySettlement
-from daodian.orders.models import Order, Voucher
+from daodian.orders.models import Order
 from daodian.payments.models import Refund
+from daodian.vouchers.models import Voucher
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.group_buy_helpers import create_deal, end_deal, join_and_pay
 from tests.orders.helpers import LiveShop, in_parallel, post, sandbox_notify, start_sandbox, statuses
@@ -164,7 +165,7 @@ def test_a_running_deal_cannot_be_settled(client, db, shop, manager):
 
 
 def test_the_demo_seeds_a_running_deal_with_paid_participants(client, db, shop):
-    from daodian.demo import group_buy_demo  # noqa: PLC0415
+    from daodian.demo.live import group_buy as group_buy_demo  # noqa: PLC0415
 
     deal = group_buy_demo.seed(db, shop.merchant.id, utcnow())
     read = client.get(f"/api/v1/group-buys/{deal.id}").json()

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import func, select
 
+from daodian.c2b.group_buy import service as group_buy
+from daodian.c2b.group_buy.models import GroupBuyJoin
 from daodian.kit.db import unit_of_work
-from daodian.marketing import group_buy
-from daodian.marketing.group_buy_models import GroupBuyJoin
 from daodian.orders.models import Order
 from daodian.payments.models import Refund
 from tests.factories import auth, make_user

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from daodian.marketing import group_buy
-from daodian.orders.models import Verification, Voucher
+from daodian.c2b.group_buy import service as group_buy
+from daodian.vouchers.models import Verification, Voucher
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.group_buy_helpers import create_deal, end_deal, join_and_pay
 from tests.orders.helpers import my_vouchers, paid_order, service_body

@@ -6,8 +6,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from daodian.analytics.models import MemberSegment
-from daodian.loyalty.models import PostRecipient
-from daodian.marketing.models import Campaign
+from daodian.campaigns.models import Campaign
+from daodian.follows.models import PostRecipient
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.helpers import template_body
 from tests.web.support import english, log_in

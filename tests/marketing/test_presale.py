@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from daodian.analytics.contract import violations
+from daodian.c2b.presale import close as presale_close
+from daodian.c2b.presale.models import PresaleVote
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
-from daodian.marketing import presale_close
-from daodian.marketing.presale_models import PresaleVote
 from daodian.orders.models import Order
 from daodian.payments.models import Refund
 from tests.factories import auth, make_product, make_shop, make_user, sku_of

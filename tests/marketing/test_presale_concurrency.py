@@ -3,8 +3,8 @@
 import httpx
 from sqlalchemy import func, select
 
+from daodian.c2b.presale.models import PresaleVote
 from daodian.kit.db import unit_of_work
-from daodian.marketing.presale_models import PresaleVote
 from daodian.orders.models import Order
 from daodian.payments.models import Refund
 from tests.factories import auth, make_user

@@ -1,8 +1,8 @@
 """The pre-sale demo seed makes an open pre-sale whose votes are paid deposits."""
 
-from daodian.demo import presale_demo
+from daodian.c2b.presale import service as presales
+from daodian.demo.live import presale as presale_demo
 from daodian.kit.clock import utcnow
-from daodian.marketing import presale as presales
 from tests.factories import make_product, make_shop
 
 

@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
+from daodian.c2b.presale.models import PresaleVote
 from daodian.catalog.models import Sku
 from daodian.kit.facts import Fact
-from daodian.marketing.presale_models import PresaleVote
 from daodian.orders.models import Order, OrderLine
 from daodian.payments.models import Refund
 from tests.factories import auth, make_shop, make_user

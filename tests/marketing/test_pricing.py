@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daodian.marketing import pricing
-from daodian.marketing.models import CouponKind, CouponScope, Stacking
+from daodian.coupons import pricing
+from daodian.coupons.models import CouponKind, CouponScope, Stacking
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
 MERCHANT = 7

@@ -3,9 +3,9 @@ cover the whole cart, the quote promises exactly what checkout charges."""
 
 import pytest
 
+from daodian.coupons import pricing
 from daodian.loyalty import points as ledger
 from daodian.loyalty.models import Membership, MemberTier, merchant_scope
-from daodian.marketing import pricing
 from tests.factories import auth, make_shop
 from tests.marketing.helpers import template_body
 from tests.orders.helpers import create_order, key, service_body

@@ -4,8 +4,8 @@ judged on what the member actually pays, the quote shows the tier discount as it
 import pytest
 from sqlalchemy import select
 
+from daodian.coupons.models import Coupon, CouponStatus
 from daodian.loyalty.models import Membership, MemberTier, merchant_scope
-from daodian.marketing.models import Coupon, CouponStatus
 from daodian.orders.models import OrderLine
 from tests.factories import auth, make_shop
 from tests.marketing.helpers import template_body

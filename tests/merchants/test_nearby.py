@@ -8,10 +8,10 @@ import pytest
 
 from daodian.geo.datum import Datum, from_wgs84
 from daodian.geo.distance import haversine_m
-from daodian.merchants import nearby
 from daodian.merchants import stores as store_rules
 from daodian.merchants.models import MerchantStatus, StoreStatus
 from daodian.merchants.schemas import HoursInterval, Location, OpeningHours, StoreUpdate
+from daodian.nearby import index as nearby
 from tests.factories import auth, make_merchant, make_store, make_user
 
 ORIGIN = (30.2741, 120.1551)  # WGS-84, Hangzhou
@@ -272,7 +272,7 @@ def test_promotion_api_is_for_operators_and_validates(http, db, merchant):
 
 
 def test_widening_search_gives_the_exhaustive_answer(http, db, merchant, monkeypatch):
-    """Dense districts are ranked circle by circle (merchants.nearby); the answer must not change."""
+    """Dense districts are ranked circle by circle (nearby.index); the answer must not change."""
     operator = make_user(db, operator=True)
     rng = np.random.default_rng(9)
     made = []

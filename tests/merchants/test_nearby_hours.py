@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daodian.merchants import hours
-from daodian.merchants.nearby_hours import WeekHours
+from daodian.nearby.hours import WeekHours
 
 ZONES = ["Asia/Shanghai", "Asia/Tokyo", "America/New_York", "Europe/London", "Australia/Lord_Howe", "UTC"]
 

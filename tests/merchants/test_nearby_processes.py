@@ -1,5 +1,5 @@
 """Two real server processes on one database: a change made through one shows in the other's
-nearby results within 2 seconds, without a restart (each process polls; see merchants.nearby)."""
+nearby results within 2 seconds, without a restart (each process polls; see nearby.index)."""
 
 import os
 import subprocess

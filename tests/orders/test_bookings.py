@@ -5,10 +5,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from daodian.accounts.models import StaffRole
+from daodian.bookings import service as bookings
+from daodian.bookings.models import Booking, BookingSlot
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
-from daodian.orders import bookings
-from daodian.orders.booking_models import Booking, BookingSlot
 from tests.factories import (
     add_staff,
     auth,
@@ -255,7 +255,7 @@ def test_verifying_the_voucher_marks_the_booking_attended(client, db, shop, sett
     slot = make_slot(db, shop["store"], shop["item"])
     booking = _book(client, db, slot, consumer, {"payment": "voucher", "voucher_code": voucher.code}).json()
     verify_voucher(db, settings, voucher, shop["store"], shop["clerk"])
-    # What orders.counter.verify is to call after consuming the use (harmless if it already does).
+    # What vouchers.counter.verify is to call after consuming the use (harmless if it already does).
     bookings.on_voucher_verified(db, voucher.id, shop["clerk"].id)
     db.expire_all()
     assert db.get(Booking, booking["id"]).status == "attended"

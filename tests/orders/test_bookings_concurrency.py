@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from daodian.bookings.models import Booking, BookingSlot, BookingStatus
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
-from daodian.orders.booking_models import Booking, BookingSlot, BookingStatus
 from tests.factories import make_item, make_merchant, make_slot, make_store, make_user, token_for
 from tests.orders.helpers import new_client
 from tests.payments.reconcile import assert_books_balance

@@ -6,11 +6,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
+from daodian.bookings.models import Booking, BookingSlot
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
-from daodian.orders.booking_models import Booking, BookingSlot
-from daodian.orders.models import Order, Voucher
+from daodian.orders.models import Order
+from daodian.vouchers.models import Voucher
 from tests.factories import auth, make_slot, make_user
 from tests.orders.helpers import LiveShop, in_parallel, key, post, sandbox_notify, start_sandbox, statuses
 from tests.payments.reconcile import assert_books_balance

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import func, select
 
 from daodian.accounts.models import StaffRole
+from daodian.bookings.models import BookingSlot
 from daodian.kit.clock import utcnow
-from daodian.orders.booking_models import BookingSlot
 from tests.factories import add_staff, auth, make_item, make_merchant, make_slot, make_store, make_user
 
 

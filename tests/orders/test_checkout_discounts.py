@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from daodian.checkout.discounts import spread
+from daodian.coupons.models import Coupon, CouponStatus
 from daodian.kit.db import unit_of_work
 from daodian.loyalty import points as ledger
-from daodian.marketing.models import Coupon, CouponStatus
 from daodian.orders import service as order_service
-from daodian.orders.checkout_discounts import spread
 from daodian.orders.models import Order, OrderLine
 from tests.factories import auth, make_user
 from tests.marketing.helpers import template_body

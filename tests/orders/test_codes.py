@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from daodian.orders import codes
+from daodian.kit import codes
 
 SAMPLES = [codes.new_code() for _ in range(200)]
 

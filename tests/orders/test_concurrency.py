@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from daodian.catalog.models import Sku
 from daodian.kit.db import unit_of_work
-from daodian.orders.models import Order, Verification, Voucher
+from daodian.orders.models import Order
+from daodian.vouchers.models import Verification, Voucher
 from tests.factories import auth, make_user
 from tests.orders.helpers import (
     LiveShop,

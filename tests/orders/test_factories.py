@@ -1,4 +1,4 @@
-from daodian.orders import repository
+from daodian.vouchers import repository as voucher_repository
 from tests.factories import make_order, make_shop, make_user
 
 
@@ -9,5 +9,5 @@ def test_order_factories(db):
     paid = make_order(db, consumer, shop=shop, product=True, paid=True)
     assert (paid.status, paid.paid_fen) == ("paid", 29900)
     service = make_order(db, consumer, shop=shop, paid=True)
-    [voucher] = repository.vouchers_of_order(db, service.id)
+    [voucher] = voucher_repository.vouchers_of_order(db, service.id)
     assert voucher.consumer_id == consumer.id and voucher.uses_left == 1 and service.status == "voucher_issued"

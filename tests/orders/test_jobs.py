@@ -4,8 +4,8 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from daodian import jobs
+from daodian.kit.api.idempotency import IdempotencyKey
 from daodian.kit.clock import utcnow
-from daodian.kit.idempotency import IdempotencyKey
 from daodian.orders.models import Order
 from tests.orders.helpers import create_order, service_body
 

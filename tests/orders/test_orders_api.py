@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
-from daodian.catalog.models import CatalogStatus
 from daodian.kit.facts import Fact
+from daodian.taxonomy.models import CatalogStatus
 from tests.factories import auth, make_item, make_merchant, make_shop, make_store, make_user
 from tests.orders.helpers import create_order, delivery_body, key, pickup_body, service_body
 

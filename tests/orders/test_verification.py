@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from daodian.kit import codes
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
-from daodian.orders import codes
-from daodian.orders.models import Verification, VerificationFailure, Voucher
+from daodian.vouchers.models import Verification, VerificationFailure, Voucher
 from tests.factories import add_staff, auth, make_item, make_shop, make_store, make_user
 from tests.orders.helpers import key, my_vouchers, paid_order, service_body
 

@@ -2,9 +2,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from daodian.kit import codes
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
-from daodian.orders import codes
 from tests.factories import auth, make_user
 from tests.orders.helpers import create_order, my_vouchers, paid_order, service_body, start_sandbox
 

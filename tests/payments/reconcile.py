@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daodian.orders.booking_models import Booking, BookingSlot, BookingStatus
-from daodian.orders.models import Order, OrderKind, OrderLine, OrderStatus, Verification, Voucher
+from daodian.bookings.models import Booking, BookingSlot, BookingStatus
+from daodian.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from daodian.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from daodian.vouchers.models import Verification, Voucher
 
 PAID = {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.VOUCHER_ISSUED, OrderStatus.COMPLETED,
         OrderStatus.REFUNDED}

@@ -1,8 +1,8 @@
 from sqlalchemy import select
 
 from daodian.kit.facts import Fact
-from daodian.orders import vouchers
-from daodian.orders.models import Voucher
+from daodian.vouchers import service as vouchers
+from daodian.vouchers.models import Voucher
 from tests.factories import auth, make_user
 from tests.orders.helpers import create_order, key, my_vouchers, paid_order, pickup_body, service_body
 

@@ -7,9 +7,9 @@ from daodian.accounts.models import StaffRole
 from daodian.kit.facts import Fact
 from daodian.kit.freshness import Freshness
 from daodian.merchants.models import Store
-from daodian.orders import counter
 from daodian.records.models import Review
 from daodian.records.schemas import ConsumptionLineIn
+from daodian.vouchers import counter
 from tests.factories import (
     add_staff,
     auth,

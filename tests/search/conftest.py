@@ -5,11 +5,12 @@ from dataclasses import dataclass
 import pytest
 
 from daodian.catalog import service as catalog
-from daodian.catalog.models import CatalogStatus, Product
+from daodian.catalog.models import Product
 from daodian.catalog.schemas import ProductCreate, SkuCreate
 from daodian.geo.datum import Datum, from_wgs84
-from daodian.merchants import nearby
 from daodian.merchants.models import Merchant, Store
+from daodian.nearby import index as nearby
+from daodian.taxonomy.models import CatalogStatus
 from tests.factories import make_merchant, make_store, make_user
 
 HERE = (30.2500, 120.1500)  # the shopper, WGS-84

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from daodian.accounts.models import User
-from daodian.catalog.models import CatalogStatus
+from daodian.taxonomy.models import CatalogStatus
 from tests.factories import auth
 from tests.search.conftest import HERE
 

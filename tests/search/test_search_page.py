@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from daodian.web.rendering import LANG_COOKIE
+from daodian.kit.html.rendering import LANG_COOKIE
 from tests.search.conftest import HERE
 
 

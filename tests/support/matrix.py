@@ -1,6 +1,6 @@
 """The authorization matrix: who may call which API operation on whose objects.
 
-Every operation under /api/v1 declares `x-access` (kit.http.access). The matrix calls each one as
+Every operation under /api/v1 declares `x-access` (kit.api.http.access). The matrix calls each one as
 every actor, on an object of each "world", and checks the outcome against the role table below,
 which is written out here on purpose instead of being read from accounts.authz.
 
@@ -120,7 +120,7 @@ def access_problem(op: Operation) -> str | None:
     if rule in ACCESS_KINDS or (isinstance(rule, str) and _action_of(rule) in ACTIONS):
         return None
     what = "declares no x-access" if rule is None else f"declares unknown x-access {rule!r}"
-    return (f"{op.key} {what}. Declare who may call it with `openapi_extra=access(...)` (daodian.kit.http) "
+    return (f"{op.key} {what}. Declare who may call it with `openapi_extra=access(...)` (daodian.kit.api.http) "
             f"on the route: one of {', '.join(ACCESS_KINDS)}, 'merchant:<action>', or 'self|merchant:<action>' "
             f"(the consumer's object, which that merchant's staff with <action> may use too), with an action "
             f"from accounts.authz.Action ({', '.join(sorted(ACTIONS))}).")

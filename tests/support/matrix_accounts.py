@@ -5,7 +5,7 @@ import uuid
 from tests.factories import PASSWORD
 
 PARAMS = {
-    "Idempotency-Key": lambda s, w: uuid.uuid4().hex,  # kit.idempotency: a fresh key per world
+    "Idempotency-Key": lambda s, w: uuid.uuid4().hex,  # kit.api.idempotency: a fresh key per world
 }
 
 BODIES = {

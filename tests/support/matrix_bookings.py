@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from daodian.bookings import service as bookings
+from daodian.bookings.schemas import BookingCreate
 from daodian.kit.clock import utcnow
 from daodian.kit.settings import get_settings
-from daodian.orders import bookings
-from daodian.orders.booking_schemas import BookingCreate
 from tests.factories import make_slot, principal_of
 from tests.support.matrix import CONSUMER_WORLDS, shop
 from tests.support.matrix_orders import customer

@@ -5,7 +5,7 @@ posts are the merchant's (catalog.manage to publish and delete, console.view to 
 merchant's owner, clerks and consumers are refused.
 """
 
-from daodian.loyalty.models import MerchantPost
+from daodian.follows.models import MerchantPost
 
 PARAMS = {
     "post_id": lambda s, w: _post(s, w).id,

@@ -6,9 +6,9 @@ whose window has ended, for the operators' settle.
 
 from datetime import timedelta
 
+from daodian.c2b.group_buy import service as group_buy
+from daodian.c2b.group_buy.schemas import GroupBuyCreate
 from daodian.kit.clock import utcnow
-from daodian.marketing import group_buy
-from daodian.marketing.group_buy_schemas import GroupBuyCreate
 from tests.factories import principal_of
 from tests.marketing.group_buy_helpers import deal_body
 from tests.support.matrix import API_PREFIX

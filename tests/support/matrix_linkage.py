@@ -3,10 +3,10 @@
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from daodian.catalog.models import ProductCategory, ServiceCategory
 from daodian.linkage import service as linkage
 from daodian.linkage.models import CategoryLink, LinkSource
 from daodian.linkage.schemas import LinkCreate
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 from tests.factories import principal_of
 
 

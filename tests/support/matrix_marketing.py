@@ -9,9 +9,9 @@ from datetime import date
 
 from daodian.accounts.models import User
 from daodian.analytics.models import MemberSegment
+from daodian.coupons import service as coupons
+from daodian.coupons.schemas import TemplateCreate
 from daodian.loyalty import points
-from daodian.marketing import coupons
-from daodian.marketing.schemas import TemplateCreate
 from tests.factories import principal_of, sku_of
 from tests.marketing.helpers import template_body
 from tests.support.matrix import API_PREFIX

@@ -8,8 +8,8 @@ fulfilled to confirm.
 """
 
 from daodian.kit.settings import get_settings
-from daodian.orders import counter
 from daodian.orders import service as orders
+from daodian.vouchers import counter
 from tests.factories import Shop, make_order, make_voucher, pay_order, principal_of, sku_of
 from tests.support.matrix import API_PREFIX, shop
 

@@ -6,9 +6,9 @@ store), and one whose closing time has passed, for its staff's close.
 
 from datetime import timedelta
 
+from daodian.c2b.presale import service as presales
+from daodian.c2b.presale.schemas import PresaleCreate
 from daodian.kit.clock import utcnow
-from daodian.marketing import presale as presales
-from daodian.marketing.presale_schemas import PresaleCreate
 from tests.factories import principal_of, sku_of
 from tests.marketing.presale_helpers import presale_body, vote_body
 from tests.support.matrix import API_PREFIX

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from daodian.bookings.models import Booking, BookingSlot
 from daodian.kit.clock import utcnow
-from daodian.orders.booking_models import Booking, BookingSlot
 from tests.factories import make_shop, make_slot, make_user, make_voucher
 from tests.web.support import csrf_from, log_in
 

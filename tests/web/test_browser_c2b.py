@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from daodian.analytics.models import MemberSegment
+from daodian.follows import posts
+from daodian.follows.schemas import PostIn
 from daodian.kit.db import unit_of_work
-from daodian.loyalty import posts
-from daodian.loyalty.feed_schemas import PostIn
 from tests.factories import PASSWORD, auth, make_product, make_user, principal_of, sku_of
 from tests.marketing.group_buy_helpers import create_deal, join_and_pay
 from tests.marketing.presale_helpers import create_presale, vote_and_pay

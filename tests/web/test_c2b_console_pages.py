@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from daodian.c2b.group_buy.models import GroupBuy
+from daodian.c2b.presale.models import Presale, PresaleCandidate
 from daodian.kit.clock import utcnow
-from daodian.marketing.group_buy_models import GroupBuy
-from daodian.marketing.presale_models import Presale, PresaleCandidate
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.group_buy_helpers import create_deal, join_and_pay
 from tests.marketing.presale_helpers import create_presale, vote_and_pay

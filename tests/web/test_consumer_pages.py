@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from daodian.catalog.models import CatalogStatus
 from daodian.merchants.models import MerchantStatus
+from daodian.taxonomy.models import CatalogStatus
 from tests.factories import make_item, make_merchant, make_product, make_store, make_user
 from tests.web.support import csrf_from, day_cell, english
 

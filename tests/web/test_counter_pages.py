@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from daodian.kit import codes
 from daodian.kit.clock import utcnow
-from daodian.orders import codes
-from daodian.orders.models import Voucher
+from daodian.vouchers.models import Voucher
 from tests.factories import make_shop, make_user, make_voucher
 from tests.web.support import csrf_from, english, log_in
 

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from daodian.analytics.models import MemberSegment
+from daodian.campaigns.models import Campaign
+from daodian.coupons import service as coupons
+from daodian.coupons.models import Coupon, CouponStatus, CouponTemplate
+from daodian.coupons.schemas import TemplateCreate
 from daodian.loyalty import points as ledger
-from daodian.marketing import coupons
-from daodian.marketing.models import Campaign, Coupon, CouponStatus, CouponTemplate
-from daodian.marketing.schemas import TemplateCreate
 from daodian.orders.models import Order
 from tests.factories import make_shop, make_user, principal_of
 from tests.marketing.helpers import template_body

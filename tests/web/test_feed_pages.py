@@ -3,8 +3,8 @@ console's posts page, as HTML."""
 
 from sqlalchemy import select
 
-from daodian.loyalty.models import Follow, MerchantPost
-from daodian.marketing.models import MarketingPreference
+from daodian.accounts.models import MarketingPreference
+from daodian.follows.models import Follow, MerchantPost
 from tests.factories import make_shop, make_user
 from tests.web.support import csrf_from, english, log_in
 

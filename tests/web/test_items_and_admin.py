@@ -3,8 +3,7 @@
 import pytest
 
 from daodian.accounts.models import StaffRole
-from daodian.catalog.models import ServiceItem
-from daodian.merchants.models import Merchant, MerchantStatus
+from daodian.merchants.models import Merchant, MerchantStatus, ServiceItem
 from tests.factories import add_staff, make_item, make_merchant, make_store, make_user
 from tests.web.support import csrf_from, english, log_in
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from daodian.analytics.models import MemberSegment
-from daodian.loyalty import posts
-from daodian.loyalty.feed_schemas import PostIn
-from daodian.loyalty.models import MerchantPost, PostRecipient
-from daodian.marketing.models import Campaign
-from daodian.marketing.post_campaign_pages import audience_of
+from daodian.campaigns.models import Campaign
+from daodian.campaigns.post_pages import audience_of
+from daodian.follows import posts
+from daodian.follows.models import MerchantPost, PostRecipient
+from daodian.follows.schemas import PostIn
 from tests.factories import make_shop, make_user, principal_of
 from tests.web.support import csrf_from, english, log_in
 

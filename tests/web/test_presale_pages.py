@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from daodian.marketing.presale_models import PresaleVote
+from daodian.c2b.presale.models import PresaleVote
 from tests.factories import auth, make_shop, make_user
 from tests.marketing.presale_helpers import create_presale
 from tests.web.support import csrf_from, log_in

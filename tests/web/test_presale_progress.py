@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from daodian.marketing import presale_close
-from daodian.marketing.presale_pages import time_left
+from daodian.c2b.presale import close as presale_close
+from daodian.c2b.presale.pages import time_left
 from tests.factories import auth, make_product, make_shop, make_user, sku_of
 from tests.marketing.presale_helpers import create_presale, end_presale, vote_and_pay
 from tests.web.support import english

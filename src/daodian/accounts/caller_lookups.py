@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.models import AuthSession, User
 from daodian.accounts.service import hash_token
+from daodian.kit.api.http import DB_CONCURRENCY
 from daodian.kit.clock import utcnow
 from daodian.kit.db import read_connection
-from daodian.kit.http import DB_CONCURRENCY
 
 BATCH = 256  # tokens per read at most
 

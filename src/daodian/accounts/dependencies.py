@@ -8,8 +8,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from daodian.accounts import service
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.caller_lookups import lookups_of
+from daodian.kit.api.http import DbSession
 from daodian.kit.errors import NotAuthenticated
-from daodian.kit.http import DbSession
 
 SESSION_COOKIE = "daodian_session"
 

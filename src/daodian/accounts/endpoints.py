@@ -7,7 +7,7 @@ from daodian.accounts import service
 from daodian.accounts.dependencies import LoggedIn, bearer_scheme
 from daodian.accounts.errors import InvalidCredentials
 from daodian.accounts.schemas import LoginIn, MeRead, RegisterIn, TokenOut
-from daodian.kit.http import DbSession, access
+from daodian.kit.api.http import DbSession, access
 from daodian.kit.settings import get_settings
 
 router = APIRouter(tags=["accounts"])

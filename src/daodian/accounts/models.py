@@ -7,6 +7,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
 
+"""Marketing tables: coupon templates, their stock, the coupons claimed from them, campaigns.
+
+Money is integer fen; points are integers; times are aware UTC.
+"""
+
+
+
+
 
 class StaffRole(StrEnum):
     OWNER = "owner"
@@ -58,3 +66,13 @@ class StaffMembership(Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[StaffRole] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MarketingPreference(Base):
+    """PIPL Art. 24: a consumer may switch off personalised recommendations and marketing."""
+
+    __tablename__ = "marketing_preferences"
+
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    personalised: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

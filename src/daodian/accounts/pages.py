@@ -12,10 +12,10 @@ from daodian.accounts.dependencies import SESSION_COOKIE, PagePrincipal
 from daodian.accounts.errors import InvalidCredentials, LoginThrottled
 from daodian.accounts.schemas import LoginIn
 from daodian.kit import i18n
-from daodian.kit.http import DbSession
+from daodian.kit.api.http import DbSession
+from daodian.kit.html.forms import N_, CheckedForm, safe_next, see_other, text
+from daodian.kit.html.rendering import LANG_COOKIE, render
 from daodian.kit.settings import Settings
-from daodian.web.forms import N_, CheckedForm, safe_next, see_other, text
-from daodian.web.rendering import LANG_COOKIE, render
 
 router = APIRouter()
 

@@ -2,8 +2,9 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from daodian.accounts.consent import ConsentScope
 from daodian.accounts.models import StaffRole
 from daodian.kit.schemas import NOT_BLANK_PATTERN, InputModel
 
@@ -70,3 +71,16 @@ class StaffRead(BaseModel):
     display_name: str
     phone: str
     role: StaffRole
+
+
+class PreferenceIO(InputModel):
+    personalised: StrictBool = Field(description="False: no personalised recommendations or targeted marketing.")
+
+
+class ConsentRead(BaseModel):
+    id: int
+    merchant_id: int
+    scope: ConsentScope
+    granted_at: datetime
+    withdrawn_at: datetime | None
+    source: str

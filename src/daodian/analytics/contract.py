@@ -18,13 +18,13 @@ Coupons and follows come from marketing/loyalty; the funnel and the attribution 
 - `coupon.restored` / `coupon.voided`  a refund undid the redemption (it no longer counts as redeemed).
 - `coupon.expired`  validity ended unused (shown to the operator as a kind count; not a funnel stage).
 - `follow.created`  a consumer followed the merchant (consumer_id set): follow -> purchase attribution.
-- `follow.deleted`  the consumer unfollowed (loyalty.follows); the membership stays.
+- `follow.deleted`  the consumer unfollowed (follows.service); the membership stays.
 - `points.entry`    a points ledger entry (account, delta_points).
 - `membership.tier_changed`  a member's tier moved (loyalty.tiers): `reason` "evaluation" (the scheduled
                     `daodian tiers evaluate`; `direction` up, down or same rank) or "tier_deleted" (the merchant
                     deleted the tier: the member is left without one until the next evaluation). from/to tier
                     ids are null for "no tier"; merchant_id is null for the platform's own tiers.
-- `campaign.sent`   a segment campaign of a post was sent (marketing.post_campaigns): the segment and the size
+- `campaign.sent`   a segment campaign of a post was sent (campaigns.posts): the segment and the size
                     of its audience, never who (coupon campaigns have no such fact: each coupon they put in a
                     wallet is its own `coupon.issued` with the campaign_id).
 
@@ -35,7 +35,7 @@ every fact of a merchant's coupon.
 Platform coupons belong to no merchant until used: their issued/claimed/expired facts have no merchant_id,
 are exported to the `na` bucket, and are counted on the operator dashboard only (fact kinds); they never
 enter a merchant's funnel, so a merchant cannot learn how many of the platform's coupons others hold. Their
-`coupon.used` carries the merchant where it was redeemed (marketing.redemption._mark_used), so that
+`coupon.used` carries the merchant where it was redeemed (coupons.redemption._mark_used), so that
 merchant's funnel and attribution show the redemption and its revenue under the platform campaign's id, at
 the redeemed stage only (issued/claimed of that row stay empty: they happened at the platform).
 """
@@ -80,13 +80,13 @@ FACTS: dict[str, Kind] = {
     "points.entry": _kind("consumer_id", "entry_id account delta_points", "reason"),
     "membership.tier_changed": _kind("consumer_id", "membership_id scope from_tier_id to_tier_id reason direction",
                                      reason="evaluation tier_deleted", direction="up down same"),
-    # campaigns of posts (marketing.post_campaigns)
+    # campaigns of posts (campaigns.posts)
     "campaign.sent": _kind("merchant_id", "campaign_id post_id segment audience issued channel", "inactive_days",
                            channel="post"),
-    # pre-sales by vote (marketing.presale, marketing.presale_close)
+    # pre-sales by vote (c2b.presale.service, c2b.presale.close)
     "presale.voted": _kind("merchant_id consumer_id", "presale_id candidate_id vote_id order_id deposit_fen"),
     "presale.closed": _kind("merchant_id", "presale_id candidates"),
-    # group buys (marketing.group_buy)
+    # group buys (c2b.group_buy.service)
     "group_buy.joined": _kind("merchant_id consumer_id", "group_buy_id order_id price_fen"),
     "group_buy.settled": _kind("merchant_id", "group_buy_id outcome participants final_price_fen",
                                outcome="settled failed"),

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from daodian.accounts.dependencies import ApiPrincipal
 from daodian.analytics.reports import Report
 from daodian.analytics.service import MERCHANT_REPORTS, OPERATOR_REPORTS, Analytics, Params
-from daodian.kit.http import DbSession, ObjectId, access
+from daodian.kit.api.http import DbSession, ObjectId, access
 
 router = APIRouter(tags=["analytics"])
 

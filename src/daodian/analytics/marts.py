@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from daodian.analytics import queries
-from daodian.analytics.engines.base import normalise
 from daodian.analytics.export import ROW_GROUP, _atomic_write, publish
+from daodian.analytics.queries import normalise
 
 PER_MERCHANT = ("sales_cube", "rfm")  # a dashboard reads its merchant's rows
 WHOLE = ("merchant_overview", "platform_months")  # the operator's dashboard reads all of it

@@ -13,11 +13,11 @@ from daodian.accounts.dependencies import PagePrincipal
 from daodian.analytics.reports import Report
 from daodian.analytics.service import MERCHANT_REPORTS, OPERATOR_REPORTS, Analytics, Params
 from daodian.kit import i18n
+from daodian.kit.api.http import DbSession, ObjectId
 from daodian.kit.errors import Invalid, NotFound
-from daodian.kit.http import DbSession, ObjectId
+from daodian.kit.html.forms import N_, login_redirect
+from daodian.kit.html.rendering import render, request_locale
 from daodian.merchants import service as merchants
-from daodian.web.forms import N_, login_redirect
-from daodian.web.rendering import render, request_locale
 
 router = APIRouter()
 

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
+import pyarrow as pa
+
 SEGMENTS = ("new", "won_back", "active", "at_risk", "churned")
 
 
@@ -379,3 +382,15 @@ def render(name: str, params: dict, dialect: Dialect) -> str:
     """The SQL of query `name` for `dialect`, with validated parameters (KeyError for an unknown name)."""
     query = QUERIES[name]
     return query.build(query.params(params), dialect)
+
+
+def normalise(table: pa.Table) -> pd.DataFrame:
+    """Engine output -> pandas with one type per kind of value, so both engines' results compare equal:
+    every integer as nullable Int64, dates as datetime.date objects, text as str."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type):
+            columns[name] = pd.array(column.cast(pa.int64()).to_pylist(), dtype="Int64")
+        else:
+            columns[name] = pd.Series(column.to_pylist(), dtype=object)
+    return pd.DataFrame(columns)

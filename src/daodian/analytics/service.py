@@ -23,12 +23,12 @@ from daodian.accounts.models import User
 from daodian.analytics import local_day, marts, reports, rfm, tables
 from daodian.analytics.engines import Engine, open_engine
 from daodian.analytics.export import Manifest, pending
-from daodian.catalog.models import Product, ServiceItem, Sku
+from daodian.catalog.models import Product, Sku
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid
 from daodian.kit.settings import Settings
 from daodian.merchants import service as merchants
-from daodian.merchants.models import Store
+from daodian.merchants.models import ServiceItem, Store
 
 MERCHANT_REPORTS = ("sales", "sku-ranking", "stores", "coupon-funnel", "coupon-attribution", "follow-attribution",
                     "retention", "segments")

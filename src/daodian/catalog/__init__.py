@@ -1,1 +1,1 @@
-"""Product category tree, products and SKUs, service category tree, service items."""
+"""The online catalog: products and their SKUs, in the product category tree (taxonomy)."""

@@ -3,23 +3,8 @@ from collections import defaultdict
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from daodian.catalog.models import CatalogStatus, Product, ProductCategory, ServiceCategory, ServiceItem, Sku
-
-CategoryModel = type[ProductCategory] | type[ServiceCategory]
-
-
-def all_categories(session: Session, model: CategoryModel) -> list:
-    return list(session.scalars(select(model).order_by(model.level, model.sort_order, model.id)))
-
-
-def category_by_code(session: Session, model: CategoryModel, code: str):
-    return session.scalar(select(model).where(model.code == code))
-
-
-def categories_by_ids(session: Session, model: CategoryModel, ids: set[int]) -> dict[int, object]:
-    if not ids:
-        return {}
-    return {c.id: c for c in session.scalars(select(model).where(model.id.in_(ids)))}
+from daodian.catalog.models import Product, Sku
+from daodian.taxonomy.models import CatalogStatus
 
 
 def skus_by_product(session: Session, product_ids: list[int]) -> dict[int, list[Sku]]:
@@ -48,14 +33,3 @@ def products_query(*, category_ids: list[int] | None, merchant_id: int | None, t
     return stmt
 
 
-def items_query(*, merchant_id: int, include_hidden: bool) -> Select:
-    stmt = select(ServiceItem).where(ServiceItem.merchant_id == merchant_id)
-    if not include_hidden:
-        stmt = stmt.where(ServiceItem.status == CatalogStatus.ACTIVE)
-    return stmt
-
-
-def items_by_ids(session: Session, ids: list[int]) -> list[ServiceItem]:
-    if not ids:
-        return []
-    return list(session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids)).order_by(ServiceItem.id)))

@@ -7,7 +7,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from daodian.demo import live_deals
 from daodian.demo.bulk import analyze
 from daodian.demo.generate import (
     DEFAULT_CONSUMERS,
@@ -17,13 +16,14 @@ from daodian.demo.generate import (
     build_demo_city,
     has_merchants,
 )
-from daodian.demo.history import DEFAULT_DAYS, HISTORY_STORES
+from daodian.demo.history.closed_loop import DEFAULT_DAYS, HISTORY_STORES
+from daodian.demo.history.planted import planted_pairs
 from daodian.demo.layout import TooFewStores
+from daodian.demo.live import deals as live_deals
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.settings import get_settings
-from daodian.linkage.mining_cli import report_precision_recall
-from daodian.linkage.mining_service import mine
+from daodian.mining.service import MiningRun, mine, precision_recall
 
 console = Console()
 
@@ -100,3 +100,14 @@ def show(result: DemoResult, backend: str) -> None:
         logins.add_row(login.role, login.phone, login.name)
     console.print(logins)
     console.print(f"The owner, manager and clerk work for the chain 驰安养车 (merchant {result.chain_merchant_id}).")
+
+
+def report_precision_recall(run: MiningRun) -> None:
+    planted = planted_pairs()
+    precision, recall = precision_recall(run.pairs, planted)
+    console.print(f"Against the demo's {len(planted)} planted links: precision {precision:.2f}, recall {recall:.2f}"
+                  f" ({len(run.pairs & planted)} of {len(run.pairs)} mined rules were planted).")
+    for product, service in sorted(planted - run.pairs):
+        console.print(f"  missed: {product} -> {service}")
+    for product, service in sorted(run.pairs - planted):
+        console.print(f"  not planted: {product} -> {service}")

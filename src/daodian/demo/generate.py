@@ -16,18 +16,20 @@ from sqlalchemy.orm import Session
 from daodian.accounts.models import StaffMembership, User
 from daodian.accounts.passwords import hash_password
 from daodian.catalog import service as catalog
-from daodian.catalog.models import Product, ProductCategory, ServiceCategory, ServiceItem, Sku
-from daodian.catalog.schemas import CategoryNode
+from daodian.catalog.models import Product, Sku
 from daodian.demo import bulk, people, rows, shops
 from daodian.demo.bulk import Advance, BulkWriter
-from daodian.demo.history_build import HistoryCity, add_history
+from daodian.demo.history.build import HistoryCity, add_history
 from daodian.demo.layout import TooFewStores, min_stores, plan
 from daodian.demo.people import LOGINS, DemoLogin
 from daodian.demo.profiles import PROFILES
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base
 from daodian.kit.errors import Conflict
-from daodian.merchants.models import Merchant, Store, StoreCategory, StoreItem
+from daodian.merchants.models import Merchant, ServiceItem, Store, StoreCategory, StoreItem
+from daodian.taxonomy import service as taxonomy
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
+from daodian.taxonomy.schemas import CategoryNode
 
 DEFAULT_SEED = 20160501
 DEFAULT_STORES = 2000
@@ -149,5 +151,5 @@ def _leaves(session: Session, model) -> dict:
             else:
                 codes.append(node.code)
 
-    walk(catalog.category_tree(session, model))
+    walk(taxonomy.category_tree(session, model))
     return {code: catalog.category(session, model, code) for code in codes}

@@ -81,7 +81,7 @@ def merchants(rng: np.random.Generator, layout: Layout, ids: np.ndarray, now: np
     status[layout.demo_chain] = "active"
     created = past(rng, now, m, 60, 1800)
     # updated_at is the load time: running app processes pick up rows changed since their last poll
-    # (merchants.nearby), so a city loaded next to a live server appears there without a restart.
+    # (nearby.index), so a city loaded next to a live server appears there without a restart.
     columns = dict(id=ids, name=name_zh, name_en=name_en, description=description, phone=phone, status=status,
                    external_ref=[None] * m, created_at=created, updated_at=np.full(m, now))
     return columns, name_zh, name_en

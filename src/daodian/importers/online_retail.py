@@ -36,13 +36,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from daodian.accounts.models import User
-from daodian.catalog.models import Product, ProductCategory, Sku
-from daodian.catalog.service import leaf_service_category
+from daodian.catalog.models import Product, Sku
 from daodian.importers.report import ImportReport
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import Fact
 from daodian.merchants.models import Merchant, MerchantStatus, Store
 from daodian.records.models import ConsumptionLine, ConsumptionRecord
+from daodian.taxonomy.models import ProductCategory
+from daodian.taxonomy.service import leaf_service_category
 
 EXTERNAL_REF = "online-retail"
 TIMEZONE = "Europe/London"

@@ -14,12 +14,12 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from daodian.catalog import service as catalog
 from daodian.importers.report import ImportReport
 from daodian.importers.yelp_categories import target_codes
 from daodian.importers.yelp_records import TIMEZONE, Rejected, YelpStore, business_id, decode, parse
 from daodian.kit.clock import utcnow
 from daodian.merchants.models import Merchant, MerchantStatus, Store, StoreCategory
+from daodian.taxonomy import service as taxonomy
 
 BATCH = 500
 
@@ -50,7 +50,7 @@ def count_lines(path: Path) -> int:
 def _category_ids(session: Session, codes: set[str]) -> dict[str, int]:
     # Resolving every target up front turns a mapping that names a missing or non-leaf category into
     # one clear error before any row is written, not a failure half way.
-    return {code: catalog.leaf_service_category(session, code).id for code in sorted(codes)}
+    return {code: taxonomy.leaf_service_category(session, code).id for code in sorted(codes)}
 
 
 def _records(path: Path, fallback: str | None, report: ImportReport,

@@ -57,7 +57,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 IdPk = Annotated[int, mapped_column(BigId, primary_key=True, autoincrement=True)]
 
 # Session info key: a context-manager factory that a writing unit of work holds for its whole transaction
-# (kit.http puts SQLite's per-process write turn there for routes that run their own transactions).
+# (kit.api.http puts SQLite's per-process write turn there for routes that run their own transactions).
 WRITE_TURN = "daodian_write_turn"
 
 # Connection execution option read by the SQLite BEGIN hook: "IMMEDIATE" (default) takes the
@@ -66,7 +66,7 @@ BEGIN_MODE = "daodian_sqlite_begin"
 
 
 def create_db_engine(settings: Settings, **kwargs) -> Engine:
-    # As many pooled connections as requests kit.http admits to their database phase at once (10): with
+    # As many pooled connections as requests kit.api.http admits to their database phase at once (10): with
     # fewer, the extra ones were opened and closed per request under load (SQLite: with all its pragmas).
     kwargs.setdefault("pool_size", 10)
     url = make_url(settings.database_url)

@@ -12,7 +12,7 @@ differently (a 500 on one of them).
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, GetJsonSchemaHandler, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, GetJsonSchemaHandler, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
@@ -98,3 +98,9 @@ def _date_as_text(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_date_as_text)]
+
+
+# Names and descriptions of what merchants sell (products, SKUs, service items).
+NameZh = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK_PATTERN)]
+NameEn = Annotated[str | None, Field(max_length=120)]
+Description = Annotated[str, Field(max_length=4000)]

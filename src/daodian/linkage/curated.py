@@ -1,6 +1,6 @@
 """The curated seed: which local services complete which products (PRODUCT.md, seed 000).
 
-Codes are the taxonomy's (catalog.taxonomy). A level-1 product code covers its whole subtree; the
+Codes are the taxonomy's (taxonomy.tree). A level-1 product code covers its whole subtree; the
 service code is always a leaf. Strength orders the services shown for one product: 0.9 for the
 service that obviously completes the purchase, lower for plausible follow-ups. `daodian db upgrade`
 syncs this list (linkage.service.sync_curated); operators' later decisions win over it.

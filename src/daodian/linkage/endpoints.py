@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from daodian.accounts.dependencies import ApiPrincipal
-from daodian.kit.http import DbSession, ObjectId, access
-from daodian.kit.pagination import Page, Paging
+from daodian.kit.api.http import DbSession, ObjectId, access
+from daodian.kit.api.pagination import Page, Paging
 from daodian.linkage import service
 from daodian.linkage.models import LinkSource, LinkStatus
 from daodian.linkage.nearest import NearParams, store_finder

@@ -1,6 +1,6 @@
 """The one seam between links/search and the nearby ranking: "nearest well-ranked stores for a service".
 
-`nearest_stores` asks this process's nearby index (merchants.nearby, on app.state) exactly as
+`nearest_stores` asks this process's nearby index (nearby.index, on app.state) exactly as
 `GET /stores/nearby` does, so links and search rank stores the same explainable way: listed stores
 only, score = distance + rating + popularity + open now, promotions labelled and capped.
 """
@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.catalog import service as catalog
-from daodian.catalog.models import ServiceCategory
 from daodian.geo.datum import Datum, to_wgs84
 from daodian.linkage.schemas import Near, NearbyStore
 from daodian.linkage.service import StoreFinder
-from daodian.merchants import nearby
 from daodian.merchants import stores as store_rules
 from daodian.merchants.models import Store
+from daodian.nearby import index as nearby
+from daodian.taxonomy.models import ServiceCategory
 
 RADIUS_M = 20_000  # a city district or two; the ranking halves distance points every kilometre anyway
 

@@ -16,16 +16,16 @@ from pydantic import ValidationError
 
 from daodian.accounts.authz import Principal, require_operator
 from daodian.accounts.dependencies import PagePrincipal
-from daodian.catalog import service as catalog
-from daodian.catalog.models import ProductCategory, ServiceCategory
+from daodian.kit.api.http import DbSession, ObjectId
+from daodian.kit.api.pagination import Paging
 from daodian.kit.errors import Conflict, DomainError, Invalid
-from daodian.kit.http import DbSession, ObjectId
-from daodian.kit.pagination import Paging
+from daodian.kit.html.forms import N_, CheckedForm, field_errors, login_redirect, safe_next, see_other, text
+from daodian.kit.html.rendering import render
 from daodian.linkage import service
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
 from daodian.linkage.schemas import LinkCreate, LinkUpdate
-from daodian.web.forms import N_, CheckedForm, field_errors, login_redirect, safe_next, see_other, text
-from daodian.web.rendering import render
+from daodian.taxonomy import service as taxonomy
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 
 router = APIRouter()
 
@@ -46,8 +46,8 @@ def _enum(kind: type[LinkStatus] | type[LinkSource], raw: str):
 
 
 def _trees(session) -> dict:
-    return {"product_tree": catalog.category_tree(session, ProductCategory),
-            "service_tree": catalog.category_tree(session, ServiceCategory)}
+    return {"product_tree": taxonomy.category_tree(session, ProductCategory),
+            "service_tree": taxonomy.category_tree(session, ServiceCategory)}
 
 
 @router.get(LIST, response_class=HTMLResponse)

@@ -3,8 +3,8 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from daodian.catalog.models import ProductCategory, ServiceCategory
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
+from daodian.taxonomy.models import ProductCategory, ServiceCategory
 
 
 def links_query(*, status: LinkStatus | None, source: LinkSource | None, product_category_id: int | None,

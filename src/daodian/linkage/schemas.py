@@ -3,11 +3,11 @@ from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, Field, StrictFloat, model_validator
 
-from daodian.catalog.schemas import CategoryCode, CategoryRead
 from daodian.geo.datum import Datum
 from daodian.kit.schemas import InputModel
 from daodian.linkage.models import LinkSource, LinkStatus
 from daodian.merchants.schemas import StoreRead
+from daodian.taxonomy.schemas import CategoryCode, CategoryRead
 
 Strength = Annotated[StrictFloat, Field(ge=0, le=1, allow_inf_nan=False, description="0..1; orders the services shown.")]
 

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, require_operator
 from daodian.catalog import service as catalog
-from daodian.catalog.models import CatalogStatus, Product, ProductCategory, ServiceCategory
-from daodian.catalog.schemas import CategoryRead
+from daodian.catalog.models import Product
+from daodian.kit.api.pagination import PageParams, fetch_page
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict, NotFound
-from daodian.kit.pagination import PageParams, fetch_page
 from daodian.linkage import repository
 from daodian.linkage.curated import CURATED_LINKS, Seed
 from daodian.linkage.models import CategoryLink, LinkSource, LinkStatus
@@ -29,6 +28,9 @@ from daodian.linkage.schemas import (
     NearbyStore,
     ProductServices,
 )
+from daodian.taxonomy import service as taxonomy
+from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
+from daodian.taxonomy.schemas import CategoryRead
 
 # (leaf service category code, how many stores) -> the nearest well-ranked stores offering it.
 StoreFinder = Callable[[str, int], list[NearbyStore]]
@@ -86,7 +88,7 @@ def create_link(session: Session, principal: Principal, data: LinkCreate) -> Cat
     """An operator's own curated link; it counts as decided, so the seed sync leaves it alone."""
     require_operator(principal)
     product = catalog.category(session, ProductCategory, data.product_category)  # unknown codes: 404, as in catalog
-    service = catalog.leaf_service_category(session, data.service_category)
+    service = taxonomy.leaf_service_category(session, data.service_category)
     existing = repository.find_link(session, product.id, service.id, LinkSource.CURATED)
     if existing is not None:
         raise Conflict("This curated link exists already; change it instead.", code="link_exists",
@@ -121,7 +123,7 @@ def update_link(session: Session, principal: Principal, link: CategoryLink, data
 
 def link_reads(session: Session, links: list[CategoryLink]) -> list[LinkRead]:
     products = repository.product_categories_by_ids(session, {r.product_category_id for r in links})
-    services = catalog.service_categories_by_ids(session, {r.service_category_id for r in links})
+    services = taxonomy.service_categories_by_ids(session, {r.service_category_id for r in links})
     return [
         LinkRead(
             id=r.id, product_category=CategoryRead.model_validate(products[r.product_category_id]),
@@ -155,7 +157,7 @@ def linked_services(session: Session, product_category_ids: Iterable[int]) -> li
     """
     categories = repository.with_ancestors(session, product_category_ids)
     links = repository.live_links(session, categories.keys())
-    services = catalog.service_categories_by_ids(session, {r.service_category_id for r in links})
+    services = taxonomy.service_categories_by_ids(session, {r.service_category_id for r in links})
     merged: dict[int, Linked] = {}
     for r in links:
         via = categories[r.product_category_id]

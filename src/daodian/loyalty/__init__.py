@@ -1,1 +1,1 @@
-"""Loyalty: the points ledger (and, beside it, member tiers, follows and merchant posts)."""
+"""Loyalty: the points ledger (append-only, double-entry), earning rules and member tiers."""

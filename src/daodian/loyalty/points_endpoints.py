@@ -4,9 +4,9 @@ from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from daodian.accounts.dependencies import LoggedIn
+from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.pagination import Page, Paging, fetch_page
 from daodian.kit.errors import Conflict
-from daodian.kit.http import DbSession, access
-from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.loyalty import points
 from daodian.loyalty.models import PointsTransaction
 from daodian.loyalty.schemas import PointsBalance, PointsSpendIn, PointsTransactionRead

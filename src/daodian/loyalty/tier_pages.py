@@ -6,12 +6,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from daodian.accounts.authz import Action
 from daodian.accounts.dependencies import PagePrincipal
-from daodian.kit.http import DbSession, ObjectId
+from daodian.kit.api.http import DbSession, ObjectId
+from daodian.kit.html.forms import login_redirect
+from daodian.kit.html.rendering import render
 from daodian.loyalty import tiers
 from daodian.loyalty.models import merchant_scope
 from daodian.merchants import service as merchants
-from daodian.web.forms import login_redirect
-from daodian.web.rendering import render
 
 router = APIRouter()
 

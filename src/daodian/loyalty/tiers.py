@@ -6,7 +6,7 @@ the points earned there (net of take-backs and reversals), then assigns the high
 qualifies for (spend >= min_spend_fen, or points >= min_points when set). A change of tier, up or down,
 moves `tier_since` and appends a `membership.tier_changed` fact; a rerun with the same `now` changes
 nothing. Anyone who spent becomes a member of the platform and of the merchant they spent at (following makes
-a member too, see loyalty.follows). The job works in batches of BATCH_SIZE memberships, each committed on its
+a member too, see follows.service). The job works in batches of BATCH_SIZE memberships, each committed on its
 own by the CLI (`evaluate_in_batches`), so it never holds every member in memory or in one transaction.
 """
 

@@ -1,1 +1,2 @@
-"""Merchants (the businesses), their stores, opening hours, and which stores offer which services."""
+"""Merchants (the businesses), their staff, stores, opening hours, the services they offer and which stores
+offer them, and consumers' consents to them."""

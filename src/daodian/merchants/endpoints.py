@@ -6,9 +6,8 @@ from daodian.accounts import service as accounts
 from daodian.accounts.authz import Action
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.accounts.schemas import StaffIn, StaffRead
-from daodian.catalog.schemas import CATEGORY_CODE_PATTERN
-from daodian.kit.http import DbSession, ObjectId, QueryId, access
-from daodian.kit.pagination import Page, Paging
+from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
+from daodian.kit.api.pagination import Page, Paging
 from daodian.merchants import service, stores
 from daodian.merchants.models import MerchantStatus
 from daodian.merchants.schemas import (
@@ -21,6 +20,7 @@ from daodian.merchants.schemas import (
     StoreRead,
     StoreUpdate,
 )
+from daodian.taxonomy.schemas import CATEGORY_CODE_PATTERN
 
 router = APIRouter(tags=["merchants"])
 

@@ -1,11 +1,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
+from daodian.taxonomy.models import CatalogStatus
 
 
 class MerchantStatus(StrEnum):
@@ -32,7 +33,7 @@ class Merchant(Base):
     status: Mapped[MerchantStatus] = mapped_column(String(16), default=MerchantStatus.PENDING)
     external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # id in an imported data set
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Indexed: app processes poll it to keep their in-memory nearby index in step (merchants.nearby).
+    # Indexed: app processes poll it to keep their in-memory nearby index in step (nearby.index).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
@@ -101,3 +102,27 @@ class StorePromotion(Base):
     created_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceItem(Base):
+    """A service a merchant sells to be consumed in its stores (or at home): an oil change, a haircut."""
+
+    __tablename__ = "service_items"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        CheckConstraint("duration_min > 0", name="duration_positive"),
+    )
+
+    id: Mapped[IdPk]
+    merchant_id: Mapped[int] = mapped_column(BigId, ForeignKey("merchants.id"), index=True)
+    category_id: Mapped[int] = mapped_column(BigId, ForeignKey("service_categories.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price_fen: Mapped[int] = mapped_column(BigInteger)
+    duration_min: Mapped[int] = mapped_column(Integer)
+    status: Mapped[CatalogStatus] = mapped_column(String(16), default=CatalogStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Uses per voucher: 1 for a single service, e.g. 5 for a five-session card (vouchers.service).
+    sessions: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -1,4 +1,5 @@
-"""HTML pages of the merchants domain: the consumer's store page, the merchant console, the operator page.
+"""HTML pages of the merchants domain: the merchant console and the operator page (the consumer's store page,
+which also shows reviews and the follow button, is web.store_pages).
 
 Every page goes through the same services and authorization as the API; forms re-render with their
 messages (422) instead of failing, and partial writes are undone in a savepoint before that.
@@ -13,42 +14,22 @@ from starlette.datastructures import FormData
 
 from daodian.accounts.authz import Action, Principal, require_operator
 from daodian.accounts.dependencies import PagePrincipal
-from daodian.catalog import service as catalog
-from daodian.catalog.models import ServiceCategory
-from daodian.catalog.schemas import ServiceItemCreate, ServiceItemUpdate
+from daodian.kit.api.http import DbSession, ObjectId
+from daodian.kit.api.pagination import PageParams, Paging
 from daodian.kit.errors import DomainError
-from daodian.kit.http import DbSession, ObjectId
-from daodian.kit.pagination import PageParams, Paging
-from daodian.loyalty.feed_pages import follow_state
-from daodian.merchants import service, stores
+from daodian.kit.html.forms import CheckedForm, field_errors, is_htmx, login_redirect, parse_yuan, see_other, text
+from daodian.kit.html.rendering import render
+from daodian.merchants import hours_form, service, service_items, stores
+from daodian.merchants.item_schemas import ServiceItemCreate, ServiceItemUpdate
 from daodian.merchants.models import Merchant, MerchantStatus, Store
 from daodian.merchants.schemas import MerchantUpdate, StoreUpdate
-from daodian.records import reviews
-from daodian.web import hours_form
-from daodian.web.forms import CheckedForm, field_errors, is_htmx, login_redirect, parse_yuan, see_other, text
-from daodian.web.rendering import render
+from daodian.taxonomy import service as taxonomy
+from daodian.taxonomy.models import ServiceCategory
 
 router = APIRouter()
 
 STORE_FIELDS = ("name", "name_en", "address", "phone", "status")
-LATEST_REVIEWS = 3  # on the store page; the rest at /s/{id}/reviews
 ITEM_FIELDS = ("name_zh", "name_en", "description", "service_category", "price", "duration_min", "status")
-
-
-# --- consumer ---------------------------------------------------------------------------------
-
-
-@router.get("/s/{store_id}", response_class=HTMLResponse)
-def store_page(store_id: ObjectId, request: Request, session: DbSession, principal: PagePrincipal) -> HTMLResponse:
-    store = stores.visible_store(session, principal, store_id)
-    detail = stores.store_detail(session, store,
-                                 include_hidden_items=principal.can(Action.CONSOLE_VIEW, store.merchant_id))
-    latest, more = reviews.store_reviews(session, principal, store.id, PageParams(limit=LATEST_REVIEWS, after_id=None))
-    return render(request, "store.html", {
-        "principal": principal, "store": detail, "can_manage": principal.can(Action.STORE_MANAGE, store.merchant_id),
-        "reviews": latest, "more_reviews": more is not None,
-        "follow": follow_state(session, principal, store.merchant_id),  # the follow button (loyalty)
-    })
 
 
 # --- console: merchants and stores ------------------------------------------------------------
@@ -170,7 +151,7 @@ def _item_page(request: Request, session, principal: Principal, merchant: Mercha
                errors: dict | None = None, status: int = 200) -> HTMLResponse:
     return render(request, "console/item_form.html", {
         "principal": principal, "merchant": merchant, "values": values, "errors": errors or {}, "item_id": item_id,
-        "service_tree": catalog.category_tree(session, ServiceCategory), "stores": _all_stores(session, merchant.id),
+        "service_tree": taxonomy.category_tree(session, ServiceCategory), "stores": _all_stores(session, merchant.id),
     }, status=status)
 
 
@@ -206,7 +187,7 @@ def items(merchant_id: ObjectId, request: Request, session: DbSession, principal
     if not principal.is_authenticated:
         return login_redirect(request)
     merchant = service.managed_merchant(session, principal, merchant_id, Action.CONSOLE_VIEW)
-    rows, cursor = catalog.items_page(session, merchant.id, paging, include_hidden=True)
+    rows, cursor = service_items.items_page(session, merchant.id, paging, include_hidden=True)
     return render(request, "console/items.html", {
         "principal": principal, "merchant": merchant, "items": stores.item_reads(session, rows),
         "next_cursor": cursor, "can_edit": principal.can(Action.CATALOG_MANAGE, merchant.id),
@@ -235,7 +216,7 @@ def create_item(merchant_id: ObjectId, request: Request, session: DbSession, pri
         return _item_page(request, session, principal, merchant, values=shown, errors=errors, status=422)
     try:
         with session.begin_nested():
-            item = catalog.create_item(session, merchant.id, data)
+            item = service_items.create_item(session, merchant.id, data)
             stores.set_item_stores(session, item, data.store_ids)
     except DomainError as exc:
         return _item_page(request, session, principal, merchant, values=shown, errors={"_form": exc.message},
@@ -244,7 +225,7 @@ def create_item(merchant_id: ObjectId, request: Request, session: DbSession, pri
 
 
 def _managed_item(session, principal: Principal, item_id: int):
-    item = catalog.get_item(session, item_id)
+    item = service_items.get_item(session, item_id)
     return item, service.managed_merchant(session, principal, item.merchant_id, Action.CATALOG_MANAGE)
 
 
@@ -275,7 +256,7 @@ def update_item(item_id: ObjectId, request: Request, session: DbSession, princip
                           status=422)
     try:
         with session.begin_nested():
-            catalog.update_item(session, item, data)
+            service_items.update_item(session, item, data)
             stores.set_item_stores(session, item, data.store_ids or [])
     except DomainError as exc:
         return _item_page(request, session, principal, merchant, values=shown, item_id=item.id,

@@ -2,7 +2,7 @@
 promotion slot in nearby results (see geo.ranking for the cap). Cancelled promotions stay on record.
 
 Creating or cancelling one stamps the store's `updated_at`, which is how every app process's nearby
-index learns about it (merchants.nearby polls that column).
+index learns about it (nearby.index polls that column).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Principal, require_operator
+from daodian.kit.api.pagination import PageParams, fetch_page
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import NotFound
 from daodian.kit.ids import EntityId
-from daodian.kit.pagination import PageParams, fetch_page
 from daodian.merchants.models import Store, StorePromotion
 
 MAX_WINDOW = timedelta(days=366)

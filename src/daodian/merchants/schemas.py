@@ -11,11 +11,12 @@ from pydantic import (
     model_validator,
 )
 
-from daodian.catalog.schemas import CategoryCode, CategoryRead, ServiceItemRead
 from daodian.geo.datum import Datum
 from daodian.kit.schemas import NOT_BLANK_PATTERN, InputModel, IsoDate, JsonInt
 from daodian.merchants.hours import MINUTES_PER_DAY, find_overlap, parse_hhmm
+from daodian.merchants.item_schemas import ServiceItemRead
 from daodian.merchants.models import MerchantStatus, StoreStatus
+from daodian.taxonomy.schemas import CategoryCode, CategoryRead
 
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK_PATTERN)]
 OptionalName = Annotated[str | None, Field(max_length=120)]

@@ -4,8 +4,8 @@ from sqlalchemy.orm import Session
 
 from daodian.accounts import service as accounts
 from daodian.accounts.authz import Action, Principal, authorize, require_login
+from daodian.kit.api.pagination import PageParams, fetch_page
 from daodian.kit.errors import Forbidden, NotFound
-from daodian.kit.pagination import PageParams, fetch_page
 from daodian.merchants import repository
 from daodian.merchants.models import Merchant, MerchantStatus
 from daodian.merchants.schemas import MerchantCreate, MerchantRead, MerchantUpdate

@@ -5,16 +5,14 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal
-from daodian.catalog import service as catalog
-from daodian.catalog.models import CatalogStatus, ServiceCategory, ServiceItem
-from daodian.catalog.schemas import CategoryRead, ServiceItemRead
 from daodian.geo.datum import Datum, from_wgs84, to_wgs84
+from daodian.kit.api.pagination import PageParams, fetch_page
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Invalid, NotFound
-from daodian.kit.pagination import PageParams, fetch_page
 from daodian.merchants import hours as hours_rules
-from daodian.merchants import repository
-from daodian.merchants.models import Merchant, Store, StoreStatus
+from daodian.merchants import repository, service_items
+from daodian.merchants.item_schemas import ServiceItemRead
+from daodian.merchants.models import Merchant, ServiceItem, Store, StoreStatus
 from daodian.merchants.schemas import (
     HoursInterval,
     LocationRead,
@@ -25,10 +23,13 @@ from daodian.merchants.schemas import (
     StoreUpdate,
 )
 from daodian.merchants.service import is_public, merchant_read
+from daodian.taxonomy import service as taxonomy
+from daodian.taxonomy.models import CatalogStatus, ServiceCategory
+from daodian.taxonomy.schemas import CategoryRead
 
 
 def create_store(session: Session, merchant: Merchant, data: StoreCreate) -> Store:
-    primary = catalog.leaf_service_category(session, data.primary_category)
+    primary = taxonomy.leaf_service_category(session, data.primary_category)
     store = Store(merchant_id=merchant.id, name=data.name.strip(), name_en=data.name_en, address=data.address.strip(),
                   phone=data.phone, timezone=data.timezone, primary_category_id=primary.id, hours=[], closed_dates=[])
     _place(store, data.location.lat, data.location.lng, data.location.datum)
@@ -47,7 +48,7 @@ def _place(store: Store, lat: float, lng: float, datum: Datum) -> None:
 
 
 def _set_categories(session: Session, store: Store, primary: ServiceCategory, codes: list[str]) -> None:
-    ids = {primary.id} | {catalog.leaf_service_category(session, code).id for code in codes}
+    ids = {primary.id} | {taxonomy.leaf_service_category(session, code).id for code in codes}
     repository.replace_store_categories(session, store.id, ids)
 
 
@@ -78,7 +79,7 @@ def update_store(session: Session, store: Store, data: StoreUpdate) -> Store:
     if data.location is not None:
         _place(store, data.location.lat, data.location.lng, data.location.datum)
     if data.primary_category is not None or data.categories is not None:
-        primary = (catalog.leaf_service_category(session, data.primary_category) if data.primary_category
+        primary = (taxonomy.leaf_service_category(session, data.primary_category) if data.primary_category
                    else session.get(ServiceCategory, store.primary_category_id))
         store.primary_category_id = primary.id
         codes = data.categories if data.categories is not None else _category_codes(session, store)
@@ -90,7 +91,7 @@ def update_store(session: Session, store: Store, data: StoreUpdate) -> Store:
 
 def _category_codes(session: Session, store: Store) -> list[str]:
     ids = repository.category_ids_by_store(session, [store.id])[store.id]
-    return [c.code for c in catalog.service_categories_by_ids(session, set(ids)).values()]
+    return [c.code for c in taxonomy.service_categories_by_ids(session, set(ids)).values()]
 
 
 def set_hours(session: Session, store: Store, hours: OpeningHours) -> Store:
@@ -125,7 +126,7 @@ def opening_hours(store: Store) -> OpeningHours:
 
 def list_stores(session: Session, params: PageParams, *, merchant_id: int | None, category_code: str | None,
                 public_only: bool) -> tuple[list[StoreRead], str | None]:
-    category_ids = catalog.subtree_ids(session, ServiceCategory, category_code) if category_code else None
+    category_ids = taxonomy.subtree_ids(session, ServiceCategory, category_code) if category_code else None
     stmt = repository.stores_query(merchant_id=merchant_id, category_ids=category_ids, public_only=public_only)
     stores, cursor = fetch_page(session, stmt, Store.id, params)
     return store_reads(session, stores), cursor
@@ -135,7 +136,7 @@ def store_reads(session: Session, stores: list[Store]) -> list[StoreRead]:
     """API views of many stores in two extra queries."""
     by_store = repository.category_ids_by_store(session, [s.id for s in stores])
     all_ids = {s.primary_category_id for s in stores} | {c for ids in by_store.values() for c in ids}
-    cats = {i: CategoryRead.model_validate(c) for i, c in catalog.service_categories_by_ids(session, all_ids).items()}
+    cats = {i: CategoryRead.model_validate(c) for i, c in taxonomy.service_categories_by_ids(session, all_ids).items()}
     now = utcnow()
     return [_store_read(s, cats, by_store[s.id], now) for s in stores]
 
@@ -157,7 +158,7 @@ def _store_read(store: Store, cats: dict[int, CategoryRead], category_ids: list[
 
 def store_detail(session: Session, store: Store, *, include_hidden_items: bool) -> StoreDetail:
     merchant = session.get(Merchant, store.merchant_id)
-    items = catalog.items_by_ids(session, repository.item_ids_at_store(session, store.id))
+    items = service_items.items_by_ids(session, repository.item_ids_at_store(session, store.id))
     if not include_hidden_items:
         items = [i for i in items if i.status == CatalogStatus.ACTIVE]
     return StoreDetail(**store_reads(session, [store])[0].model_dump(), merchant=merchant_read(merchant),
@@ -179,7 +180,7 @@ def set_item_stores(session: Session, item: ServiceItem, store_ids: list[int]) -
 
 def item_reads(session: Session, items: list[ServiceItem]) -> list[ServiceItemRead]:
     stores = repository.store_ids_by_item(session, [i.id for i in items])
-    cats = catalog.service_categories_by_ids(session, {i.category_id for i in items})
+    cats = taxonomy.service_categories_by_ids(session, {i.category_id for i in items})
     return [
         ServiceItemRead(id=i.id, merchant_id=i.merchant_id, category=CategoryRead.model_validate(cats[i.category_id]),
                         name_zh=i.name_zh, name_en=i.name_en, description=i.description, price_fen=i.price_fen,

@@ -1,1 +1,1 @@
-"""Orders, vouchers and their verification, bookings."""
+"""Orders: placing them at server prices, stock, their state machine and expiry; what they raise (events.py)."""

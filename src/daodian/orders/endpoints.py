@@ -1,4 +1,4 @@
-"""Order routes. They run their own short transactions (see orders.dependencies): lazy expiry of an
+"""Order routes. They run their own short transactions (see accounts.own_transaction_deps): lazy expiry of an
 unpaid order commits on its own, before the request's work, so it sticks even when the work fails."""
 
 from typing import Annotated
@@ -7,14 +7,15 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from daodian.accounts.authz import Action, require_login
+from daodian.accounts.own_transaction_deps import Factory, OwnLoggedIn, scope_of
 from daodian.catalog import service as catalog
-from daodian.kit import idempotency
+from daodian.kit.api import idempotency
+from daodian.kit.api.http import ObjectId, access, transaction_factory
+from daodian.kit.api.pagination import Page, Paging, fetch_page
 from daodian.kit.db import unit_of_work
-from daodian.kit.http import ObjectId, access, transaction_factory
-from daodian.kit.pagination import Page, Paging, fetch_page
 from daodian.merchants import service as merchants
+from daodian.merchants import service_items
 from daodian.orders import repository, service, stock
-from daodian.orders.dependencies import Factory, OwnLoggedIn, scope_of
 from daodian.orders.errors import OrderNotFound
 from daodian.orders.models import Order, OrderStatus
 from daodian.orders.schemas import OrderCreate, OrderRead, SessionsIn, StockIn, StockRead
@@ -137,7 +138,7 @@ def set_stock(sku_id: ObjectId, body: StockIn, principal: OwnLoggedIn, factory: 
 def set_sessions(item_id: ObjectId, body: SessionsIn, principal: OwnLoggedIn, factory: Factory) -> SessionsIn:
     """Make a service item a multi-session card: each voucher sold from now on carries this many uses."""
     with unit_of_work(factory) as session:
-        item = catalog.get_item(session, item_id)
+        item = service_items.get_item(session, item_id)
         merchants.managed_merchant(session, principal, item.merchant_id, Action.CATALOG_MANAGE)
         item.sessions = body.sessions
         session.flush()

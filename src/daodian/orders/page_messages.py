@@ -4,7 +4,7 @@ The API's messages are English sentences for developers; a page shows these inst
 """
 
 from daodian.kit.errors import DomainError
-from daodian.web.forms import N_
+from daodian.kit.html.forms import N_
 
 MESSAGES = {
     # placing and paying orders

@@ -11,16 +11,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self, require_login
-from daodian.catalog.models import CatalogStatus
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
+from daodian.kit.events import publish
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
-from daodian.loyalty import earning
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.merchants.models import StoreStatus
-from daodian.orders import checkout_discounts, repository, states, stock, vouchers
+from daodian.orders import repository, states, stock
 from daodian.orders.errors import (
     FulfilmentInvalid,
     MixedOrder,
@@ -31,8 +30,10 @@ from daodian.orders.errors import (
     StoreDoesNotOffer,
     UnknownLineItem,
 )
+from daodian.orders.events import OrderClosed, OrderPaid, OrderPlaced
 from daodian.orders.models import Fulfilment, Order, OrderKind, OrderLine, OrderStatus
 from daodian.orders.schemas import OrderCreate, OrderLineRead, OrderRead
+from daodian.taxonomy.models import CatalogStatus
 
 S = OrderStatus
 
@@ -72,7 +73,7 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
         line.order_id = order.id
     session.add_all(lines)
     session.flush()
-    checkout_discounts.apply(session, order, lines, data.coupon_ids, data.points)
+    publish(session, OrderPlaced(order=order, lines=lines, coupon_ids=data.coupon_ids, points=data.points))
     append_fact(session, "order.created", {
         "order_id": order.id, "kind": kind, "total_fen": order.total_fen, "fulfilment": fulfilment,
         "lines": [{"sku_id": ln.sku_id, "service_item_id": ln.service_item_id, "quantity": ln.quantity,
@@ -185,10 +186,9 @@ def expire(session: Session, order: Order, now: datetime | None = None) -> bool:
         return False
     states.move(session, order, S.EXPIRED, now=now)
     _restore_stock(session, order)
-    checkout_discounts.release(session, order)
     append_fact(session, "order.expired", {"order_id": order.id, "total_fen": order.total_fen}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
-    _bookings().on_order_closed(session, order.id)  # a place held for it goes back
+    publish(session, OrderClosed(order=order))  # coupons, points and a booking's place go back
     return True
 
 
@@ -268,17 +268,10 @@ def close_unpaid(session: Session, order: Order, *, by_user_id: int | None) -> N
 def _cancel(session: Session, order: Order, *, by_user_id: int | None, now: datetime) -> None:
     states.move(session, order, S.CANCELLED, now=now)
     _restore_stock(session, order)
-    checkout_discounts.release(session, order)
     append_fact(session, "order.cancelled", {"order_id": order.id, "total_fen": order.total_fen,
                                              "by": by_user_id}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
-    _bookings().on_order_closed(session, order.id)
-
-
-def _bookings():
-    # bookings -> booking_payments -> this module: imported when first needed, not at import time.
-    from daodian.orders import bookings
-    return bookings
+    publish(session, OrderClosed(order=order))
 
 
 def fulfil(session: Session, principal: Principal, order: Order) -> Order:
@@ -295,11 +288,11 @@ def fulfil(session: Session, principal: Principal, order: Order) -> Order:
 
 def confirm_receipt(session: Session, principal: Principal, order: Order) -> Order:
     authorize_self(principal, order.consumer_id)
-    _complete(session, order, S.COMPLETED)
+    complete(session, order, S.COMPLETED)
     return order
 
 
-def _complete(session: Session, order: Order, target: OrderStatus) -> None:
+def complete(session: Session, order: Order, target: OrderStatus) -> None:
     now = utcnow()
     states.move(session, order, target, now=now)
     append_fact(session, "order.completed", {"order_id": order.id, "total_fen": order.total_fen},
@@ -322,32 +315,8 @@ def mark_paid(session: Session, order: Order, *, amount_fen: int, payment_id: in
     append_fact(session, "order.paid", {"order_id": order.id, "payment_id": payment_id, "provider": provider,
                                         "amount_fen": amount_fen, "kind": order.kind}, occurred_at=now,
                 merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
-    earning.on_order_paid(session, order)  # once per order, in the payment's transaction
-    if order.kind == OrderKind.SERVICE:
-        lines = repository.lines_by_order(session, [order.id])[order.id]
-        issued = vouchers.issue(session, order, lines, settings, now)
-        states.move(session, order, S.VOUCHER_ISSUED, now=now)
-        _bookings().on_order_paid(session, order.id, [v.id for v in issued])  # a booking paid online
+    publish(session, OrderPaid(order=order, settings=settings, at=now))  # points; a service order's vouchers
     return True
-
-
-def after_uses_changed(session: Session, order: Order) -> None:
-    """A service order is completed once no voucher use is left, and reopened when a use comes back."""
-    if order.kind != OrderKind.SERVICE:
-        return
-    left = repository.uses_left_in_order(session, order.id)
-    if left == 0 and order.status == S.VOUCHER_ISSUED:
-        _complete(session, order, S.COMPLETED)
-    elif left > 0 and order.status == S.COMPLETED:
-        states.move(session, order, S.VOUCHER_ISSUED)
-
-
-def settle_refund(session: Session, order: Order, *, refunded_fen_succeeded: int) -> None:
-    """After a refund succeeded: everything paid is back -> refunded; else service orders may complete."""
-    if refunded_fen_succeeded >= order.paid_fen > 0 and states.can(order.status, S.REFUNDED):
-        states.move(session, order, S.REFUNDED)
-    else:
-        after_uses_changed(session, order)
 
 
 def locked_order(session: Session, order_id: int) -> Order:
@@ -375,7 +344,3 @@ def release_refund(session: Session, order: Order, amount_fen: int) -> None:
                     .values(refunded_fen=Order.refunded_fen - amount_fen, updated_at=utcnow())
                     .execution_options(synchronize_session=False))
     session.refresh(order)
-
-
-def order_vouchers(session: Session, order_id: int) -> list:
-    return repository.vouchers_of_order(session, order_id)

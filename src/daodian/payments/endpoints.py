@@ -5,11 +5,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from daodian.accounts.authz import require_login
-from daodian.kit import idempotency
+from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnLoggedIn, scope_of
+from daodian.kit.api import idempotency
+from daodian.kit.api.http import DbSlot, ObjectId, access, transaction_factory
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import ErrorEnvelope
-from daodian.kit.http import DbSlot, ObjectId, access, transaction_factory
-from daodian.orders.dependencies import AppSettings, Factory, OwnLoggedIn, scope_of
 from daodian.payments import refunds, service
 from daodian.payments.providers import registry
 from daodian.payments.schemas import NotifyAck, PayIn, PaymentRead, ProvidersRead, RefundCreate, RefundRead
@@ -102,7 +102,7 @@ def order_refunds(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 
 # --- notifications from the providers ---------------------------------------------------------
 # Provider callbacks, not client API: kept out of the published schema (a client could never sign one).
-# They pass the database gate (kit.http.DbSlot) like every other route: a burst of notifications waits there.
+# They pass the database gate (kit.api.http.DbSlot) like every other route: a burst of notifications waits there.
 
 NOTIFY_DOC = """Errors: `invalid_signature` (400: the signature does not verify — nothing changes),
 `invalid_notification` (400), `amount_mismatch` (400), `payment_not_found` / `refund_not_found` (404),

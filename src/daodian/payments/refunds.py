@@ -15,7 +15,7 @@ Who: the consumer may refund unused voucher uses, and product orders not yet han
 merchant's managers (`store.manage`) may refund anything left; refunds of offline (POS) payments
 are counter staff handing the money back (`counter`).
 
-Coupons and points (orders.checkout_discounts): a refund pays back at most what a line cost after its
+Coupons and points (checkout.discounts): a refund pays back at most what a line cost after its
 share of the discount (service vouchers are valued net of it; product orders by amount, at most what
 was paid). A partial refund keeps the coupons used and the points spent; once the order is refunded in
 full, its coupons are released by the marketing rule and its points spend is reversed in full.
@@ -27,15 +27,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self
-from daodian.kit import idempotency
+from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid, NotFound
+from daodian.kit.events import publish
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
-from daodian.loyalty import earning
-from daodian.orders import checkout_discounts, states, vouchers
 from daodian.orders import service as orders
+from daodian.orders import states
 from daodian.orders.models import Order, OrderKind, OrderStatus
 from daodian.payments import repository
 from daodian.payments.errors import (
@@ -47,11 +47,14 @@ from daodian.payments.errors import (
     RefundNeedsMerchant,
     VoucherNotRefundable,
 )
+from daodian.payments.events import RefundSucceeded
 from daodian.payments.models import Payment, Refund, RefundStatus
 from daodian.payments.providers import registry
 from daodian.payments.providers.base import Notification, PaymentProvider, ProviderError, RefundInfo, RefundResult
 from daodian.payments.references import new_reference
 from daodian.payments.schemas import RefundCreate, RefundRead
+from daodian.vouchers import order_completion
+from daodian.vouchers import service as vouchers
 
 
 def refund_read(refund: Refund) -> RefundRead:
@@ -125,7 +128,7 @@ def _plan(session: Session, order: Order, data: RefundCreate) -> tuple[int, dict
         if amount > remaining:
             raise RefundExceedsRemaining(details={"remaining_fen": remaining})
         return amount, {}
-    order_vouchers = orders.order_vouchers(session, order.id)
+    order_vouchers = order_completion.order_vouchers(session, order.id)
     if data.voucher_id is not None:
         voucher = next((v for v in order_vouchers if v.id == data.voucher_id), None)
         if voucher is None:
@@ -143,7 +146,7 @@ def _plan(session: Session, order: Order, data: RefundCreate) -> tuple[int, dict
         picks = [(v, v.uses_left) for v in order_vouchers if v.uses_left > 0]
         if not picks:
             raise NothingToRefund()
-    amount = sum(checkout_discounts.refund_value(session, v, n) for v, n in picks)  # before voiding: depends on it
+    amount = sum(vouchers.net_refund_value(session, v, n) for v, n in picks)  # before voiding: depends on it
     if data.amount_fen is not None and data.amount_fen != amount:
         raise RefundAmountMismatch(details={"amount_fen": amount})
     if amount <= 0:
@@ -226,11 +229,10 @@ def settle(session: Session, refund: Refund, result: RefundResult, now: datetime
             "amount_fen": refund.amount_fen, "voided_uses": refund.voided_uses, "reason": refund.reason},
             occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
         if not payment.late:
-            orders.settle_refund(session, order,
-                                 refunded_fen_succeeded=repository.succeeded_refund_total(session, payment.id))
-            if order.status == OrderStatus.REFUNDED:
-                checkout_discounts.release(session, order)
-            earning.on_refund_succeeded(session, order, refund, fully_refunded=order.status == OrderStatus.REFUNDED)
+            order_completion.settle_refund(session, order,
+                                           refunded_fen_succeeded=repository.succeeded_refund_total(session, payment.id))
+            publish(session, RefundSucceeded(order=order, refund=refund,
+                                             fully_refunded=order.status == OrderStatus.REFUNDED))
         return
     session.execute(update(Payment).where(Payment.id == payment.id, Payment.refunded_fen >= refund.amount_fen)
                     .values(refunded_fen=Payment.refunded_fen - refund.amount_fen))
@@ -238,7 +240,7 @@ def settle(session: Session, refund: Refund, result: RefundResult, now: datetime
         orders.release_refund(session, order, refund.amount_fen)
         for voucher_id, uses in refund.voided_uses.items():
             vouchers.restore_uses(session, int(voucher_id), uses)
-        orders.after_uses_changed(session, order)
+        order_completion.after_uses_changed(session, order)
 
 
 # --- late payments, notifications, retries ----------------------------------------------------

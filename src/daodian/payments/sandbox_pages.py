@@ -12,16 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
+from daodian.accounts.own_transaction_deps import AppSettings, Factory
+from daodian.kit.api.http import ObjectId
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import NotFound
-from daodian.kit.http import ObjectId
-from daodian.orders.dependencies import AppSettings, Factory
+from daodian.kit.html.rendering import render
 from daodian.orders.models import Order, OrderStatus
 from daodian.payments import sandbox_delivery
 from daodian.payments.models import Payment, PaymentStatus
 from daodian.payments.providers import registry
 from daodian.payments.providers.sandbox import SandboxProvider
-from daodian.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Query(max_length=64)]

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self
-from daodian.kit import idempotency
+from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid

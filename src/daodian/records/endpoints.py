@@ -1,8 +1,8 @@
 from fastapi import APIRouter, Response, status
 
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
-from daodian.kit.http import DbSession, ObjectId, QueryId, access
-from daodian.kit.pagination import Page, Paging
+from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
+from daodian.kit.api.pagination import Page, Paging
 from daodian.records import members, reviews, service
 from daodian.records.models import RecordSource
 from daodian.records.schemas import (

@@ -1,5 +1,5 @@
 """Who the consumer at the counter is: by phone number, by member code, or by a voucher of theirs
-(orders.vouchers: the merchant's own vouchers only).
+(vouchers.service: the merchant's own vouchers only).
 
 A member code is a random per-account code the consumer's app shows (as text or a QR code) for the
 clerk to scan. It is issued on first request and stays the same, so a printed or saved code keeps
@@ -11,12 +11,12 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from daodian.orders import vouchers
-from daodian.orders.errors import VoucherNotFound
 from daodian.records import repository
 from daodian.records.errors import MemberNotFound
 from daodian.records.models import IdentifiedBy
 from daodian.records.schemas import MemberIn
+from daodian.vouchers import service as vouchers
+from daodian.vouchers.errors import VoucherNotFound
 
 # Crockford's base32: no I, L, O or U, so nothing is misread at the counter. 10 characters = 50 bits.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

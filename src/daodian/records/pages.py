@@ -17,17 +17,17 @@ from starlette.datastructures import FormData
 from daodian.accounts.authz import Action, Principal, authorize, require_login
 from daodian.accounts.dependencies import PagePrincipal
 from daodian.catalog import service as catalog
+from daodian.kit.api.http import DbSession, ObjectId
+from daodian.kit.api.pagination import PageParams, Paging
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import DomainError, NotFound
-from daodian.kit.http import DbSession, ObjectId
-from daodian.kit.pagination import PageParams, Paging
+from daodian.kit.html.forms import N_, CheckedForm, field_errors, login_redirect, parse_yuan, see_other, text
+from daodian.kit.html.rendering import render
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import repository, reviews, service
 from daodian.records.models import ConsumptionRecord, RecordSource
 from daodian.records.schemas import ConsumptionLineIn, ConsumptionRecordCreate, MemberIn, ReviewCreate
-from daodian.web.forms import N_, CheckedForm, field_errors, login_redirect, parse_yuan, see_other, text
-from daodian.web.rendering import render
 
 router = APIRouter()
 

@@ -6,11 +6,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.accounts.models import User
-from daodian.catalog.models import Product, ServiceItem, Sku
-from daodian.kit.pagination import PageParams
-from daodian.merchants.models import Store
-from daodian.orders.models import Verification, Voucher
+from daodian.catalog.models import Product, Sku
+from daodian.kit.api.pagination import PageParams
+from daodian.merchants.models import ServiceItem, Store
 from daodian.records.models import ConsumptionLine, ConsumptionRecord, Review, ReviewStatus
+from daodian.vouchers.models import Verification, Voucher
 
 
 def insert_unless_taken(session: Session, model: type, values: dict[str, Any], unique_columns: list[str]) -> int | None:

@@ -12,14 +12,14 @@ from pydantic import ValidationError
 
 from daodian.accounts.authz import Action, authorize, require_login
 from daodian.accounts.dependencies import PagePrincipal
-from daodian.kit.http import DbSession, ObjectId
-from daodian.kit.pagination import Paging
+from daodian.kit.api.http import DbSession, ObjectId
+from daodian.kit.api.pagination import Paging
+from daodian.kit.html.forms import CheckedForm, field_errors, login_redirect, see_other, text
+from daodian.kit.html.rendering import render
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import reviews
 from daodian.records.schemas import ReplyIn
-from daodian.web.forms import CheckedForm, field_errors, login_redirect, see_other, text
-from daodian.web.rendering import render
 
 router = APIRouter()
 

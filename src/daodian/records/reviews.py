@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, authorize, require_login, require_operator
+from daodian.kit.api.pagination import PageParams
 from daodian.kit.clock import utcnow
 from daodian.kit.facts import append_fact
-from daodian.kit.pagination import PageParams
 from daodian.merchants import stores
 from daodian.records import repository
 from daodian.records.errors import (

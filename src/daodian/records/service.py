@@ -7,14 +7,15 @@ import json
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, Principal, authorize, require_login
+from daodian.kit.api.pagination import PageParams
 from daodian.kit.clock import utcnow
+from daodian.kit.events import publish
 from daodian.kit.facts import append_fact
-from daodian.kit.pagination import PageParams
-from daodian.loyalty import earning
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import members, repository
 from daodian.records.errors import LineNotOfMerchant, ReceiptConflict
+from daodian.records.events import ConsumptionRecorded
 from daodian.records.models import ConsumptionLine, ConsumptionRecord, IdentifiedBy, RecordSource
 from daodian.records.schemas import (
     ConsumptionLineIn,
@@ -64,7 +65,7 @@ def record_consumption(session: Session, principal: Principal, store_id: int, da
     record = session.get(ConsumptionRecord, record_id)
     append_fact(session, "consumption.recorded", _fact_payload(record, lines), occurred_at=record.occurred_at,
                 merchant_id=record.merchant_id, store_id=record.store_id, consumer_id=record.consumer_id)
-    earning.on_consumption_recorded(session, record)  # an identified member earns, once per record
+    publish(session, ConsumptionRecorded(record=record))  # an identified member earns, once per record
     return record, True
 
 

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator
 
-from daodian.kit.http import DbSession, access
+from daodian.kit.api.http import DbSession, access
 from daodian.linkage.nearest import NearParams, store_finder
 from daodian.search import service
 from daodian.search.schemas import SearchResult

@@ -8,12 +8,12 @@ from fastapi.responses import HTMLResponse
 
 from daodian.accounts.dependencies import PagePrincipal
 from daodian.geo.datum import Datum
+from daodian.kit.api.http import DbSession
 from daodian.kit.errors import Invalid
-from daodian.kit.http import DbSession
+from daodian.kit.html.rendering import render
 from daodian.linkage.nearest import store_finder
 from daodian.linkage.schemas import Near
 from daodian.search import service
-from daodian.web.rendering import render
 
 router = APIRouter()
 

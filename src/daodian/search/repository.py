@@ -6,7 +6,8 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daodian.catalog.models import CatalogStatus, Product, ProductCategory, ServiceCategory, Sku
+from daodian.catalog.models import Product, Sku
+from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
 
 BATCH = 1000
 

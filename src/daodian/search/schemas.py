@@ -2,8 +2,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from daodian.catalog.schemas import CategoryRead, ProductRead
+from daodian.catalog.schemas import ProductRead
 from daodian.linkage.schemas import NearbyStore
+from daodian.taxonomy.schemas import CategoryRead
 
 
 class ServiceMatch(CategoryRead):

@@ -18,8 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from daodian.catalog import service as catalog
-from daodian.catalog.models import CatalogStatus, ProductCategory, ServiceCategory
-from daodian.catalog.schemas import CategoryRead
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid
 from daodian.kit.freshness import Freshness
@@ -31,6 +29,8 @@ from daodian.search.index import Hit, InvertedIndex
 from daodian.search.repository import ProductText
 from daodian.search.schemas import SearchResult, ServiceMatch, ServiceStores
 from daodian.search.text import compact_query, normalize, query_terms
+from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
+from daodian.taxonomy.schemas import CategoryRead
 
 log = logging.getLogger("daodian.search")
 

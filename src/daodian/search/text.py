@@ -19,8 +19,8 @@ from functools import lru_cache
 import jieba
 from pypinyin import Style, lazy_pinyin
 
-from daodian.catalog.taxonomy import PRODUCT_TREE, SERVICE_TREE, walk
 from daodian.search.synonyms import PRODUCT_SYNONYMS, SERVICE_SYNONYMS
+from daodian.taxonomy.tree import PRODUCT_TREE, SERVICE_TREE, walk
 
 UNIGRAM_WEIGHT = 0.3  # single characters match far too much to count like words
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"

@@ -6,8 +6,9 @@ them to identical results.
 
 from pathlib import Path
 
-from daodian.analytics.engines.base import Engine, normalise
+from daodian.analytics.engines.base import Engine
 from daodian.analytics.engines.duckdb_engine import DuckDBEngine, shared
+from daodian.analytics.queries import normalise
 from daodian.kit.settings import Settings
 
 

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
-import pyarrow as pa
 
 from daodian.analytics import queries
 from daodian.analytics.export import DATASETS, Manifest, data_files
@@ -36,13 +35,3 @@ def scope_of(query: str, params: dict | None) -> int | None:
     return None if merchant_id is None else int(merchant_id)
 
 
-def normalise(table: pa.Table) -> pd.DataFrame:
-    """Engine output -> pandas with one type per kind of value, so both engines' results compare equal:
-    every integer as nullable Int64, dates as datetime.date objects, text as str."""
-    columns = {}
-    for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type):
-            columns[name] = pd.array(column.cast(pa.int64()).to_pylist(), dtype="Int64")
-        else:
-            columns[name] = pd.Series(column.to_pylist(), dtype=object)
-    return pd.DataFrame(columns)

@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow as pa
 
 from daodian.analytics import marts, queries
-from daodian.analytics.engines.base import normalise, scope_of, snapshot
+from daodian.analytics.engines.base import scope_of, snapshot
 from daodian.analytics.export import DATASETS, Manifest, data_files
+from daodian.analytics.queries import normalise
 
 MATERIALIZE_BYTES = 256 * 1024 * 1024
 _EVERYONE = object()  # the scope of queries across merchants (distinct from "not pointed yet")

@@ -11,8 +11,9 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from daodian.analytics import marts, queries
-from daodian.analytics.engines.base import normalise, scope_of, snapshot
+from daodian.analytics.engines.base import scope_of, snapshot
 from daodian.analytics.export import DATASETS, data_files
+from daodian.analytics.queries import normalise
 
 CACHE_BYTES = 512 * 1024 * 1024  # Parquet bytes per dataset up to which the engine caches it in memory
 _SPARK_TYPES = {"int64": "BIGINT", "string": "STRING", "date32[day]": "DATE", "timestamp[us, tz=UTC]": "TIMESTAMP"}

@@ -1,0 +1,81 @@
+"""The `daodian` command: server, migrations, demo city, importers and batch jobs."""
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from daodian import bootstrap, migrate
+from daodian.accounts import service as accounts
+from daodian.accounts.schemas import normalize_phone
+from daodian.analytics.cli import facts_app
+from daodian.c2b.group_buy.cli import group_buys_app
+from daodian.c2b.presale.cli import presales_app
+from daodian.cli.linkage import linkage_app
+from daodian.coupons.cli import coupons_app
+from daodian.demo.cli import demo as demo_command
+from daodian.importers.cli import import_app
+from daodian.jobs import jobs_app
+from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
+from daodian.kit.settings import get_settings
+from daodian.loyalty.cli import points_app
+from daodian.loyalty.tier_cli import tiers_app
+
+bootstrap.wire()  # every command runs units of work that raise domain events
+
+app = typer.Typer(help="daodian (到店): O2O platform", no_args_is_help=True, pretty_exceptions_show_locals=False)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+app.command("demo")(demo_command)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(facts_app, name="facts")
+app.add_typer(points_app, name="points")
+app.add_typer(tiers_app, name="tiers")
+app.add_typer(coupons_app, name="coupons")
+app.add_typer(group_buys_app, name="group-buys")
+app.add_typer(presales_app, name="presales")
+app.add_typer(linkage_app, name="linkage")
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides DAODIAN_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides DAODIAN_PORT.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Overrides DAODIAN_WORKERS.")] = None,
+) -> None:
+    """Serve the API and the pages."""
+    settings = get_settings()
+    uvicorn.run("daodian.asgi:app", host=host or settings.host, port=port or settings.port,
+                workers=workers or settings.workers, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
+    """Apply migrations and sync the category trees."""
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    changed = migrate.upgrade(settings, engine, revision)
+    console.print(f"[green]Database at {revision}[/] ({engine.dialect.name}); reference rows changed: {changed}")
+
+
+@users_app.command("create-operator")
+def create_operator(
+    phone: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str, typer.Option()] = "Operator",
+) -> None:
+    """Create a platform operator account."""
+    if len(password) < 8:
+        raise typer.BadParameter("at least 8 characters", param_hint="--password")
+    try:
+        phone = normalize_phone(phone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--phone") from exc
+    with unit_of_work(make_session_factory(create_db_engine(get_settings()))) as session:
+        user = accounts.register(session, phone=phone, password=password, display_name=name, is_operator=True)
+    console.print(f"[green]Operator {user.id} created[/] for {phone}")

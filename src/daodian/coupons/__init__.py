@@ -1,0 +1,2 @@
+"""Coupons: templates, claims (stock in slots, batched for flash sales), redemption at checkout and at the
+counter, pricing, and the coupon pages."""

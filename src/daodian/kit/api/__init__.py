@@ -1,0 +1,2 @@
+"""What every JSON route shares: request dependencies, the error envelope, query strings, keyset pages,
+idempotency keys."""

@@ -1,0 +1,130 @@
+"""Request-scoped dependencies shared by every domain's routes."""
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Annotated, TypeVar
+
+import anyio
+import anyio.from_thread
+from fastapi import Depends, FastAPI, Path, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from daodian.kit.db import WRITE_TURN, unit_of_work
+from daodian.kit.ids import MAX_ID
+
+T = TypeVar("T")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# How many requests of this process may be in their database phase at once. Worker threads are few
+# and shared (AnyIO's default 40): a request waiting for a row lock (PostgreSQL) or the write lock
+# (SQLite) holds one, and between its dependencies and its route the request *holding* the lock needs
+# another; with 40 waiters nobody finishes (50 parallel bookings once ended in pool timeouts). Well
+# below 40 threads, and within the connection pool (kit.db: 10 + 10 overflow), so every admitted request gets
+# a thread and a connection; the rest wait here without taking either.
+DB_CONCURRENCY = 10
+
+
+# OpenAPI extension of idempotent routes (kit.api.idempotency). They run their own short transactions one after
+# another, with slow work between them (a payment provider's HTTP call), so on SQLite they take the write
+# turn per transaction (`transaction_factory`), not for the whole request: a retry with the same
+# Idempotency-Key then gets its 409 while the first request still waits on the provider.
+IDEMPOTENT = "x-idempotent"
+
+def _app_turn(app: FastAPI) -> anyio.Semaphore:
+    turn = getattr(app.state, "sqlite_write_turn", None)
+    if turn is None:  # one per app, made on first use inside its event loop
+        turn = app.state.sqlite_write_turn = anyio.Semaphore(1)  # a semaphore: released by another task
+    return turn
+
+
+def _turn_per_transaction(request: Request) -> bool:
+    route = request.scope.get("route")
+    extra = getattr(route, "openapi_extra", None) or {}
+    return bool(extra.get(IDEMPOTENT))
+
+
+async def _sqlite_write_turn(request: Request) -> AsyncIterator[None]:
+    """On SQLite one transaction writes at a time whatever we do. A writing request (any method but a read)
+    waits for its turn here, with neither a thread nor a timeout, instead of inside SQLite's busy_timeout
+    holding a thread and a slot, where a lock holder slowed down between its thread hops (its principal
+    lookup, its route, its commit) could time the waiters out with 503s under load."""
+    if (request.method in READ_METHODS or not request.app.state.settings.is_sqlite
+            or _turn_per_transaction(request)):
+        yield
+        return
+    async with _app_turn(request.app):
+        request.state.holds_write_turn = True
+        yield
+
+
+@contextmanager
+def _turn_from_worker_thread(app: FastAPI) -> Iterator[None]:
+    turn = anyio.from_thread.run_sync(_app_turn, app)
+    anyio.from_thread.run(turn.acquire)
+    try:
+        yield
+    finally:
+        anyio.from_thread.run_sync(turn.release)
+
+
+async def in_write_turn(app: FastAPI, work: Callable[[], T]) -> T:
+    """Run async code's writing transaction in a worker thread; on SQLite while holding this process's
+    write turn, taken here in the event loop (no thread waits for it)."""
+    if not app.state.settings.is_sqlite:
+        return await anyio.to_thread.run_sync(work)
+    async with _app_turn(app):
+        return await anyio.to_thread.run_sync(work)
+
+
+def transaction_factory(request: Request) -> Callable[[], Session] | sessionmaker[Session]:
+    """The session factory for a route's own transactions: on SQLite, unless the request already holds the
+    write turn, each writing unit of work waits for the turn and holds it until it ends."""
+    factory = request.app.state.session_factory
+    if not request.app.state.settings.is_sqlite or getattr(request.state, "holds_write_turn", False):
+        return factory
+    return partial(factory, info={WRITE_TURN: partial(_turn_from_worker_thread, request.app)})
+
+
+async def _db_slot(_turn: Annotated[None, Depends(_sqlite_write_turn, scope="function")]) -> AsyncIterator[None]:
+    yield  # the turn is taken before the slot (a sub-dependency runs before the limit applies)
+
+
+# The single gate. Every route that touches the database depends on it, directly or through DbSession
+# (routes running their own short transactions through accounts.own_transaction_deps too): one shared Depends
+# object, so one limit; within a request it is acquired once (cached) and held until the route's
+# transaction has ended (scope="function"), so no request ever waits for a second slot.
+DbSlot = Depends(_db_slot, scope="function", max_concurrency=DB_CONCURRENCY)
+
+
+def get_session(request: Request, _slot: Annotated[None, DbSlot]) -> Iterator[Session]:
+    # Reads take no write lock on SQLite; everything else locks up front (see kit.db).
+    with unit_of_work(request.app.state.session_factory, read_only=request.method in READ_METHODS) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is never reported as success.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+# Route id segments as `{store_id:int}`: then only digits reach the route, and a literal path beside
+# it (`/stores/nearby`) is never taken for an id by the other methods (`PATCH /stores/nearby`).
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def access(rule: str) -> dict:
+    """Declare who may call a route: "public", "authenticated", "operator", "self" or "merchant:<action>",
+    or "self|merchant:<action>": a consumer's object (an order, a booking) that staff with <action> at
+    the merchant it was bought from may use too.
+
+    Enforcement happens in the services (accounts.authz); the authorization matrix test holds every
+    route to what it declares here, and fails for a route that declares nothing.
+
+    A public route adds the empty security requirement `{}` to whatever FastAPI derives from its
+    dependencies, so the schema says a bearer token is optional there rather than required.
+    """
+    extra: dict = {"x-access": rule}
+    if rule == "public":
+        extra["security"] = [{}]
+    return extra

@@ -1,0 +1,248 @@
+"""Idempotency keys with Stripe's semantics, for every money-moving POST.
+
+A client sends `Idempotency-Key: <unique string>`. Keys are scoped to the caller (an account);
+a key remembers the request's fingerprint (method, path, canonical JSON body) and its response:
+
+- same key, same request, finished  -> the stored response again (header `Idempotent-Replayed: true`);
+- same key, another request         -> 422 `idempotency_key_reused`;
+- same key while the first is still running -> 409 `idempotency_in_progress`;
+- no key                            -> 400 `idempotency_key_required`.
+
+The claim is committed in its own short transaction *before* the work, so a concurrent request
+sees it (on SQLite the work and the claim can never share a transaction: one writer at a time).
+The work stores its response with `Claim.complete` inside its own final transaction, so the
+outcome and the stored response commit together. A refusal of the request as given (400, 422:
+e.g. a refund larger than what is left) is stored like a success, so retrying returns the same
+error. Anything else — not allowed or not found (401/403/404: the operation never ran), a state
+that may change (409, 429), a failure (5xx) or a crash — releases the key: a refused request
+leaves nothing behind, and the retry runs afresh. A claim whose request died is taken over
+after `idempotency_lease_seconds`; completion checks the lease, so a stale worker cannot overwrite.
+
+Keys are kept `idempotency_retention_hours` (≥ 24 h): an older key is treated as unused when it is
+seen again, and `daodian jobs purge-idempotency-keys` deletes old rows in bulk.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from daodian.kit.api.http import IDEMPOTENT, access, transaction_factory
+from daodian.kit.clock import utcnow
+from daodian.kit.db import Base, IdPk, UTCDateTime, unit_of_work
+from daodian.kit.errors import Conflict, DomainError, Invalid
+from daodian.kit.settings import Settings
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[IdPk]
+    scope: Mapped[str] = mapped_column(String(64))  # whose key: "user:<id>"
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and canonical body
+    lease: Mapped[str | None] = mapped_column(String(32))  # the running request's token; None once finished
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKeyRequired(DomainError):
+    status, code = 400, "idempotency_key_required"
+    message = "Send an Idempotency-Key header (a unique string per operation) with this request."
+
+
+class IdempotencyKeyReused(Invalid):
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used for a different request."
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
+
+
+def key_header(request: Request) -> str:
+    """The `Idempotency-Key` header, required on the routes that declare `openapi(...)` below.
+
+    A dependency rather than a FastAPI `Header` parameter, so that a missing key is the documented
+    400 `idempotency_key_required` (not a generic 422), after authentication (401) and before the body
+    is validated.
+    """
+    value = request.headers.get(HEADER)
+    if not value:
+        raise IdempotencyKeyRequired()
+    if not KEY_PATTERN.fullmatch(value):
+        raise Invalid("An Idempotency-Key is 1 to 255 printable ASCII characters without spaces.",
+                      code="invalid_idempotency_key")
+    return value
+
+
+KEY_PARAMETER = {
+    "name": HEADER, "in": "header", "required": True,
+    "description": "A unique string per operation (e.g. a UUID). Retrying with the same key and body returns the "
+                   "stored response; keys are kept at least 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+
+def openapi(rule: str) -> dict:
+    """`openapi_extra` of an idempotent route: its access rule and the required key header, and the
+    `x-idempotent` flag (clients: retries are safe; kit.api.http: the route's transactions come from
+    `transaction_factory(request)`)."""
+    return {**access(rule), "parameters": [KEY_PARAMETER], IDEMPOTENT: True}
+
+
+KeyHeader = Annotated[str, Depends(key_header)]
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    body: Any
+
+
+@dataclass
+class Claim:
+    id: int
+    lease: str
+    completed: bool = False
+
+    def complete(self, session: Session, status: int, body: Any) -> None:
+        """Store the response in the caller's transaction; fails if another request took the key over."""
+        done = session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.id == self.id, IdempotencyKey.lease == self.lease)
+            .values(response_status=status, response_body=body, lease=None, completed_at=utcnow())
+        ).rowcount
+        if done != 1:
+            raise IdempotencyInProgress("This request's Idempotency-Key was taken over by a retry.")
+        self.completed = True
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()
+
+
+def claim(factory: sessionmaker[Session], settings: Settings, *, scope: str, key: str, method: str, path: str,
+          body: Any) -> Claim | Stored:
+    """Claim `key` for this request in its own committed transaction, or say what happened to it before."""
+    fp = fingerprint(method, path, body)
+    for _ in range(3):
+        try:
+            with unit_of_work(factory) as session:
+                return _claim_in(session, settings, scope, key, method, path, fp)
+        except IntegrityError:
+            continue  # a concurrent request inserted the same key first: look again
+    raise IdempotencyInProgress()
+
+
+def _claim_in(session: Session, settings: Settings, scope: str, key: str, method: str, path: str,
+              fp: str) -> Claim | Stored:
+    now = utcnow()
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+                         .with_for_update())
+    if row is not None and row.created_at < now - timedelta(hours=settings.idempotency_retention_hours):
+        session.delete(row)  # past retention: the key is free again
+        session.flush()
+        row = None
+    lease = secrets.token_hex(16)
+    if row is None:
+        row = IdempotencyKey(scope=scope, key=key, method=method.upper(), path=path[:255], fingerprint=fp,
+                             lease=lease, locked_at=now, created_at=now)
+        session.add(row)
+        session.flush()
+        return Claim(row.id, lease)
+    if row.fingerprint != fp:
+        raise IdempotencyKeyReused()
+    if row.response_status is not None:
+        return Stored(row.response_status, row.response_body)
+    if row.locked_at and row.locked_at > now - timedelta(seconds=settings.idempotency_lease_seconds):
+        raise IdempotencyInProgress()
+    row.lease, row.locked_at = lease, now  # the request holding it died: take it over
+    session.flush()
+    return Claim(row.id, lease)
+
+
+def _release(factory: sessionmaker[Session], claim_: Claim) -> None:
+    with unit_of_work(factory) as session:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id,
+                                                     IdempotencyKey.lease == claim_.lease))
+
+
+def _store(factory: sessionmaker[Session], claim_: Claim, status: int, body: Any) -> None:
+    # Conditional on the lease: a no-op if the work's own transaction already stored a response.
+    with unit_of_work(factory) as session:
+        session.execute(update(IdempotencyKey)
+                        .where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease)
+                        .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
+
+
+def _keeps(error: DomainError) -> bool:
+    """Whether an error is the request's settled outcome (stored) or not (the key is released)."""
+    return error.status in (400, 422)
+
+
+Work = Callable[[Claim], tuple[int, BaseModel | dict]]
+
+
+def run(request: Request, *, scope: str, key: str | None, body: BaseModel | dict | None, work: Work) -> JSONResponse:
+    """Run `work` at most once per (scope, key); `work` must call `claim.complete` in its last transaction."""
+    if not key:
+        raise IdempotencyKeyRequired()
+    factory = transaction_factory(request)
+    settings: Settings = request.app.state.settings
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
+    outcome = claim(factory, settings, scope=scope, key=key, method=request.method, path=request.url.path,
+                    body=payload)
+    if isinstance(outcome, Stored):
+        return JSONResponse(outcome.body, status_code=outcome.status, headers={REPLAYED_HEADER: "true"})
+    try:
+        status, result = work(outcome)
+    except DomainError as error:  # (a `complete` inside a rolled-back transaction did not happen)
+        if _keeps(error):
+            _store(factory, outcome, error.status, error.body())
+        else:
+            _release(factory, outcome)
+        raise
+    except BaseException:
+        _release(factory, outcome)
+        raise
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    if not outcome.completed:  # work that forgot to store its response: store it now (not atomically)
+        _store(factory, outcome, status, data)
+    return JSONResponse(data, status_code=status)
+
+
+def dump(model: BaseModel) -> dict:
+    """The JSON form of a response model, as stored and as sent."""
+    return model.model_dump(mode="json")
+
+
+def purge(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
+    """Delete keys past retention; returns how many. Run by `daodian jobs purge-idempotency-keys`."""
+    cutoff = (now or utcnow()) - timedelta(hours=settings.idempotency_retention_hours)
+    return session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount

@@ -1,0 +1,1 @@
+"""Product -> service links (curated and mined), and the nearby stores that provide a product's services."""

@@ -1,1 +1,0 @@
-"""Marketing: coupons, segment campaigns (and group buys and pre-sales)."""

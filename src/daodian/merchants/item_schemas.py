@@ -1,0 +1,43 @@
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from daodian.kit.ids import EntityId
+from daodian.kit.money import Fen
+from daodian.kit.schemas import Description, InputModel, JsonInt, NameEn, NameZh
+from daodian.taxonomy.models import CatalogStatus
+from daodian.taxonomy.schemas import CategoryCode, CategoryRead
+
+
+class ServiceItemCreate(InputModel):
+    service_category: CategoryCode
+    name_zh: NameZh
+    name_en: NameEn = None
+    description: Description = ""
+    price_fen: Fen
+    duration_min: Annotated[JsonInt, Field(ge=1, le=24 * 60, description="How long the service takes, in minutes.")]
+    store_ids: Annotated[list[EntityId], Field(max_length=1000, description="Stores of the merchant that offer it.")] = []
+
+
+class ServiceItemUpdate(InputModel):
+    service_category: CategoryCode | None = None
+    name_zh: NameZh | None = None
+    name_en: NameEn = None
+    description: Description | None = None
+    price_fen: Fen | None = None
+    duration_min: Annotated[JsonInt | None, Field(ge=1, le=24 * 60)] = None
+    status: CatalogStatus | None = None
+    store_ids: Annotated[list[EntityId] | None, Field(max_length=1000)] = None
+
+
+class ServiceItemRead(BaseModel):
+    id: int
+    merchant_id: int
+    category: CategoryRead
+    name_zh: str
+    name_en: str | None
+    description: str
+    price_fen: int
+    duration_min: int
+    status: CatalogStatus
+    store_ids: list[int]

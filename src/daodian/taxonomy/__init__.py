@@ -1,0 +1,1 @@
+"""The platform's two category trees, products and services, with their stable codes (the seed in tree.py)."""
