@@ -23,11 +23,13 @@ from daodian.loyalty.points_endpoints import router as points_router
 from daodian.loyalty.tier_endpoints import router as tiers_router
 from daodian.merchants.consent_endpoints import router as consents_router
 from daodian.merchants.endpoints import router as merchants_router
+from daodian.merchants.item_endpoints import router as service_items_router
 from daodian.nearby.endpoints import router as nearby_router
 from daodian.orders.endpoints import router as orders_router
 from daodian.payments.endpoints import router as payments_router
 from daodian.records.endpoints import router as records_router
 from daodian.search.endpoints import router as search_router
+from daodian.taxonomy.endpoints import router as categories_router
 from daodian.vouchers.endpoints import router as vouchers_router
 
 API_PREFIX = "/api/v1"
@@ -65,7 +67,8 @@ def build_flash_sale_router() -> APIRouter:
 def build_api_router() -> APIRouter:
     api = _api()
     # nearby before merchants: `/stores/nearby` must not be taken for `/stores/{store_id}`.
-    for router in (health_router, accounts_router, nearby_router, merchants_router, catalog_router, linkage_router, search_router):
+    for router in (health_router, accounts_router, nearby_router, merchants_router, categories_router, catalog_router,
+                   service_items_router, linkage_router, search_router):
         api.include_router(router)
     api.include_router(records_router)
     api.include_router(bookings_router)

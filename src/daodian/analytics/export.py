@@ -19,6 +19,8 @@ across crashes:
   again); the manifest is replaced atomically only after every file of the batch is in place;
 - a file whose first id is above the manifest's watermark belongs to a batch that never committed: the
   next run deletes it before writing, and readers ignore rows above the watermark meanwhile.
+The watermark is this consumer's position in the facts outbox (kit.outbox): it reads through
+`outbox.read` below `outbox.committed_barrier`, and its cursor there follows the manifest.
 """
 
 import json
@@ -33,9 +35,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from daodian.kit import outbox
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.facts import Fact
@@ -44,6 +47,10 @@ from daodian.merchants.models import Store
 MANIFEST = "_manifest.json"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 BATCH_SIZE = 50_000
+OUTBOX_CONSUMER = "analytics.parquet_export"
+# What a batch reads of each fact.
+COLUMNS = (Fact.id, Fact.kind, Fact.occurred_at, Fact.recorded_at, Fact.merchant_id, Fact.store_id, Fact.consumer_id,
+           Fact.payload)
 BUCKETS = 64  # merchant buckets: a bucket holds ~1/64 of the merchants (and of the long tail's facts)
 ROW_GROUP = 16_384  # rows per Parquet row group: the unit a reader skips by its merchant_id min/max
 
@@ -116,14 +123,13 @@ def export_facts(factory: sessionmaker[Session], facts_dir: Path, *, batch_size:
     _retire_legacy_layout(facts_dir)
     manifest = Manifest.read(facts_dir)
     report = ExportReport(orphans_removed=_remove_orphans(facts_dir, manifest.watermark))
-    barrier = _barrier(factory)
+    _sync_cursor(factory, manifest.watermark)  # a new or restored folder: the cursor follows the files
+    with unit_of_work(factory) as session:
+        barrier = outbox.committed_barrier(session)
     timezones = _timezones(factory)
     while manifest.watermark < barrier:
         with unit_of_work(factory, read_only=True) as session:
-            rows = session.execute(
-                select(Fact.id, Fact.kind, Fact.occurred_at, Fact.recorded_at, Fact.merchant_id, Fact.store_id,
-                       Fact.consumer_id, Fact.payload)
-                .where(Fact.id > manifest.watermark, Fact.id <= barrier).order_by(Fact.id).limit(batch_size)).all()
+            rows = outbox.read(session, after=manifest.watermark, upto=barrier, limit=batch_size, columns=COLUMNS)
         if not rows:
             break
         first, last = rows[0].id, rows[-1].id
@@ -136,6 +142,7 @@ def export_facts(factory: sessionmaker[Session], facts_dir: Path, *, batch_size:
         manifest.watermark, manifest.facts, manifest.lines = last, manifest.facts + len(rows), manifest.lines + lines.num_rows
         manifest.updated_at = utcnow().isoformat()
         manifest.write(facts_dir)
+        _sync_cursor(factory, manifest.watermark)
         report.facts += len(rows)
         report.lines += lines.num_rows
         if on_progress:
@@ -169,17 +176,11 @@ def pending(factory: sessionmaker[Session], facts_dir: Path) -> int:
         return session.scalar(select(func.count()).select_from(Fact).where(Fact.id > watermark)) or 0
 
 
-def _barrier(factory: sessionmaker[Session]) -> int:
-    """The highest fact id below which every fact is committed (nothing can appear below it later).
-
-    PostgreSQL: a SHARE lock on `facts` waits for every transaction that inserted a fact to end, and
-    any transaction that inserts later draws a higher id. The lock is held for one statement only.
-    """
+def _sync_cursor(factory: sessionmaker[Session], watermark: int) -> None:
+    """The export's position lives with its files (the manifest, written after them); its outbox cursor
+    follows, so operators see every consumer's lag in one place (kit.outbox.lag)."""
     with unit_of_work(factory) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SET LOCAL lock_timeout = '60s'"))
-            session.execute(text("LOCK TABLE facts IN SHARE MODE"))
-        return session.scalar(select(func.max(Fact.id))) or 0
+        outbox.sync(session, OUTBOX_CONSUMER, watermark)
 
 
 def _timezones(factory: sessionmaker[Session]) -> dict[tuple[str, int], str]:
