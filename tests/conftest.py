@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from daodian import bootstrap  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory  # noqa: E402
 from tests.factories import auth, make_shop, make_user  # noqa: E402
-from tests.support.databases import drop_database, prepare_database  # noqa: E402
+from tests.support.databases import drop_database, drop_prepared, prepare_database  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 from tests.support.shared_app import shared_app  # noqa: E402
 
@@ -26,6 +26,10 @@ bootstrap.wire()  # the domain event handlers, as the app and the CLI wire them
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", default=os.environ.get("DAODIAN_TEST_DB", "sqlite"), choices=["sqlite", "postgresql"],
                      help="Database backend for this run.")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_prepared()  # scratch PostgreSQL databases of module fixtures (demo CLI, history, nearby processes)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

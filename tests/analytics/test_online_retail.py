@@ -25,7 +25,8 @@ from daodian.importers.online_retail import import_online_retail
 from daodian.kit.settings import get_settings
 from daodian.merchants.models import Merchant
 
-SOURCE = Path("/work/shared/datasets/online_retail/online_retail.csv.gz")
+# The shared data sets sit beside the repository (../shared), on a developer's machine and in CI alike.
+SOURCE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
 SLICE = 8
 AS_OF = date(2011, 12, 10)
 

@@ -12,6 +12,9 @@ from daodian.kit.db import create_db_engine
 from daodian.kit.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("DAODIAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# Every scratch PostgreSQL database this process made: dropped when the session ends (`drop_prepared`), so a
+# run leaves nothing behind even where a fixture forgot to drop its own.
+_prepared: set[str] = set()
 
 
 def _postgres_url(name: str) -> str:
@@ -32,10 +35,17 @@ def _postgres_url(name: str) -> str:
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
-def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
+def empty_database(backend: str, name: str, tmp_dir: Path) -> Settings:
+    """Settings for a new database with nothing in it, not even the schema (dropped at the session's end)."""
     url = _postgres_url(name) if backend == "postgresql" else f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
-    settings = Settings(env="test", database_url=url, secret_key="test-secret-not-for-production",
-                        facts_dir=tmp_dir / "facts")  # never the project's var/facts
+    if backend == "postgresql":
+        _prepared.add(url)
+    return Settings(env="test", database_url=url, secret_key="test-secret-not-for-production",
+                    facts_dir=tmp_dir / "facts")  # never the project's var/facts
+
+
+def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
+    settings = empty_database(backend, name, tmp_dir)
     engine = create_db_engine(settings)
     migrate.upgrade(settings, engine)
     engine.dispose()
@@ -44,10 +54,21 @@ def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:
 
 def drop_database(settings: Settings) -> None:
     """Remove a PostgreSQL test database after the run (SQLite files live in pytest's tmp dir)."""
-    url = make_url(settings.database_url)
+    _drop(settings.database_url)
+
+
+def _drop(database_url: str) -> None:
+    url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         return
+    _prepared.discard(database_url)
     engine = create_engine(make_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
     engine.dispose()
+
+
+def drop_prepared() -> None:
+    """Drop every scratch database this process prepared and has not dropped yet."""
+    for url in sorted(_prepared):
+        _drop(url)

@@ -24,7 +24,7 @@ class AudienceIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     segment: Segment
-    inactive_days: Annotated[JsonInt, AfterValidator(_on_the_ladder)] | None = None
+    inactive_days: Annotated[JsonInt, Field(ge=1, le=3650), AfterValidator(_on_the_ladder)] | None = None
 
     @model_validator(mode="after")
     def _days_for_inactive(self) -> "AudienceIn":

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from daodian import migrate
 from daodian.demo.bulk import analyze
 from daodian.demo.generate import (
     DEFAULT_CONSUMERS,
@@ -55,8 +56,10 @@ def demo(
     no_history: Annotated[bool, typer.Option("--no-history", help="The city only, no history.")] = False,
 ) -> None:
     """Load the demo city of Hangzhou: stores, services, products, consumers and demo logins."""
-    engine = create_db_engine(get_settings())
+    settings = get_settings()
+    engine = create_db_engine(settings)
     try:
+        migrate.upgrade(settings, engine)  # a fresh database works too: the schema first (a no-op when current)
         with unit_of_work(make_session_factory(engine)) as session:
             if if_empty and has_merchants(session):
                 console.print("The database already has merchants; no demo city loaded (--if-empty).")

@@ -104,3 +104,7 @@ IsoDate = Annotated[date, BeforeValidator(_date_as_text)]
 NameZh = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK_PATTERN)]
 NameEn = Annotated[str | None, Field(max_length=120)]
 Description = Annotated[str, Field(max_length=4000)]
+
+# An `Integer` column's range (PostgreSQL's int4; SQLite would take more, PostgreSQL would fail with a 500):
+# request fields stored in one are bounded by it, so out-of-range input is a 422 on both databases.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1

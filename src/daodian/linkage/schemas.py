@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, NamedTuple
 
-from pydantic import BaseModel, Field, StrictFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
 from daodian.geo.datum import Datum
 from daodian.kit.schemas import InputModel
@@ -27,9 +27,19 @@ class LinkCreate(InputModel):
     status: LinkStatus = LinkStatus.LIVE
 
 
+def _at_least_one_field(schema: dict) -> None:
+    schema["minProperties"] = 1
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)  # left out means unchanged; null is not a value
+
+
 class LinkUpdate(InputModel):
-    status: LinkStatus | None = None
-    strength: Strength | None = None
+    # The published schema says what the rule below enforces: at least one field, and no nulls (an update
+    # that changes nothing would still claim the link for the operator).
+    model_config = ConfigDict(json_schema_extra=_at_least_one_field)
+
+    status: LinkStatus = None  # left out: unchanged
+    strength: Strength = None
 
     @model_validator(mode="after")
     def _something(self) -> "LinkUpdate":

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from daodian.kit.ids import MAX_ID
+
 
 class Tier(BaseModel):
     min_participants: int = Field(ge=1, le=100_000)
@@ -11,7 +13,7 @@ class Tier(BaseModel):
 
 
 class GroupBuyCreate(BaseModel):
-    service_item_id: int = Field(ge=1)
+    service_item_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(min_length=1, max_length=64)
     tiers: list[Tier] = Field(min_length=1, max_length=10)
     min_participants: int | None = Field(default=None, ge=1, le=100_000)  # default: the first tier's

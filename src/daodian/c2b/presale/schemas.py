@@ -6,14 +6,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from daodian.kit.ids import EntityId
+from daodian.kit.money import MAX_FEN
+from daodian.kit.schemas import INT32_MAX, INT32_MIN
 from daodian.orders.schemas import DeliveryAddress
 
 
 class CandidateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku_id: EntityId
-    deposit_fen: int = Field(gt=0)
-    threshold: int  # checked by the service: 422 invalid_presale below 1
+    deposit_fen: int = Field(gt=0, le=MAX_FEN)
+    # The service checks the rule (422 invalid_presale below 1); the bounds are the column's.
+    threshold: int = Field(ge=INT32_MIN, le=INT32_MAX)
 
 
 class PresaleCreate(BaseModel):

@@ -8,7 +8,7 @@ import hmac
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from daodian.kit.errors import Forbidden
-from daodian.kit.html.rendering import csrf_token
+from daodian.kit.html.rendering import csrf_secret, csrf_token
 from daodian.kit.money import MAX_FEN
 
 
@@ -32,11 +32,26 @@ class CsrfFailed(Forbidden):
 
 async def checked_form(request: Request) -> FormData:
     """The posted form, after checking its CSRF token (form field, or the X-CSRF-Token header for htmx)."""
+    if not same_origin(request):
+        raise CsrfFailed()
     form = await request.form()
     submitted = form.get("csrf_token") or request.headers.get("x-csrf-token") or ""
-    if not isinstance(submitted, str) or not hmac.compare_digest(submitted.encode(), csrf_token(request).encode()):
+    if not csrf_secret(request) or not isinstance(submitted, str) \
+            or not hmac.compare_digest(submitted.encode(), csrf_token(request).encode()):
         raise CsrfFailed()
     return form
+
+
+def same_origin(request: Request) -> bool:
+    """Browsers say where a form was posted from (Origin; Sec-Fetch-Site in newer ones): a post from another
+    site is refused before its token is even read. Clients that send neither (curl, old browsers) rely on
+    the token alone."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,35 @@ env.globals["L"] = localized
 env.globals["tr"] = i18n.gettext
 
 
+SESSION_COOKIE = "daodian_session"
+# A visitor who is not logged in still posts forms (the login form itself): their tokens are tied to this
+# random per-browser cookie, set with the first page, so one visitor's token is worthless in another's
+# browser (login CSRF: an attacker logging a victim into the attacker's account).
+PRE_SESSION_COOKIE = "daodian_csrf"
+
+
+def csrf_secret(request: Request) -> str:
+    """What this browser's tokens are tied to: its session, else its pre-session cookie ("" if neither)."""
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if session_token:
+        return f"session:{session_token}"
+    pre = request.cookies.get(PRE_SESSION_COOKIE) or getattr(request.state, "new_pre_session", None)
+    return f"pre:{pre}" if pre else ""
+
+
 def csrf_token(request: Request) -> str:
-    """Tied to the session cookie, so a form posted from another site cannot carry a valid one."""
-    session_token = request.cookies.get("daodian_session", "")
+    """Tied to this browser's session or pre-session cookie, so a form posted from another site, or with a
+    token taken from another browser, cannot carry a valid one."""
+    if not csrf_secret(request):  # the first page this browser sees: give it its pre-session secret
+        request.state.new_pre_session = secrets.token_urlsafe(24)
     key = get_settings().secret_key.encode()
-    return hmac.new(key, f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"csrf:{csrf_secret(request)}".encode(), hashlib.sha256).hexdigest()
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     locale = request_locale(request)
+    if not hasattr(request.state, "csp_nonce"):  # inline scripts carry it (kit.html.security_headers)
+        request.state.csp_nonce = secrets.token_urlsafe(16)
     token = i18n.current_locale.set(locale)
     try:
         html = env.get_template(template).render(
@@ -63,7 +84,12 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         )
     finally:
         i18n.current_locale.reset(token)
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    pre = getattr(request.state, "new_pre_session", None)
+    if pre and not request.cookies.get(PRE_SESSION_COOKIE):
+        response.set_cookie(PRE_SESSION_COOKIE, pre, path="/", httponly=True, samesite="lax",
+                            secure=get_settings().cookie_secure)
+    return response
 
 
 def render_error(request: Request, status: int, code: str, message: str) -> HTMLResponse:
