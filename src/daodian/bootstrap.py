@@ -9,6 +9,7 @@ from daodian.c2b import handlers as c2b
 from daodian.c2b.group_buy import vouchers as group_buy_vouchers
 from daodian.checkout import handlers as checkout
 from daodian.kit import events
+from daodian.kit.ops import metrics
 from daodian.loyalty import handlers as loyalty
 from daodian.orders.events import OrderClosed, OrderPaid, OrderPlaced
 from daodian.payments.events import RefundSucceeded
@@ -29,6 +30,9 @@ SUBSCRIPTIONS = [
     (RefundSucceeded, checkout.release_on_full_refund),
     (RefundSucceeded, loyalty.take_back_on_refund),
     (ConsumptionRecorded, loyalty.earn_on_consumption_recorded),
+    # Operators' counters (kit.ops.metrics), counted when the change commits.
+    (OrderPaid, metrics.counting(metrics.PAYMENTS)),
+    (VoucherVerified, metrics.counting(metrics.VERIFICATIONS)),
 ]
 
 

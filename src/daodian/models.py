@@ -13,6 +13,7 @@ from daodian.follows import models as follow_models  # noqa: F401 - follows, pos
 from daodian.kit.api.idempotency import IdempotencyKey  # noqa: F401 - idempotency keys
 from daodian.kit.db import Base
 from daodian.kit.facts import Fact
+from daodian.kit.leases import JobLease  # noqa: F401 - periodic jobs' leases
 from daodian.kit.outbox import OutboxCursor  # noqa: F401 - the outbox consumers' cursors
 from daodian.linkage import models as linkage_models  # noqa: F401 - product -> service links
 from daodian.loyalty import models as loyalty_models  # noqa: F401 - points ledger, tiers

@@ -3,7 +3,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from daodian import jobs
+from daodian.jobs import cli as jobs
 from daodian.kit.api.idempotency import IdempotencyKey
 from daodian.kit.clock import utcnow
 from daodian.orders.models import Order

@@ -1,5 +1,8 @@
 """The `daodian` command: server, migrations, demo city, importers and batch jobs."""
 
+import os
+import shutil
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,11 +19,14 @@ from daodian.cli.linkage import linkage_app
 from daodian.coupons.cli import coupons_app
 from daodian.demo.cli import demo as demo_command
 from daodian.importers.cli import import_app
-from daodian.jobs import jobs_app
+from daodian.jobs.cli import jobs_app
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
-from daodian.kit.settings import get_settings
+from daodian.kit.ops import logs
+from daodian.kit.settings import PROJECT_ROOT, get_settings
 from daodian.loyalty.cli import points_app
 from daodian.loyalty.tier_cli import tiers_app
+
+GRACEFUL_SHUTDOWN_SECONDS = 30  # in-flight requests may finish this long after SIGTERM
 
 bootstrap.wire()  # every command runs units of work that raise domain events
 
@@ -48,10 +54,22 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Overrides DAODIAN_PORT.")] = None,
     workers: Annotated[int | None, typer.Option(help="Overrides DAODIAN_WORKERS.")] = None,
 ) -> None:
-    """Serve the API and the pages."""
+    """Serve the API and the pages. On SIGTERM the server stops taking connections and finishes the requests in
+    flight (up to 30 s) before it exits."""
     settings = get_settings()
-    uvicorn.run("daodian.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=workers or settings.workers, proxy_headers=True)
+    processes = workers or settings.workers
+    if processes > 1:
+        share_metrics(PROJECT_ROOT / "var" / "prometheus")
+    uvicorn.run("daodian.asgi:app", host=host or settings.host, port=port or settings.port, workers=processes,
+                proxy_headers=True, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                log_config=logs.logging_config())
+
+
+def share_metrics(folder: Path) -> None:
+    """Several worker processes: prometheus-client's multiprocess mode, in a folder emptied at each start."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @db_app.command("upgrade")

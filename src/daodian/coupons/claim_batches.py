@@ -22,6 +22,7 @@ from daodian.coupons.errors import SoldOut
 from daodian.coupons.schemas import CouponRead
 from daodian.coupons.stock import StockBusy
 from daodian.kit.api.http import in_write_turn
+from daodian.kit.ops.metrics import CLAIMS
 
 BATCH = 64  # claims per transaction at most: a batch's last claim waits for all of them
 POSTGRESQL_WRITERS = 8  # batches in flight per process; with the caller reads (10), within the pool (20)
@@ -79,6 +80,7 @@ class ClaimBatches:
                                                                         *wanted[i], memo))
                 except Exception as exc:
                     outcomes[i] = exc
+        CLAIMS.inc(sum(not isinstance(outcome, Exception) for outcome in outcomes))  # committed by now
         return outcomes
 
 

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
                                    description="k: a figure a merchant sees must come from at least this many "
                                                "distinct consumers; smaller cells are suppressed.")
 
+    # --- periodic jobs (daodian.jobs) ---
+    periodic_jobs: bool | None = Field(
+        None, description="Run the periodic jobs (order expiry, refund retries, deal settlement, the facts export "
+                          "and job, ...) inside the server, each once per period across processes; default: on "
+                          "except when env=test. Off: schedule `daodian jobs ...` with cron instead.")
+
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> "Settings":
         if self.env == "prod" and self.secret_key == DEV_SECRET:
@@ -94,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def sandbox_enabled(self) -> bool:
         return self.sandbox_payments if self.sandbox_payments is not None else self.env != "prod"
+
+    @property
+    def runs_periodic_jobs(self) -> bool:
+        return self.periodic_jobs if self.periodic_jobs is not None else self.env != "test"
 
     @property
     def sandbox_key(self) -> bytes:

@@ -5,6 +5,7 @@ from rich.console import Console
 
 from daodian.kit.api import idempotency
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
+from daodian.kit.ops.metrics import run_job
 from daodian.kit.settings import get_settings
 from daodian.orders import service as orders
 from daodian.payments import refunds
@@ -21,7 +22,7 @@ def _factory():
 @jobs_app.command("expire-orders")
 def expire_orders() -> None:
     """Expire unpaid orders past their payment deadline and give their stock back (run every minute)."""
-    count = orders.expire_due(_factory())
+    count = run_job("expire-orders", lambda: orders.expire_due(_factory()))
     console.print(f"[green]{count} orders expired[/]")
 
 
@@ -29,13 +30,17 @@ def expire_orders() -> None:
 def purge_idempotency_keys() -> None:
     """Delete idempotency keys older than DAODIAN_IDEMPOTENCY_RETENTION_HOURS (run hourly)."""
     settings = get_settings()
-    with unit_of_work(_factory()) as session:
-        count = idempotency.purge(session, settings)
+    count = run_job("purge-idempotency-keys", lambda: _purge_keys(settings))
     console.print(f"[green]{count} idempotency keys purged[/]")
 
 
 @jobs_app.command("retry-refunds")
 def retry_refunds() -> None:
     """Ask the providers again about refunds still pending (unknown outcome, or PROCESSING)."""
-    counts = refunds.retry_pending(_factory(), get_settings())
+    counts = run_job("retry-refunds", lambda: refunds.retry_pending(_factory(), get_settings()))
     console.print(f"[green]pending refunds re-sent[/]: {counts or 'none'}")
+
+
+def _purge_keys(settings) -> int:
+    with unit_of_work(_factory()) as session:
+        return idempotency.purge(session, settings)

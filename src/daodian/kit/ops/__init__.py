@@ -1,0 +1,1 @@
+"""What operators watch: Prometheus metrics, JSON logs with a request id, the readiness checks."""
