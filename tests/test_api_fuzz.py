@@ -1,8 +1,9 @@
 """Schemathesis over the app's own OpenAPI, in process: no 5xx, and every response matches the schema.
 
-Every operation is fuzzed twice, as an operator (with a merchant, store, service item and product in
-the database, and generated ids/codes sometimes swapped for theirs, so requests also get past the
-404s) and anonymously. Each operation runs in its own rolled-back transaction.
+Every operation is fuzzed three times: as an operator (with a merchant, store, service item and product
+in the database, and generated ids/codes sometimes swapped for theirs, so requests also get past the
+404s), as a logged-in consumer (the same data; they own nothing of it) and anonymously. Each operation
+runs in its own rolled-back transaction.
 
 All of schemathesis' default checks run, with one refinement to `positive_data_acceptance`: a
 schema-valid request may still be refused with 400/422 when it breaks a rule JSON Schema cannot state —
@@ -63,6 +64,9 @@ SHARED = shared_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", SHARED.app, config=SchemathesisConfig.from_dict(CONFIG))
 anonymous_schema = schemathesis.openapi.from_asgi("/openapi.json", SHARED.app,
                                                   config=SchemathesisConfig.from_dict(ANONYMOUS_CONFIG))
+# As a consumer, random examples only too: the boundary cases ran as the operator, who may do more.
+consumer_schema = schemathesis.openapi.from_asgi("/openapi.json", SHARED.app,
+                                                 config=SchemathesisConfig.from_dict(ANONYMOUS_CONFIG))
 load_all_checks()
 
 # Codes of refusals by the framework or the schema rather than by a domain rule (kit.api.error_handlers).
@@ -132,7 +136,7 @@ def flatmap_body(context, body):
     return _maybe_known(context, body)
 
 
-for _schema in (schema, anonymous_schema):
+for _schema in (schema, anonymous_schema, consumer_schema):
     for _hook in (flatmap_path_parameters, flatmap_query, flatmap_body):
         _schema.hook(_hook)
 
@@ -175,6 +179,7 @@ def world(settings, session_factory, db):
                  sku_id=db.scalar(select(Sku.id).where(Sku.product_id == product.id)), user_id=clerk.id,
                  phone=newcomer.phone, product_code="auto.oil", service_code="auto_service.oil_change")
     KNOWN["token"] = token_for(db, operator)
+    KNOWN["consumer_token"] = token_for(db, make_user(db, name="顾客"))
     with SHARED.bound(settings, session_factory):
         yield
     KNOWN.clear()
@@ -189,6 +194,11 @@ class OperatorToken:
 
     def set(self, case, token, context):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+
+class ConsumerToken(OperatorToken):
+    def get(self, case, context):
+        return KNOWN.get("consumer_token")
 
 
 def _call(case):
@@ -206,4 +216,11 @@ def test_api_as_operator_with_data(case, world):
 @anonymous_schema.parametrize()
 @FUZZ_SETTINGS
 def test_api_anonymously(case, world):
+    _call(case)
+
+
+@consumer_schema.auth.apply(ConsumerToken, refresh_interval=None)
+@consumer_schema.parametrize()
+@FUZZ_SETTINGS
+def test_api_as_a_consumer(case, world):
     _call(case)
