@@ -7,13 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
 
-"""Marketing tables: coupon templates, their stock, the coupons claimed from them, campaigns.
-
-Money is integer fen; points are integers; times are aware UTC.
-"""
-
-
-
 
 
 class StaffRole(StrEnum):

@@ -103,7 +103,8 @@ def sku_ranking(table: pd.DataFrame, *, period: str, limit: int, names: dict[str
     """Items by net sales in a period. Suppressed items are counted, not listed (their names would say
     that few people bought them)."""
     top = period_node(period)
-    items = table[(table["node"] == top) & table["row"].str.match(r"^item:(sku|service):")]
+    at_top = table[table["node"] == top]  # first the period's cells: the pattern then runs on few rows
+    items = at_top[at_top["row"].str.match(r"^item:(sku|service):")]
     shown = items[~items["suppressed"]].sort_values(["amount_fen", "row"], ascending=[False, True]).head(limit)
     rows = []
     for rank, r in enumerate(shown.itertuples(), start=1):

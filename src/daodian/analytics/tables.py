@@ -26,13 +26,18 @@ def _protected(cells: pd.DataFrame, k: int, parent_of, measures: tuple[str, ...]
 def sales(engine: Engine, merchant_id: int, k: int) -> pd.DataFrame:
     """Items (SKUs, service items, and the `refund`/`discount` adjustments of online orders), stores and
     the merchant total, at every day, week, month, year and all time."""
-    cube = engine.run("sales_cube", {"merchant_id": merchant_id})
+    return sales_cells(engine.run("sales_cube", {"merchant_id": merchant_id}), k)
+
+
+def sales_cells(cube: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The protected table of one merchant's sales cube (the `sales_cube` query's rows; left unchanged)."""
     if cube.empty:
         return cube.assign(row=[], node=[], suppressed=[])
     family = cube["family"]
-    cube["row"] = [TOTAL if f == "total" else (f"item:{t}:{i}" if f == "item" else f"store:{s}")
-                   for f, t, i, s in zip(family, cube["item_type"], cube["item_id"], cube["store_id"])]
-    cube["node"] = [privacy.time_node(level, bucket) for level, bucket in zip(cube["level"], cube["bucket"])]
+    cube = cube.assign(
+        row=[TOTAL if f == "total" else (f"item:{t}:{i}" if f == "item" else f"store:{s}")
+             for f, t, i, s in zip(family, cube["item_type"], cube["item_id"], cube["store_id"])],
+        node=[privacy.time_node(level, bucket) for level, bucket in zip(cube["level"], cube["bucket"])])
     return _protected(cube, k, privacy.time_parent, SALES_MEASURES, "amount_fen")
 
 
