@@ -15,31 +15,47 @@ would take most of the 2 shared cores itself) keeps `--clients` keep-alive conne
 The database is then checked: as many coupons as 201s, each to a different consumer, stock + coupons =
 quantity. Then `--bare` bare transactions of one `UPDATE coupon_stock SET remaining = remaining - 1 WHERE
 ... AND remaining > 0` run from `--clients` threads of this process: on one row (a single counter, as
-claims had before coupons.stock), on random rows of a template's slots, and on the sold-out row.
+claims had before coupons.stock), on random rows of a template's slots, and on the sold-out row. On SQLite
+the threads take turns at writing (one lock in this process, as the server's write turn): 32 threads
+queueing on SQLite's own busy timeout died with "database is locked".
+
+No rate is printed from a run that failed: a worker thread that raised, wrk's socket errors, an answer
+other than 201 and the expected refusals (a 5xx, a 503 `database_busy`), a server that died, or a database
+that does not add up end the run with the reason on stderr and exit status 1 (bench/harness.py).
 """
 
 import argparse
 import hashlib
 import json
-import os
 import random
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-from sqlalchemy import create_engine, func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SELL_OUT_STOCK = 100  # the template that is sold out before the rejections are measured
+# What a claim may answer in this run; anything else (a 5xx, 503 database_busy, 401...) voids it.
+EXPECTED = {"201", "409 coupon_sold_out", "409 coupon_limit_reached"}
+
+from bench.harness import (  # noqa: E402
+    BenchFailed,
+    fresh_database,
+    in_threads,
+    load_average,
+    main_guard,
+    running_server,
+    server_command,
+    wrk_binary,
+)
 
 from daodian import migrate  # noqa: E402
 from daodian.accounts.models import AuthSession, User  # noqa: E402
@@ -52,18 +68,7 @@ from daodian.merchants.models import Merchant, MerchantStatus  # noqa: E402
 
 
 def prepare(url: str) -> Settings:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    else:
-        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-        admin.dispose()
+    fresh_database(url)
     settings = Settings(env="dev", database_url=url)
     engine = create_db_engine(settings)
     migrate.upgrade(settings, engine)
@@ -109,60 +114,32 @@ def seed(settings: Settings, stock: int, consumers: int, bare: int) -> dict:
     return {**templates, "tokens": tokens}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_command(port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "daodian.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-
-
-def start_server(settings: Settings, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DAODIAN_DATABASE_URL": settings.database_url, "DAODIAN_ENV": "dev"}
-    server = subprocess.Popen(server_command(port, workers), env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180  # each worker imports the app and warms its indexes; slow on a loaded box
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.terminate()  # not kill: the supervisor must stop its workers
-    server.wait(timeout=30)
-    raise RuntimeError("server did not start")
-
-
-def wrk_binary() -> str:
-    """wrk (Debian's package): a C load generator, so the client costs the 2 shared cores little."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        return shutil.which("wrk") or sys.exit("wrk did not install")
-    sys.exit("this benchmark needs wrk: sudo apt-get install wrk")
-
-
 def wrk(url: str, seconds: int, clients: int, threads: int, tokens: list[str] | None = None) -> dict:
     """Run wrk for `seconds` with `clients` keep-alive connections; with tokens, every request is a claim
     by the next consumer (bench/claims.lua) and the result counts responses by status and error code."""
     command = [wrk_binary(), f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
     if tokens is None:
-        output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+        output = _run_wrk([*command, url])
+        if "Non-2xx or 3xx responses" in output:
+            raise BenchFailed(f"{url} answered errors:\n{output}")
         rate = next(line for line in output.splitlines() if line.startswith("Requests/sec:"))
         return {"rate": float(rate.split()[1])}
     with tempfile.NamedTemporaryFile("w", suffix=".tokens") as file:
         file.write("\n".join(tokens) + "\n")
         file.flush()
-        output = subprocess.run([*command, "-s", str(ROOT / "bench" / "claims.lua"), url, "--", file.name,
-                                 str(threads)], check=True, capture_output=True, text=True).stdout
-    return json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
+        output = _run_wrk([*command, "-s", str(ROOT / "bench" / "claims.lua"), url, "--", file.name, str(threads)])
+    result = json.loads(next(line for line in output.splitlines() if line.startswith("RESULT "))[7:])
+    unexpected = {key: n for key, n in result["counts"].items() if key not in EXPECTED}
+    if result["socket_errors"] or unexpected:
+        raise BenchFailed(f"claims at {url}: {result['socket_errors']} socket errors, unexpected answers {unexpected}")
+    return result
+
+
+def _run_wrk(command: list[str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0 or "Socket errors" in done.stdout:
+        raise BenchFailed(f"wrk failed (exit status {done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def describe(result: dict) -> str:
@@ -189,25 +166,20 @@ def held_coupons(settings: Settings, template_id: int) -> tuple[int, int, int]:
 
 def bare_updates(settings: Settings, template_id: int, count: int, clients: int, slots: int) -> float:
     """`count` bare transactions of one conditional UPDATE of a stock row (a random one of `slots`) from
-    `clients` threads in this process; seconds taken."""
+    `clients` threads in this process; seconds taken. A thread that fails fails the run."""
     engine = create_db_engine(settings, pool_size=clients, max_overflow=0)
     per_client = count // clients
     table = CouponStock.__table__
+    turn = threading.Lock() if settings.is_sqlite else nullcontext()  # SQLite: one writer, as the server's turn
 
-    def client() -> None:
+    def client(_: int) -> None:
         for _ in range(per_client):
-            with engine.begin() as conn:
+            with turn, engine.begin() as conn:
                 conn.execute(update(table).where(table.c.template_id == template_id,
                                                  table.c.slot == random.randrange(slots), table.c.remaining > 0)
                              .values(remaining=table.c.remaining - 1))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = in_threads(clients, client)
     engine.dispose()
     return elapsed
 
@@ -234,42 +206,44 @@ def main() -> None:
     tokens = seeded["tokens"]
     half = len(tokens) // 2  # the first half claim while stock lasts, the second after the sell-out
     print(f"{backend}: {args.stock:,} coupons, {args.consumers:,} consumers, {args.clients} connections from wrk "
-          f"({args.client_threads} threads), {args.seconds:g}s per phase; load average {os.getloadavg()[0]:.2f}")
+          f"({args.client_threads} threads), {args.seconds:g}s per phase; {load_average()}")
     print(f"  server: {' '.join(server_command(0, args.workers)[1:])} (port aside)")
-    server, url = start_server(settings, args.workers)
-    try:
+    with running_server(settings.database_url, args.workers) as url:
         health = wrk(f"{url}/api/v1/health", args.seconds, args.clients, args.client_threads)
-        print(f"  GET /api/v1/health (a sync route with a database read): {health['rate']:,.0f}/s")
         lasting = wrk(f"{url}/api/v1/coupons/{seeded['lasting']}/claims", args.seconds, args.clients,
                       args.client_threads, tokens[:half])
-        print(f"  claims while stock lasts: {describe(lasting)}")
-        print(f"    = {count(lasting, '201') / lasting['seconds']:,.0f} successes/s")
         sell_out = tokens[half:half + SELL_OUT_STOCK + args.clients]
         wrk(f"{url}/api/v1/coupons/{seeded['sold_out']}/claims", 1, args.clients, args.client_threads, sell_out)
         sold_out = wrk(f"{url}/api/v1/coupons/{seeded['sold_out']}/claims", args.seconds, args.clients,
                        args.client_threads, tokens[half + len(sell_out):])
-        print(f"  claims after the sell-out: {describe(sold_out)}")
-        print(f"    = {count(sold_out, '409 coupon_sold_out') / sold_out['seconds']:,.0f} rejections/s")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     coupons, holders, left = held_coupons(settings, seeded["lasting"])
     # wrk stops at the deadline: the claims then in flight are made, their 201s never counted (<= clients)
     in_flight = coupons - count(lasting, "201")
-    exact = coupons == holders and coupons + left == args.stock and 0 <= in_flight <= args.clients
-    print(f"  database: {coupons:,} coupons to {holders:,} consumers ({in_flight} answered after wrk stopped), "
-          f"{left:,} left of {args.stock:,} ({'exact' if exact else 'MISMATCH'})")
-    coupons, holders, left = held_coupons(settings, seeded["sold_out"])
-    print(f"  sold-out template: {coupons} coupons to {holders} consumers, {left} left of {SELL_OUT_STOCK}")
+    if not (coupons == holders and coupons + left == args.stock and 0 <= in_flight <= args.clients):
+        raise BenchFailed(f"database: {coupons:,} coupons to {holders:,} consumers, {left:,} left of {args.stock:,}, "
+                          f"{count(lasting, '201'):,} answered 201 (MISMATCH)")
+    sold_coupons, sold_holders, sold_left = held_coupons(settings, seeded["sold_out"])
+    if not (sold_coupons == sold_holders == SELL_OUT_STOCK and sold_left == 0):
+        raise BenchFailed(f"sold-out template: {sold_coupons} coupons to {sold_holders} consumers, {sold_left} left "
+                          f"of {SELL_OUT_STOCK} (MISMATCH)")
+    bare = {}
     for name, slots in (("bare_one_row", 1), ("bare_slots", coupon_stock.SLOTS)):
-        where = "one stock row" if slots == 1 else f"a random one of {slots} stock rows"
-        seconds = bare_updates(settings, seeded[name], args.bare, args.clients, slots)
-        print(f"  bare conditional UPDATE of {where}, stock lasting: {args.bare / seconds:,.0f}/s")
-    seconds = bare_updates(settings, seeded["bare_one_row"], args.bare, args.clients, 1)
-    print(f"  bare conditional UPDATE, sold out:  {args.bare / seconds:,.0f}/s")
-    if not exact:
-        sys.exit(1)
+        bare[name] = args.bare / bare_updates(settings, seeded[name], args.bare, args.clients, slots)
+    bare["sold_out"] = args.bare / bare_updates(settings, seeded["bare_one_row"], args.bare, args.clients, 1)
+    print(f"  GET /api/v1/health (a sync route with a database read): {health['rate']:,.0f}/s")
+    print(f"  claims while stock lasts: {describe(lasting)}")
+    print(f"    = {count(lasting, '201') / lasting['seconds']:,.0f} successes/s")
+    print(f"  claims after the sell-out: {describe(sold_out)}")
+    print(f"    = {count(sold_out, '409 coupon_sold_out') / sold_out['seconds']:,.0f} rejections/s")
+    print(f"  database: {coupons:,} coupons to {holders:,} consumers ({in_flight} answered after wrk stopped), "
+          f"{left:,} left of {args.stock:,} (exact)")
+    print(f"  sold-out template: {sold_coupons} coupons to {sold_holders} consumers, {sold_left} left of "
+          f"{SELL_OUT_STOCK}")
+    print(f"  bare conditional UPDATE of one stock row, stock lasting: {bare['bare_one_row']:,.0f}/s")
+    print(f"  bare conditional UPDATE of a random one of {coupon_stock.SLOTS} stock rows, stock lasting: "
+          f"{bare['bare_slots']:,.0f}/s")
+    print(f"  bare conditional UPDATE, sold out:  {bare['sold_out']:,.0f}/s; {load_average()}")
 
 
 if __name__ == "__main__":
-    main()
+    main_guard(main)

@@ -15,8 +15,11 @@ from daodian.catalog.endpoints import router as catalog_router
 from daodian.coupons.endpoints import claims_router
 from daodian.coupons.endpoints import router as coupons_router
 from daodian.follows.endpoints import router as follows_router
+from daodian.health import router as readiness_router
 from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.one_hop import OneHopRoute
 from daodian.kit.api.query import unambiguous_query
+from daodian.kit.api.routing import include_flat
 from daodian.kit.errors import ERROR_RESPONSES
 from daodian.linkage.endpoints import router as linkage_router
 from daodian.loyalty.points_endpoints import router as points_router
@@ -50,36 +53,32 @@ def health(session: DbSession) -> Health:
     return Health(status="ok", database=session.get_bind().dialect.name)
 
 
-def _api() -> APIRouter:
-    # One reading of query strings for the whole API (kit.api.query): unknown parameters are ignored,
-    # a single-valued one given twice is refused.
-    return APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(unambiguous_query)])
+# In the order they are matched (kit.api.routing keeps it). Claims first, as they always were: a coupon
+# grab's crowd. nearby before merchants: `/stores/nearby` must not be taken for `/stores/{store_id}`.
+ROUTERS = (
+    claims_router, health_router, readiness_router, accounts_router, nearby_router, merchants_router, categories_router,
+    catalog_router, service_items_router, linkage_router, search_router, records_router, bookings_router,
+    orders_router, vouchers_router, payments_router,
+    consents_router,  # the consumer's consents to merchants
+    privacy_router, analytics_router,
+    coupons_router, points_router, campaigns_router, group_buys_router,  # marketing
+    presales_router,  # pre-sales by vote
+    follows_router,  # follows, merchant posts, the feed
+    tiers_router,  # earning rules, member tiers, memberships
+)
 
 
-def build_flash_sale_router() -> APIRouter:
-    """The routes a crowd calls at once (a coupon grab), included before the rest of the API: the framework
-    tries routes one after another, and passing the API's few hundred cost a claim more than the claim."""
-    api = _api()
-    api.include_router(claims_router)
-    return api
+def api_router() -> APIRouter:
+    """The router every JSON route is added to: one reading of query strings for the whole API
+    (kit.api.query): unknown parameters are ignored, a single-valued one given twice is refused. A sync
+    route runs in one worker-thread hop (kit.api.one_hop)."""
+    return APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(unambiguous_query)],
+                     route_class=OneHopRoute)
 
 
 def build_api_router() -> APIRouter:
-    api = _api()
-    # nearby before merchants: `/stores/nearby` must not be taken for `/stores/{store_id}`.
-    for router in (health_router, accounts_router, nearby_router, merchants_router, categories_router, catalog_router,
-                   service_items_router, linkage_router, search_router):
-        api.include_router(router)
-    api.include_router(records_router)
-    api.include_router(bookings_router)
-    for router in (orders_router, vouchers_router, payments_router):
-        api.include_router(router)
-    api.include_router(consents_router)  # the consumer's consents to merchants
-    api.include_router(privacy_router)
-    api.include_router(analytics_router)
-    for router in (coupons_router, points_router, campaigns_router, group_buys_router):  # marketing
-        api.include_router(router)
-    api.include_router(presales_router)  # pre-sales by vote
-    api.include_router(follows_router)  # follows, merchant posts, the feed
-    api.include_router(tiers_router)  # earning rules, member tiers, memberships
+    """Every JSON route in one flat router (kit.api.routing: included flat, matched by an index)."""
+    api = api_router()
+    for router in ROUTERS:
+        include_flat(api, router)
     return api

@@ -7,11 +7,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian import __version__, bootstrap
-from daodian.api import build_api_router, build_flash_sale_router
+from daodian.api import build_api_router
 from daodian.coupons.claim_fast_path import ClaimFastPath
+from daodian.jobs import scheduler
 from daodian.kit.api.error_handlers import install_error_handlers
+from daodian.kit.api.routing import include_flat, index_routes
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.html.rendering import WEB_DIR, render_error
+from daodian.kit.html.security_headers import SecurityHeaders
+from daodian.kit.ops import metrics
+from daodian.kit.ops.metrics import RequestMetrics
+from daodian.kit.ops.request_ids import RequestIds
 from daodian.kit.settings import Settings, get_settings
 from daodian.nearby.index import warm_up as start_nearby
 from daodian.search.service import start as start_search
@@ -36,9 +42,14 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         if session_factory is None:
             engine = create_db_engine(settings)
             app.state.session_factory = make_session_factory(engine)
+            metrics.watch_pool(engine)
         start_search(app)  # this process's search index
         start_nearby(app.state)  # this process's nearby index (nearby.index)
+        # The periodic jobs, each once per period across processes (daodian.jobs); off in tests.
+        jobs = scheduler.start(app.state.session_factory, settings) if settings.runs_periodic_jobs else None
         yield
+        if jobs is not None:
+            jobs.shutdown(wait=False)
         if engine is not None:
             engine.dispose()
 
@@ -48,9 +59,14 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_error_handlers(app, render_error)
-    app.include_router(build_flash_sale_router())
-    app.include_router(build_api_router())
-    app.include_router(build_pages_router())
+    include_flat(app.router, build_api_router())
+    include_flat(app.router, build_pages_router())
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
+    index_routes(app.router)
     app.add_middleware(ClaimFastPath, fastapi_app=app)
+    # Outermost last: every response, the fast path's too, carries the headers and is counted and traced.
+    app.add_middleware(SecurityHeaders, settings=settings)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIds)
     return app

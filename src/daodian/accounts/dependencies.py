@@ -1,14 +1,20 @@
-"""Who is asking: bearer tokens for the API, the session cookie for pages."""
+"""Who is asking: bearer tokens for the API, the session cookie for pages.
+
+Async dependencies: a caller known to this process (accounts.principal_lookup) costs no thread hop and
+no read; only an unknown token is read, in a worker thread. They pass the database gate first
+(kit.api.http.DbSlot), as they did when they read through the request's session: a request reads nothing
+before it has a slot.
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from daodian.accounts import service
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.caller_lookups import lookups_of
-from daodian.kit.api.http import DbSession
+from daodian.accounts.principal_lookup import principal_for, remembered
+from daodian.kit.api.http import DbSlot
 from daodian.kit.errors import NotAuthenticated
 
 SESSION_COOKIE = "daodian_session"
@@ -16,34 +22,43 @@ SESSION_COOKIE = "daodian_session"
 bearer_scheme = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/login.")
 
 
-def api_principal(
-    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+async def api_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _slot: Annotated[None, DbSlot],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         return ANONYMOUS
-    principal = service.principal_for_token(session, credentials.credentials[:128], kind="bearer")
+    principal = await principal_for(request.app.state.session_factory, credentials.credentials[:128], "bearer")
     return principal or ANONYMOUS
 
 
-def page_principal(session: DbSession, request: Request) -> Principal:
+async def page_principal(request: Request, _slot: Annotated[None, DbSlot]) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return ANONYMOUS
-    return service.principal_for_token(session, token[:128], kind="cookie") or ANONYMOUS
+    return await principal_for(request.app.state.session_factory, token[:128], "cookie") or ANONYMOUS
 
 
-def _logged_in(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+async def _logged_in(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    _slot: Annotated[None, DbSlot],
+) -> Principal:
+    # api_principal's work, not a dependency on it: one dependency less to resolve on most routes.
+    principal = await api_principal(request, credentials, _slot)
     require_login(principal)
     return principal
 
 
 async def api_user_id(request: Request,
                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> int:
-    """The caller's account id, for async routes that need to know only who is asking (a coupon claim):
-    looked up with the other callers of the moment (accounts.caller_lookups); 401 without a live token."""
+    """The caller's account id, for async routes that need to know only who is asking (a coupon claim): from
+    this process's memory when it knows the token, else looked up with the other callers of the moment
+    (accounts.caller_lookups); 401 without a live token."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
-    user_id = await lookups_of(request.app.state).user_id(credentials.credentials[:128])
+    token = credentials.credentials[:128]
+    known = await remembered(request.app.state.session_factory, token, "bearer")
+    user_id = known.user_id if known is not None else await lookups_of(request.app.state).user_id(token)
     if user_id is None:
         raise NotAuthenticated()
     return user_id

@@ -8,7 +8,6 @@ from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
 
 
-
 class StaffRole(StrEnum):
     OWNER = "owner"
     MANAGER = "manager"

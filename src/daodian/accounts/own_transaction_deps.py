@@ -2,8 +2,9 @@
 
 Such a route must not hold the request-wide session open: on SQLite a POST's session takes the
 write lock at its first statement, and the route's own short transactions (the idempotency claim,
-then the work) would wait on it. So the caller is resolved in a short read transaction that ends
-before the route runs.
+then the work) would wait on it. So the caller is resolved apart from any session: from this process's
+memory, or in a short read of its own (accounts.principal_lookup) that ends before the route runs.
+The dependencies are async: none costs a thread hop unless it reads.
 
 They still pass the one database gate (kit.api.http.DbSlot) like every DbSession route, held until the route
 returns: these routes open their short transactions one after another, never two at once.
@@ -15,34 +16,33 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session, sessionmaker
 
-from daodian.accounts import service as accounts
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.dependencies import SESSION_COOKIE, bearer_scheme
+from daodian.accounts.principal_lookup import principal_for
 from daodian.kit.api.http import DbSlot
-from daodian.kit.db import unit_of_work
 from daodian.kit.settings import Settings
 
 
-def fresh_principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                                             Depends(bearer_scheme)],
-                    _slot: Annotated[None, DbSlot]) -> Principal:
+async def fresh_principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                   Depends(bearer_scheme)],
+                          _slot: Annotated[None, DbSlot]) -> Principal:
     if credentials is None or not credentials.credentials:
         return ANONYMOUS
-    with unit_of_work(request.app.state.session_factory, read_only=True) as session:
-        return accounts.principal_for_token(session, credentials.credentials[:128], kind="bearer") or ANONYMOUS
+    principal = await principal_for(request.app.state.session_factory, credentials.credentials[:128], "bearer")
+    return principal or ANONYMOUS
 
 
-def logged_in(principal: Annotated[Principal, Depends(fresh_principal)]) -> Principal:
+async def logged_in(principal: Annotated[Principal, Depends(fresh_principal)]) -> Principal:
     """401 before anything else: before a missing idempotency key, before the body is validated."""
     require_login(principal)
     return principal
 
 
-def session_factory(request: Request, _slot: Annotated[None, DbSlot]) -> sessionmaker[Session]:
+async def session_factory(request: Request, _slot: Annotated[None, DbSlot]) -> sessionmaker[Session]:
     return request.app.state.session_factory
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -60,12 +60,11 @@ def scope_of(principal: Principal) -> str:
     return f"user:{principal.user_id}"
 
 
-def fresh_page_principal(request: Request, _slot: Annotated[None, DbSlot]) -> Principal:
+async def fresh_page_principal(request: Request, _slot: Annotated[None, DbSlot]) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return ANONYMOUS
-    with unit_of_work(request.app.state.session_factory, read_only=True) as session:
-        return accounts.principal_for_token(session, token[:128], kind="cookie") or ANONYMOUS
+    return await principal_for(request.app.state.session_factory, token[:128], "cookie") or ANONYMOUS
 
 
 OwnPagePrincipal = Annotated[Principal, Depends(fresh_page_principal)]

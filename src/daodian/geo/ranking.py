@@ -18,6 +18,7 @@ consecutive results is there because of a payment. docs/ranking.md explains this
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,7 +47,9 @@ def prior_mean(rating_avg: ArrayLike, rating_count: ArrayLike) -> float:
     rated = avg[count > 0]
     if not len(rated):
         return PRIOR_MEAN_DEFAULT
-    return float(min(rated.mean(), PRIOR_MEAN_CAP))
+    # Summed in sorted order: the same stores give the same prior to the last bit, whatever order
+    # they are held in (an index keeps them in its own).
+    return float(min(np.sort(rated).mean(), PRIOR_MEAN_CAP))
 
 
 def bayesian_rating(rating_avg: ArrayLike, rating_count: ArrayLike, prior: float) -> FloatArray:
@@ -70,6 +73,29 @@ class Scores:
                        "weight": weight, "points": float(self.points[name][i])}
                 for name, weight in WEIGHTS.items()}
 
+    def parts_of(self, positions: Sequence[int] | None) -> list[dict[str, dict[str, float]]]:
+        """`parts(i)` for each position (None: every candidate), converted in bulk (a page of results)."""
+        at = slice(None) if positions is None else np.asarray(positions, dtype=np.intp)
+        # Visits and open-now are whole numbers: rounding them to 3 places would change nothing.
+        columns = [(name, weight, [round(v, 3) for v in self.raw[name][at].tolist()] if name in _FRACTIONAL
+                    else self.raw[name][at].tolist(), self.normalized[name][at].tolist(),
+                    self.points[name][at].tolist())
+                   for name, weight in WEIGHTS.items()]
+        return [{name: {"value": raw[k], "normalized": normalized[k], "weight": weight, "points": points[k]}
+                 for name, weight, raw, normalized, points in columns} for k in range(len(self.score[at]))]
+
+
+_FRACTIONAL = {"distance", "rating"}  # raw values that are not whole numbers
+
+
+def _normalized_rating(bayes: FloatArray) -> FloatArray:
+    # np.minimum/np.maximum rather than np.clip: the same numbers, at a fraction of the call's cost.
+    return np.minimum(np.maximum((bayes - RATING_MIN) / (RATING_MAX - RATING_MIN), 0.0), 1.0)
+
+
+def _normalized_popularity(visits: FloatArray) -> FloatArray:
+    return np.minimum(np.log1p(visits) / np.log1p(POPULARITY_FULL), 1.0)
+
 
 def score(distance_m: ArrayLike, rating_avg: ArrayLike, rating_count: ArrayLike, popularity: ArrayLike,
           open_now: ArrayLike, prior: float) -> Scores:
@@ -80,15 +106,48 @@ def score(distance_m: ArrayLike, rating_avg: ArrayLike, rating_count: ArrayLike,
     raw = {"distance": distance, "rating": bayes, "popularity": visits, "open_now": is_open}
     normalized = {
         "distance": 0.5 ** (distance / DISTANCE_HALF_M),
-        "rating": np.clip((bayes - RATING_MIN) / (RATING_MAX - RATING_MIN), 0.0, 1.0),
-        "popularity": np.minimum(np.log1p(visits) / np.log1p(POPULARITY_FULL), 1.0),
+        "rating": _normalized_rating(bayes),
+        "popularity": _normalized_popularity(visits),
         "open_now": is_open,
     }
     # Rounded once, here, so that the score is exactly the sum of the points a client sees.
-    normalized = {k: np.round(v, _DIGITS) for k, v in normalized.items()}
-    points = {k: np.round(w * normalized[k], _DIGITS) for k, w in WEIGHTS.items()}
-    total = np.round(sum(points.values()), _DIGITS) if points else np.zeros(len(distance))
+    normalized = {k: v.round(_DIGITS) for k, v in normalized.items()}
+    points = {k: (w * normalized[k]).round(_DIGITS) for k, w in WEIGHTS.items()}
+    total = sum(points.values()).round(_DIGITS) if points else np.zeros(len(distance))
     return Scores(np.asarray(total, dtype=np.float64), raw, normalized, points)
+
+
+# --- bounds, for searches that skip stores which cannot make the results ----------------------------
+
+
+# Every part and the total are rounded to _DIGITS: a bound compared with real scores allows for that.
+ROUNDING_SLACK = 1e-5
+# Rating points move by at most this much per unit the prior moves: the prior's share of the Bayesian
+# average, C / (C + n), is at most 1, and the 1..5 scale maps onto 0..1.
+RATING_POINTS_PER_PRIOR = WEIGHTS["rating"] / (RATING_MAX - RATING_MIN)
+
+
+def static_points(rating_avg: ArrayLike, rating_count: ArrayLike, popularity: ArrayLike,
+                  prior: float) -> tuple[FloatArray, FloatArray]:
+    """Rating points and popularity points, as `score` gives them: what a store scores wherever the
+    customer is."""
+    bayes = bayesian_rating(rating_avg, rating_count, prior)
+    visits = np.maximum(np.asarray(popularity, dtype=np.float64), 0.0)
+    rating = (WEIGHTS["rating"] * _normalized_rating(bayes).round(_DIGITS)).round(_DIGITS)
+    return rating, (WEIGHTS["popularity"] * _normalized_popularity(visits).round(_DIGITS)).round(_DIGITS)
+
+
+def distance_points_bound(distance_m: ArrayLike) -> FloatArray:
+    """The distance points of a store `distance_m` away, before rounding: nearer stores never get fewer."""
+    return WEIGHTS["distance"] * np.exp2(-np.asarray(distance_m, dtype=np.float64) / DISTANCE_HALF_M)
+
+
+def distance_for_points(points: float) -> float:
+    """How far a store may be and still get `points` distance points (`distance_points_bound`); a metre
+    further, for rounding. Infinite when any distance will do."""
+    if points <= 0.0:
+        return math.inf
+    return max(-DISTANCE_HALF_M * math.log2(points / WEIGHTS["distance"]), 0.0) + 1.0
 
 
 def best_possible(distance_m: float) -> float:
@@ -126,6 +185,8 @@ def place_promotions(organic: Sequence[int], promoted: Sequence[int], limit: int
     promoted candidate not yet shown is lifted there and labelled, unless it is next in organic order
     anyway (then it is shown unlabelled: it earned the place). Elsewhere the organic order rules.
     """
+    if not promoted:  # then the organic order, as the loop below would give it
+        return [(c, False) for c in list(dict.fromkeys(organic))[:limit]]
     placed: set[int] = set()
     out: list[tuple[int, bool]] = []
     organic_iter, promo_iter = iter(organic), iter(promoted)

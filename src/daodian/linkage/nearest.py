@@ -5,21 +5,19 @@
 only, score = distance + rating + popularity + open now, promotions labelled and capped.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daodian.catalog import service as catalog
 from daodian.geo.datum import Datum, to_wgs84
 from daodian.linkage.schemas import Near, NearbyStore
 from daodian.linkage.service import StoreFinder
 from daodian.merchants import stores as store_rules
-from daodian.merchants.models import Store
 from daodian.nearby import index as nearby
-from daodian.taxonomy.models import ServiceCategory
+from daodian.nearby import views
 
 RADIUS_M = 20_000  # a city district or two; the ranking halves distance points every kilometre anyway
 
@@ -48,14 +46,25 @@ def store_finder(request: Request, session: Session, near: Near | None) -> Store
     return lambda category_code, limit: nearest_stores(request, session, near, category_code, limit)
 
 
+def store_view_finder(request: Request, session: Session, near: Near | None) -> Callable[[str, int], list[dict]] | None:
+    """`store_finder` giving NearbyStore dicts, for responses serialised at once."""
+    if near is None:
+        return None
+    return lambda category_code, limit: views.items(session, _hits(request, session, near, category_code, limit))
+
+
 def nearest_stores(request: Request, session: Session, near: Near, category_code: str, limit: int) -> list[NearbyStore]:
+    hits = _hits(request, session, near, category_code, limit)
+    # Stores deleted since the index last looked are left out.
+    reads = {r.id: r for r in store_rules.store_reads_by_id(session, [h.store_id for h in hits],
+                                                               open_now={h.store_id: h.open_now for h in hits})}
+    return [NearbyStore(store=reads[h.store_id], distance_m=round(h.distance_m), open_now=h.open_now, score=h.score,
+                        score_parts=h.score_parts, promoted=h.promoted) for h in hits if h.store_id in reads]
+
+
+def _hits(request: Request, session: Session, near: Near, category_code: str, limit: int) -> list[nearby.Hit]:
     index = nearby.index_for(request.app.state, session)
     index.refresh(session)
-    category_ids = catalog.subtree_ids(session, ServiceCategory, category_code)
-    result = index.search(*to_wgs84(near.lat, near.lng, near.datum), RADIUS_M, category_ids=category_ids,
-                          open_only=False, limit=limit)
-    found = {s.id: s for s in session.scalars(select(Store).where(Store.id.in_([h.store_id for h in result.hits])))}
-    hits = [h for h in result.hits if h.store_id in found]  # deleted since the index last looked
-    reads = store_rules.store_reads(session, [found[h.store_id] for h in hits])
-    return [NearbyStore(store=read, distance_m=round(h.distance_m), open_now=h.open_now, score=h.score,
-                        score_parts=h.score_parts, promoted=h.promoted) for h, read in zip(hits, reads)]
+    category_ids = index.categories.subtree(session, category_code)
+    return index.search(*to_wgs84(near.lat, near.lng, near.datum), RADIUS_M, category_ids=category_ids,
+                        open_only=False, limit=limit).hits

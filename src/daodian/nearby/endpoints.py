@@ -1,24 +1,23 @@
 """Nearby search (public) and paid promotions (operators). Mounted before the merchants router,
 so that `/stores/nearby` is not taken for `/stores/{store_id}`."""
 
+from functools import lru_cache
 from typing import Annotated
 
+import pydantic_core
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from daodian.accounts.authz import Principal, require_operator
 from daodian.accounts.dependencies import LoggedIn
-from daodian.catalog import service as catalog
 from daodian.geo import ranking
 from daodian.geo.datum import Datum, to_wgs84
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging
-from daodian.merchants import promotions, stores
-from daodian.merchants.models import Store
+from daodian.merchants import promotions
 from daodian.merchants.schemas import LocationRead, StoreRead
 from daodian.nearby import index as nearby
-from daodian.taxonomy.models import ServiceCategory
+from daodian.nearby.views import items
 
 router = APIRouter()
 
@@ -58,13 +57,14 @@ class NearbyPage(BaseModel):
     ranking: RankingInfo
 
 
-def _ranking_info(prior: float) -> RankingInfo:
+@lru_cache(maxsize=64)
+def _ranking_info(prior: float) -> dict:
     return RankingInfo(
         weights=ranking.WEIGHTS, distance_half_m=ranking.DISTANCE_HALF_M, rating_prior_mean=round(prior, 4),
         rating_prior_weight=ranking.PRIOR_WEIGHT, popularity_full=ranking.POPULARITY_FULL,
         promotion_slots=f"positions {ranking.PROMOTION_FIRST_SLOT + 1}, "
                         f"{ranking.PROMOTION_FIRST_SLOT + 1 + ranking.PROMOTION_EVERY}, ... at most",
-    )
+    ).model_dump(mode="json")
 
 
 @router.get("/stores/nearby", response_model=NearbyPage, tags=["merchants"], openapi_extra=access("public"))
@@ -78,25 +78,27 @@ def nearby_stores(
     radius_m: Annotated[int, Query(ge=1, le=MAX_RADIUS_M)] = 3000,
     open_now: Annotated[bool, Query(description="true: only stores open now; false: no filter.")] = False,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> NearbyPage:
+    sort: Annotated[nearby.SortBy, Query(description=(
+        "score: best first by the documented score, with labelled promotion slots (docs/ranking.md); "
+        "distance: nearest first (ties by store id), no promotion slots; every result still shows its score."))
+    ] = nearby.SortBy.SCORE,
+) -> Response:
     """Listed stores near a point, ranked by distance, rating, popularity and opening status.
 
     Every result explains its score in `score_parts`. Paid promotions are labelled `promoted` and
-    take at most one of any five consecutive results.
+    take at most one of any five consecutive results. With `sort=distance`, the nearest stores in the
+    radius, nearest first.
     """
-    category_ids = catalog.subtree_ids(session, ServiceCategory, service_category) if service_category else None
     index = nearby.index_for(request.app.state, session)
+    category_ids = index.categories.subtree(session, service_category) if service_category else None
     index.refresh(session)
     origin = to_wgs84(lat, lng, datum)
-    result = index.search(*origin, radius_m, category_ids=category_ids, open_only=open_now, limit=limit)
-    by_id = {s.id: s for s in session.scalars(select(Store).where(Store.id.in_([h.store_id for h in result.hits])))}
-    hits = [h for h in result.hits if h.store_id in by_id]  # deleted since the last poll: skip
-    reads = stores.store_reads(session, [by_id[h.store_id] for h in hits])
-    items = [NearbyItem(store=read, distance_m=round(h.distance_m), open_now=h.open_now, score=h.score,
-                        score_parts=h.score_parts, promoted=h.promoted) for h, read in zip(hits, reads)]
-    return NearbyPage(items=items, radius_m=radius_m, datum=datum,
-                      origin=LocationRead(lat=origin[0], lng=origin[1], datum=Datum.WGS84),
-                      ranking=_ranking_info(result.prior_mean))
+    result = index.search(*origin, radius_m, category_ids=category_ids, open_only=open_now, limit=limit, sort=sort)
+    page = {"items": items(session, result.hits), "origin": {"lat": origin[0], "lng": origin[1], "datum": "wgs84"},
+            "datum": datum.value, "radius_m": radius_m, "ranking": _ranking_info(result.prior_mean)}
+    # Built as JSON at once, in the schema above (tests/nearby checks it against the models): validating
+    # twenty stores' worth of models again costs more than finding them.
+    return Response(pydantic_core.to_json(page), media_type="application/json")
 
 
 # --- promotions (operators) -------------------------------------------------------------------

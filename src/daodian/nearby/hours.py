@@ -15,26 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from daodian.merchants.hours import MINUTES_PER_DAY, MINUTES_PER_WEEK
-
-
-class Growable:
-    """A numpy array with spare capacity: appends are amortised O(1), writes in place."""
-
-    def __init__(self, dtype, capacity: int = 1024):
-        self.array = np.zeros(max(capacity, 16), dtype=dtype)
-        self.n = 0
-
-    def extend(self, values) -> int:
-        """Append values; returns the position of the first."""
-        values = np.asarray(values, dtype=self.array.dtype)
-        start, end = self.n, self.n + len(values)
-        if end > len(self.array):
-            grown = np.zeros(max(end, 2 * len(self.array)), dtype=self.array.dtype)
-            grown[:start] = self.array[:start]
-            self.array = grown  # readers holding the old array still see valid (older) values
-        self.array[start:end] = values
-        self.n = end
-        return start
+from daodian.nearby.growable import Growable
 
 
 def _expand(offsets: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +28,7 @@ def _expand(offsets: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 @lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
+def zone_info(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
@@ -58,12 +39,18 @@ class WeekHours:
     the week: Sunday night into Monday); closed dates are day ordinals. See merchants.hours.
     """
 
-    def __init__(self):
+    ARRAYS = {"span_start": np.int32, "span_end": np.int32, "span_off": np.int64, "span_cnt": np.int32,
+              "closed_days": np.int32, "closed_off": np.int64, "closed_cnt": np.int32}
+
+    def __init__(self, arrays: dict[str, np.ndarray] | None = None):
+        """Empty, or holding the patterns of `arrays` (a snapshot's); patterns interned later are added
+        after them, without looking for equal ones among them."""
         self._ids: dict[tuple[str, str], int] = {}
-        self.span_start, self.span_end = Growable(np.int32), Growable(np.int32)
-        self.span_off, self.span_cnt = Growable(np.int64), Growable(np.int32)
-        self.closed_days = Growable(np.int32)
-        self.closed_off, self.closed_cnt = Growable(np.int64), Growable(np.int32)
+        for name, dtype in self.ARRAYS.items():
+            setattr(self, name, Growable(dtype, array=None if arrays is None else arrays[name]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name).values for name in self.ARRAYS}
 
     def intern(self, hours_json: str | None, closed_json: str | None) -> int:
         key = (hours_json or "[]", closed_json or "[]")
@@ -84,7 +71,7 @@ class WeekHours:
         n = len(patterns)
         minute, today, weekday = (np.zeros(n, np.int64) for _ in range(3))
         for code in np.unique(tz_codes):
-            local = now.astimezone(_zone(tz_names[code]))
+            local = now.astimezone(zone_info(tz_names[code]))
             at = tz_codes == code
             minute[at] = (local.isoweekday() - 1) * MINUTES_PER_DAY + local.hour * 60 + local.minute
             today[at], weekday[at] = local.date().toordinal(), local.isoweekday() - 1

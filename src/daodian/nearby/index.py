@@ -1,16 +1,16 @@
-"""The per-process nearby index: every store's position and ranking inputs held in numpy arrays.
+"""The per-process nearby index: every store's position and ranking inputs, held in numpy arrays.
 
-`GET /stores/nearby` is answered from memory. Each app process builds the index at start-up from
-the database (bulk Core selects, no ORM objects) and keeps it in step by polling `stores.updated_at`
+`GET /stores/nearby` is answered from memory. The stores' columns (nearby.table) and the postings that
+let a query skip stores (nearby.postings) are built from the database, or mapped from a snapshot that
+the first process of a deploy wrote (nearby.snapshot), and kept in step by polling `stores.updated_at`
 and `merchants.updated_at` at most every `Freshness.interval_s` from the request's own session
-(kit.freshness), so a change made through any process shows up everywhere within about a second.
-Promotions reach the index because creating or cancelling one stamps the store's `updated_at`.
+(kit.freshness): a change made through any process shows up everywhere within about a second.
+Changed stores are searched one by one beside the postings (nearby.delta) until there are enough of
+them to build new postings.
 
-Stores are addressed by slot (their row in the arrays; slots never move). Only listed stores
-(store not closed, merchant active) are in the spatial indexes: one over all of them and one per
-service category, so a category query in a dense district scans that category's stores only.
-Paused stores are listed but never open. Opening hours are interned as patterns (stores share a
-few) and checked for the candidates of a query only, vectorised, in each store's own time zone.
+Ranking by score never scores every store in the radius: a small circle around the customer is ranked
+first, and the `limit`-th best of it is a floor that every other store must be able to reach, judged by
+its group's distance and its own rating, popularity and opening (nearby.candidates).
 """
 
 from __future__ import annotations
@@ -18,36 +18,42 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NamedTuple
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, cast, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.geo import ranking
-from daodian.geo.distance import haversine_m_arrays
-from daodian.geo.index import GeoIndex
+from daodian.geo.distance import unit_vectors
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.freshness import Freshness
-from daodian.merchants.models import Merchant, MerchantStatus, Store, StoreCategory, StorePromotion, StoreStatus
-from daodian.nearby.hours import Growable, WeekHours
+from daodian.nearby import loader, snapshot
+from daodian.nearby.candidates import Bounded, Query, Scored, bounded, exact, nearest
+from daodian.nearby.categories import Subtrees
+from daodian.nearby.delta import Delta
+from daodian.nearby.grid import CELL_M, spatial_order
+from daodian.nearby.opening import OpeningRules
+from daodian.nearby.postings import ALL, Postings
+from daodian.nearby.promotions import Promotions
+from daodian.nearby.table import STATUS_CODE, StoreTable
 
 log = logging.getLogger("daodian.nearby")
 
-STATUS_CODE = {StoreStatus.OPEN: 0, StoreStatus.PAUSED: 1, StoreStatus.CLOSED: 2}
-OPEN, CLOSED = STATUS_CODE[StoreStatus.OPEN], STATUS_CODE[StoreStatus.CLOSED]
+_FULL_SCAN = 1500  # up to about this many stores in the radius, rank them all at once
+_FIRST_SCAN = 120  # else first rank a circle holding about this many: its limit-th best is the floor
+_REBUILD_SHARE, _REBUILD_MIN = 0.01, 2_000  # new postings once the delta holds more than this share or count
+_PRIOR_DRIFT = 0.02  # or once the prior mean moved this far from the postings' (it loosens every bound)
+SNAPSHOT_MIN_STORES = 50_000  # smaller databases are read at start-up: quicker than a snapshot's upkeep
 
-_STORE_COLUMNS = (Store.id, Store.merchant_id, Store.lat, Store.lng, Store.status, Store.timezone,
-                  cast(Store.hours, Text), cast(Store.closed_dates, Text), Store.rating_avg, Store.rating_count,
-                  Store.popularity, Store.updated_at)
-_CHUNK = 50_000
-_FULL_SCAN = 20_000  # up to this many stores in the radius, rank them all at once
-_FIRST_SCAN = 5_000  # else start with a circle holding about this many
+
+class SortBy(StrEnum):
+    SCORE = "score"
+    DISTANCE = "distance"
 
 
 @dataclass(frozen=True)
@@ -66,177 +72,112 @@ class NearbyResult:
     prior_mean: float
 
 
-class _StoreChange(NamedTuple):
-    row: Any
-    categories: tuple[int, ...]
-    promotions: tuple[tuple[float, float], ...]
-    updated_at: datetime
+@dataclass(frozen=True)
+class _Searchable:
+    """What a query reads, swapped as one: postings and the delta beside them."""
 
-
-class _MerchantChange(NamedTuple):
-    merchant_id: int
-    active: bool
-    updated_at: datetime
-
-
-class _Tick(NamedTuple):
-    """When a poll started. Everything stamped before it (less the overlap) has been seen, so the
-    watermark may move here even when nothing changed: otherwise the rows of the last burst of
-    changes (a bulk import: a million) would be read again on every poll until the next change."""
-
-    updated_at: datetime
+    postings: Postings
+    delta: Delta
 
 
 class StoreIndex:
-    def __init__(self, source: Any = None):
+    def __init__(self, table: StoreTable, postings: Postings, codes: dict[int, int], source: Any = None):
         self.source = source  # the session factory it was built from
         self.freshness = Freshness()
-        self.hours = WeekHours()
-        self.tz_names: list[str] = []
-        self._tz_codes: dict[str, int] = {}
-        self._base_ids = np.empty(0, dtype=np.int64)  # ids of slots 0..n0-1, sorted (from the build)
-        self._extra_slots: dict[int, int] = {}  # slots of stores added after the build
-        self.cols = {name: Growable(dtype) for name, dtype in (
-            ("id", np.int64), ("merchant_id", np.int64), ("lat", np.float64), ("lng", np.float64),
-            ("status", np.int8), ("tz", np.int16), ("pattern", np.int32), ("rating_avg", np.float64),
-            ("rating_count", np.int64), ("popularity", np.int64), ("listed", np.bool_), ("applied_at", np.float64))}
-        self.merchant_active = Growable(np.bool_)  # by merchant id
-        self.all = GeoIndex()
-        self.by_category: dict[int, GeoIndex] = {}
-        self.promotions: dict[int, tuple[tuple[float, float], ...]] = {}  # slot -> windows (epoch s)
-        self.promotion_windows = (np.empty(0, np.int64), np.empty(0), np.empty(0))  # slots, starts, ends
-        self.prior = ranking.PRIOR_MEAN_DEFAULT
+        self.table = table
+        self.codes = codes  # service category id -> postings code
+        self.promotions = Promotions()
+        self.applied: dict[int, float] = {}  # slot -> stamp of the last change applied, for recent ones
+        self.snapshot: str | None = None  # the snapshot it was mapped from
+        self.categories = Subtrees()
+        self._now = _Searchable(postings, Delta.empty(len(table)))
 
     def __len__(self) -> int:
-        return self.cols["id"].n
+        return len(self.table)
+
+    @property
+    def postings(self) -> Postings:
+        return self._now.postings
+
+    @property
+    def delta(self) -> Delta:
+        return self._now.delta
+
+    @property
+    def prior(self) -> float:
+        return self.table.prior
 
     # --- building ------------------------------------------------------------------------------
 
     @classmethod
     def build(cls, session: Session, source: Any = None) -> StoreIndex:
-        index = cls(source)
+        """Read every store from the database."""
         started = utcnow()
-        newest = [session.scalar(select(func.max(t.updated_at))) for t in (Store, Merchant)]
-        for part in _raw_chunks(session, select(Merchant.id, Merchant.status)):
-            index._set_merchants(part)
-        # Without updated_at (the last column): turning a million stamps into datetimes costs seconds.
-        for part in _raw_chunks(session, select(*_STORE_COLUMNS[:-1], literal(None)).order_by(Store.id)):
-            index._append_rows(part)
-        index._base_ids = index.cols["id"].array[: len(index)].copy()
-        slots = np.arange(len(index))
-        listed = index._listed(slots)
-        index.cols["listed"].array[: len(index)] = listed
-        index.all = GeoIndex(slots[listed], index.cols["lat"].array[slots[listed]], index.cols["lng"].array[slots[listed]])
-        index._build_categories(session, listed)
-        index._set_promotions(index._promotion_windows(session, None))
-        index._update_prior()
-        watermark = max([started, *(t for t in newest if t is not None)])
-        index._stamp_recent(session, watermark - index.freshness.overlap)
-        index.freshness.start_from(watermark)
+        newest = loader.newest_change(session)
+        table = loader.load_table(session)
+        n = len(table)
+        table.update_prior()
+        table.seal(spatial_order(table.col("xyz")[:n], table.static_points(slice(0, n)) + table.openable(slice(0, n))))
+        store_ids, category_ids = loader.category_pairs(session)
+        codes = {int(c): i + 1 for i, c in enumerate(np.unique(category_ids))}
+        slots = table.slots_of(store_ids)
+        listed = table.col("listed")
+        keep = (slots >= 0) & listed[np.maximum(slots, 0)]
+        everyone = np.flatnonzero(listed[:n])
+        pair_codes = np.array([codes[c] for c in category_ids[keep].tolist()], dtype=np.int64)
+        postings = _postings(table, np.r_[np.full(len(everyone), ALL), pair_codes], np.r_[everyone, slots[keep]])
+        index = cls(table, postings, codes, source)
+        index._start(session, max(started, newest) if newest else started)
         return index
 
-    def _stamp_recent(self, session: Session, since: datetime) -> None:
-        """Record the stamps of rows the first polls will see again, so they are not read in full again."""
-        stamps = session.connection().execute(select(Store.id, Store.updated_at).where(Store.updated_at > since)).all()
-        slots = self._slots_of(np.array([i for i, _ in stamps], dtype=np.int64))
-        at = np.array([t.timestamp() for _, t in stamps])
-        self.cols["applied_at"].array[slots[slots >= 0]] = at[slots >= 0]
+    def write_snapshot(self, directory, session: Session) -> snapshot.Path:
+        """Write the stores as built (not any change since) and the watermark they are good to."""
+        newest = session.execute(loader.newest_store()).first()
+        manifest = snapshot.Manifest(
+            snapshot.FORMAT, str(directory.name), self.freshness.watermark.isoformat(), len(self.table),
+            (newest[0], newest[1].isoformat()) if newest else None, self.table.prior, self.postings.prior,
+            self.postings.cell_m, {str(k): v for k, v in self.codes.items()}, list(self.table.rules.tz_names))
+        arrays = {**self.table.arrays(), **self.table.rules.arrays(),
+                  **{f"postings_{k}": v for k, v in self.postings.arrays().items()},
+                  "applied_slot": np.fromiter(self.applied, dtype=np.int64, count=len(self.applied)),
+                  "applied_at": np.fromiter(self.applied.values(), dtype=np.float64, count=len(self.applied))}
+        return snapshot.write(directory, manifest, arrays)
 
-    def _set_merchants(self, rows) -> None:
-        """Record (merchant id, status) pairs: which merchants are active."""
-        if not rows:
-            return
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        if ids.max() >= self.merchant_active.n:
-            self.merchant_active.extend(np.zeros(int(ids.max()) + 1 - self.merchant_active.n, dtype=bool))
-        self.merchant_active.array[ids] = [r[1] == MerchantStatus.ACTIVE for r in rows]
+    @classmethod
+    def from_snapshot(cls, path, session: Session, source: Any = None) -> StoreIndex:
+        """Map a snapshot's arrays (shared with every process mapping them), then catch up from its watermark."""
+        manifest, arrays = snapshot.read(path)
+        rules = OpeningRules.from_arrays(arrays, manifest.tz_names)
+        table = StoreTable(arrays, rules)
+        table.prior = manifest.prior
+        postings = Postings.from_arrays(manifest.cell_m, manifest.postings_prior,
+                                        {k.removeprefix("postings_"): v for k, v in arrays.items() if k.startswith("postings_")})
+        index = cls(table, postings, {int(k): v for k, v in manifest.codes.items()}, source)
+        index.snapshot = path.name
+        index.applied = dict(zip(arrays["applied_slot"].tolist(), arrays["applied_at"].tolist()))
+        index._start(session, manifest.watermark_at, stamps=False)
+        index.refresh(session, force=True)
+        return index
 
-    def _append_rows(self, rows) -> np.ndarray:
-        first = len(self)
-        columns = list(zip(*rows)) if rows else [()] * len(_STORE_COLUMNS)
-        ids, merchant_ids, lat, lng, status, tz, hours, closed, avg, count, popularity, _ = columns
-        # Map each distinct value once: a million stores share a few zones and hour patterns.
-        zones = {t: self._tz_code(t) for t in set(tz)}
-        texts = list(zip(hours, closed))
-        patterns = {key: self.hours.intern(*key) for key in set(texts)}
-        values = {"id": ids, "merchant_id": merchant_ids, "lat": lat, "lng": lng,
-                  "status": [STATUS_CODE[s] for s in status], "tz": [zones[t] for t in tz],
-                  "pattern": [patterns[key] for key in texts],
-                  "rating_avg": avg, "rating_count": count, "popularity": popularity,
-                  "listed": np.zeros(len(ids), bool), "applied_at": np.zeros(len(ids))}
-        for name, column in values.items():
-            self.cols[name].extend(column)
-        return np.arange(first, len(self))
+    def _start(self, session: Session, watermark: datetime, *, stamps: bool = True) -> None:
+        """Read the promotions, note the stamps the first polls will see again, and start polling."""
+        windows = loader.promotion_windows(session, None)
+        ids = sorted(windows)
+        cats = loader.categories_of(session, ids)
+        slots = self.table.slots_of(np.array(ids, dtype=np.int64)).tolist()
+        self.promotions = self.promotions.changed(
+            [(slot, tuple(windows[i]), self._codes_of(cats.get(i, ()))) for i, slot in zip(ids, slots) if slot >= 0])
+        if stamps:
+            found = loader.stamps_since(session, watermark - self.freshness.overlap)
+            slots = self.table.slots_of(np.array([i for i, _ in found], dtype=np.int64)).tolist()
+            self.applied.update((s, at.timestamp()) for s, (_, at) in zip(slots, found) if s >= 0)
+        self.freshness.start_from(watermark)
 
-    def _tz_code(self, name: str) -> int:
-        code = self._tz_codes.get(name)
-        if code is None:
-            code = self._tz_codes[name] = len(self.tz_names)
-            self.tz_names.append(name)
-        return code
-
-    def _listed(self, slots: np.ndarray) -> np.ndarray:
-        return self._listable(self.cols["merchant_id"].array[slots], self.cols["status"].array[slots])
-
-    def _listable(self, merchant_ids: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """Listed: the store is not closed and its merchant is active."""
-        known = merchant_ids < self.merchant_active.n
-        active = np.zeros(len(merchant_ids), dtype=bool)
-        active[known] = self.merchant_active.array[merchant_ids[known]]
-        return active & (status != CLOSED)
-
-    def _build_categories(self, session: Session, listed: np.ndarray) -> None:
-        chunks = [np.array(part, dtype=np.int64) for part in
-                  _raw_chunks(session, select(StoreCategory.store_id, StoreCategory.category_id))]
-        pairs = np.concatenate(chunks) if chunks else np.empty((0, 2), dtype=np.int64)
-        slots = self._slots_of(pairs[:, 0])
-        keep = (slots >= 0) & listed[np.maximum(slots, 0)] if len(slots) else np.zeros(0, bool)
-        slots, cats = slots[keep], pairs[keep, 1]
-        lat, lng = self.cols["lat"].array, self.cols["lng"].array
-        for cat in np.unique(cats):
-            members = slots[cats == cat]
-            self.by_category[int(cat)] = GeoIndex(members, lat[members], lng[members])
-
-    def _slots_of(self, ids: np.ndarray) -> np.ndarray:
-        """Slot of each store id, -1 where unknown."""
-        ids = np.asarray(ids, dtype=np.int64)
-        pos = np.searchsorted(self._base_ids, ids)
-        inside = pos < len(self._base_ids)
-        found = np.zeros(len(ids), dtype=bool)
-        found[inside] = self._base_ids[pos[inside]] == ids[inside]
-        slots = np.where(found, pos, -1)
-        for i in np.flatnonzero(~found):
-            slots[i] = self._extra_slots.get(int(ids[i]), -1)
-        return slots
-
-    @staticmethod
-    def _promotion_windows(session: Session, store_ids: list[int] | None) -> dict[int, list[tuple[float, float]]]:
-        stmt = select(StorePromotion.store_id, StorePromotion.starts_at, StorePromotion.ends_at).where(
-            StorePromotion.cancelled_at.is_(None), StorePromotion.ends_at > utcnow())
-        if store_ids is not None:
-            stmt = stmt.where(StorePromotion.store_id.in_(store_ids))
-        windows: dict[int, list[tuple[float, float]]] = {}
-        for store_id, starts, ends in session.execute(stmt):
-            windows.setdefault(store_id, []).append((starts.timestamp(), ends.timestamp()))
-        return windows
-
-    def _set_promotions(self, windows: dict[int, list[tuple[float, float]]]) -> None:
-        ids = np.fromiter(windows, dtype=np.int64, count=len(windows))
-        for store_id, slot in zip(ids, self._slots_of(ids)):
-            if slot >= 0:
-                self.promotions[int(slot)] = tuple(windows[int(store_id)])
-        self._flatten_promotions()
-
-    def _flatten_promotions(self) -> None:
-        flat = [(slot, s, e) for slot, windows in self.promotions.items() for s, e in windows]
-        self.promotion_windows = (np.array([f[0] for f in flat], dtype=np.int64),
-                                  np.array([f[1] for f in flat]), np.array([f[2] for f in flat]))
-
-    def _update_prior(self) -> None:
-        n = len(self)
-        listed = self.cols["listed"].array[:n]
-        self.prior = ranking.prior_mean(self.cols["rating_avg"].array[:n][listed],
-                                        self.cols["rating_count"].array[:n][listed])
+    def _codes_of(self, category_ids) -> tuple[int, ...]:
+        for c in category_ids:
+            if c not in self.codes:
+                self.codes[c] = max(self.codes.values(), default=0) + 1
+        return tuple(self.codes[c] for c in category_ids)
 
     # --- staying fresh -------------------------------------------------------------------------
 
@@ -244,176 +185,149 @@ class StoreIndex:
         """Apply changes made since the last poll (by any process), if a poll is due (kit.freshness)."""
         self.freshness.poll(session, self._fetch_changed, self._apply, lambda c: c.updated_at, force=force)
 
-    def _fetch_changed(self, session: Session, since: datetime) -> list[_StoreChange | _MerchantChange | _Tick]:
-        tick = _Tick(utcnow())
-        conn = session.connection()
-        merchants = [_MerchantChange(m_id, status == MerchantStatus.ACTIVE, at) for m_id, status, at in conn.execute(
-            select(Merchant.id, Merchant.status, Merchant.updated_at).where(Merchant.updated_at > since))]
-        flipped = [m.merchant_id for m in merchants
-                   if m.merchant_id >= self.merchant_active.n or self.merchant_active.array[m.merchant_id] != m.active]
-        # Polls overlap, so most stamps seen here were applied already: read (id, stamp) first, from
-        # the updated_at index, and whole rows only for what is new. A bulk change costs one full
-        # read per process, not one per poll until the overlap has passed.
-        stamps = conn.execute(select(Store.id, Store.updated_at).where(Store.updated_at > since)).all()
-        ids = np.array([i for i, _ in stamps], dtype=np.int64)
-        slots = self._slots_of(ids)
-        seen = np.array([at.timestamp() for _, at in stamps]) == self.cols["applied_at"].array[np.maximum(slots, 0)]
-        wanted = ids[(slots < 0) | ~seen].tolist()
-        rows = []
-        if flipped:
-            rows += conn.execute(select(*_STORE_COLUMNS).where(Store.merchant_id.in_(flipped))).all()
-        for i in range(0, len(wanted), 10_000):
-            rows += conn.execute(select(*_STORE_COLUMNS).where(Store.id.in_(wanted[i:i + 10_000]))).all()
-        rows = list({r.id: r for r in rows}.values())  # a store may come both ways
-        ids = sorted(r.id for r in rows)
-        categories: dict[int, list[int]] = {}
-        for i in range(0, len(ids), 10_000):
-            for store_id, cat in conn.execute(select(StoreCategory.store_id, StoreCategory.category_id)
-                                              .where(StoreCategory.store_id.in_(ids[i:i + 10_000]))):
-                categories.setdefault(store_id, []).append(cat)
-        windows = self._promotion_windows(session, ids) if ids else {}
-        stores = [_StoreChange(r, tuple(categories.get(r.id, ())), tuple(windows.get(r.id, ())), r.updated_at)
-                  for r in rows]
-        return [*merchants, *stores, tick]
+    def _fetch_changed(self, session: Session, since: datetime):
+        if len(self.applied) > 10_000:  # stamps older than any a poll will read again skip nothing
+            cut = (since - timedelta(seconds=1)).timestamp()
+            self.applied = {s: at for s, at in self.applied.items() if at > cut}
+        return loader.fetch_changed(session, since, self.table, self.applied)
 
-    def _apply(self, changes: list[_StoreChange | _MerchantChange | _Tick]) -> None:
-        self._set_merchants([(c.merchant_id, MerchantStatus.ACTIVE if c.active else MerchantStatus.SUSPENDED)
-                             for c in changes if isinstance(c, _MerchantChange)])
-        stores = [c for c in changes if isinstance(c, _StoreChange)]
-        slots = self._slots_of(np.array([c.row.id for c in stores], dtype=np.int64))
+    def _apply(self, changes) -> None:
+        table = self.table
+        table.set_merchants([(c.merchant_id, "active" if c.active else "suspended")
+                             for c in changes if isinstance(c, loader.MerchantChange)])
+        stores = [c for c in changes if isinstance(c, loader.StoreChange)]
+        rows = [c.row for c in stores]
+        slots = table.slots_of(np.array([r.id for r in rows], dtype=np.int64))
+        listed = table.listable(np.array([r.merchant_id for r in rows], dtype=np.int64),
+                                np.array([STATUS_CODE[r.status] for r in rows], dtype=np.int8))
         # Polls overlap (kit.freshness), so most rows come again unchanged: skip those.
-        stamp = np.array([c.updated_at.timestamp() for c in stores])
-        listable = self._listable(np.array([c.row.merchant_id for c in stores], dtype=np.int64),
-                                  np.array([STATUS_CODE[c.row.status] for c in stores], dtype=np.int8))
-        known = np.maximum(slots, 0)
-        same = ((slots >= 0) & (self.cols["applied_at"].array[known] == stamp)
-                & (self.cols["listed"].array[known] == listable))
-        stores, slots = [c for c, s in zip(stores, same) if not s], slots[~same]
+        fresh = [s < 0 or self.applied.get(s) != c.updated_at.timestamp() or bool(table.col("listed")[s]) != li
+                 for c, s, li in zip(stores, slots.tolist(), listed.tolist())]
+        stores, rows, listed = ([x for x, f in zip(xs, fresh) if f] for xs in (stores, rows, listed.tolist()))
         if not stores:
             return
-        new = [c.row for c, s in zip(stores, slots) if s < 0]
-        if new:
-            added = self._append_rows(new)
-            for row, slot in zip(new, added):
-                self._extra_slots[row.id] = int(slot)
-            slots = self._slots_of(np.array([c.row.id for c in stores], dtype=np.int64))
-        listed = self._write(stores, slots)
-        self._reindex(stores, slots, listed)
-        self._update_prior()
+        slots = table.slots_of(np.array([r.id for r in rows], dtype=np.int64))
+        new = slots < 0
+        if new.any():  # appended as they are: no posting holds them, so the delta will
+            slots[new] = table.append([r for r, n in zip(rows, new) if n])
+        codes = [self._codes_of(c.categories) if li else None for c, li in zip(stores, listed)]
+        # The delta first: from here on queries read these stores one by one, whatever their columns say.
+        self._now = _Searchable(self.postings, self.delta.changed(slots.tolist(), codes))
+        table.write(rows, slots)
+        self.promotions = self.promotions.changed(
+            [(int(s), c.promotions, self._codes_of(c.categories)) for s, c in zip(slots, stores)])
+        self.applied.update((int(s), c.updated_at.timestamp()) for s, c in zip(slots, stores))
+        table.update_prior()
+        if (len(self.delta) > max(_REBUILD_MIN, _REBUILD_SHARE * len(self.postings))
+                or abs(table.prior - self.postings.prior) > _PRIOR_DRIFT):
+            self.rebuild()
 
-    def _write(self, stores: list[_StoreChange], slots: np.ndarray) -> np.ndarray:
-        cols = self.cols
-        for change, slot in zip(stores, slots):
-            r = change.row
-            values = {"merchant_id": r.merchant_id, "lat": r.lat, "lng": r.lng, "status": STATUS_CODE[r.status],
-                      "tz": self._tz_code(r.timezone), "pattern": self.hours.intern(r[6], r[7]),
-                      "rating_avg": r.rating_avg, "rating_count": r.rating_count, "popularity": r.popularity,
-                      "applied_at": r.updated_at.timestamp()}
-            for name, value in values.items():
-                cols[name].array[slot] = value
-            if change.promotions:
-                self.promotions[int(slot)] = change.promotions
-            else:
-                self.promotions.pop(int(slot), None)
-        self._flatten_promotions()
-        listed = self._listed(slots)
-        cols["listed"].array[slots] = listed
-        return listed
-
-    def _reindex(self, stores: list[_StoreChange], slots: np.ndarray, listed: np.ndarray) -> None:
-        lat, lng = self.cols["lat"].array[slots], self.cols["lng"].array[slots]
-        self.all.upsert(slots[listed], lat[listed], lng[listed])
-        self.all.remove(slots[~listed])
-        member = {}
-        for change, slot, is_listed in zip(stores, slots, listed):
-            for cat in change.categories if is_listed else ():
-                member.setdefault(cat, []).append(slot)
-        for cat in member.keys() | self.by_category.keys():
-            inside = np.isin(slots, member.get(cat, []))
-            index = self.by_category.get(cat)
-            if index is None:
-                index = self.by_category[cat] = GeoIndex()
-            index.upsert(slots[inside], lat[inside], lng[inside])
-            index.remove(slots[~inside])
+    def rebuild(self) -> None:
+        """New postings from the old ones' live members and the delta, at today's prior."""
+        now = self._now
+        codes, slots = now.postings.pairs()
+        live = ~now.delta.dead[slots] if len(now.delta.dead) else np.ones(len(slots), bool)
+        extra = [(code, slot) for slot, these in now.delta.member.items() for code in these]
+        codes = np.r_[codes[live], np.array([c for c, _ in extra], dtype=np.int64)]
+        slots = np.r_[slots[live], np.array([s for _, s in extra], dtype=np.int64)]
+        self._now = _Searchable(_postings(self.table, codes, slots, now.postings.cell_m), Delta.empty(len(self.table)))
+        log.info("nearby postings rebuilt: %d stores posted", len(self.postings))
 
     # --- answering -----------------------------------------------------------------------------
 
     def search(self, lat: float, lng: float, radius_m: float, *, category_ids: list[int] | None,
-               open_only: bool, limit: int, now: datetime | None = None) -> NearbyResult:
-        """Rank listed stores within `radius_m` of the WGS-84 point (see geo.ranking)."""
-        now = now or utcnow()
-        indexes = [self.all] if category_ids is None else [self.by_category[c] for c in category_ids
-                                                           if c in self.by_category]
-        promoted = self._running_promotions(indexes, lat, lng, radius_m, now)
-        # A dense district holds far more stores in the radius than can make the results: rank a
-        # smaller circle first and widen it until no store further out could still get in.
-        total = sum(ix.count_within(lat, lng, radius_m) for ix in indexes)
-        reach = radius_m if total <= _FULL_SCAN else max(radius_m * math.sqrt(_FIRST_SCAN / total), 50.0)
+               open_only: bool, limit: int, now: datetime | None = None,
+               sort: SortBy = SortBy.SCORE) -> NearbyResult:
+        """Listed stores within `radius_m` of the WGS-84 point, best first (see geo.ranking) or nearest first."""
+        codes = [ALL] if category_ids is None else [self.codes[c] for c in category_ids if c in self.codes]
+        searchable = self._now
+        query = Query(self.table, unit_vectors(lat, lng)[0], lat, lng, radius_m, codes, searchable.postings,
+                      searchable.delta, open_only, now or utcnow())
+        total = query.total()
+        if sort == SortBy.DISTANCE:
+            found = nearest(query, limit, _first_reach(radius_m, total, 2 * limit))
+            return self._result(found, np.arange(len(found)), [])
+        promoted = self.promotions.running(self.table, query.origin, radius_m, codes, query.now)
+        # A busy district holds far more stores in the radius than can make the results: rank a
+        # small circle first, widening it until it has `limit` results; the limit-th best of them is
+        # then a floor that the rest of the radius must be able to reach (nearby.candidates).
+        reach = radius_m if total + len(promoted) <= _FULL_SCAN else _first_reach(radius_m, total, _FIRST_SCAN)
+        floor = -math.inf
         while True:
-            slots, dist, open_now, scores = self._ranked(indexes, lat, lng, reach, promoted, open_only, now)
-            if reach >= radius_m or self._settled(scores.score, limit, reach):
+            found = self._ranked(query, lat, lng, reach, promoted, floor)
+            kth = found.kth_low(limit, radius_m)
+            if reach >= radius_m:
                 break
-            reach = min(radius_m, reach * 2)
-        ids = self.cols["id"].array[slots]
-        organic = ranking.organic_order(scores.score, dist, ids, limit)
-        lifted = np.flatnonzero(np.isin(slots, promoted[0]))
-        lifted = lifted[np.lexsort((ids[lifted], dist[lifted], -scores.score[lifted]))]
-        hits = [Hit(int(ids[i]), float(dist[i]), bool(open_now[i]), float(scores.score[i]), scores.parts(i), is_lifted)
-                for i, is_lifted in ranking.place_promotions(organic.tolist(), lifted.tolist(), limit)]
-        return NearbyResult(hits, self.prior)
+            if kth is not None:
+                floor, reach = kth, radius_m
+            else:
+                reach = min(radius_m, reach * 2)
+        if kth is not None:  # only these can be among the best `limit` (or be promoted into them)
+            found = found.where((found.high >= kth) | (np.isin(found.slots, promoted) if len(promoted) else False))
+        ranked = exact(query, found)
+        ids = self.table.col("id")[ranked.slots]
+        score, dist = ranked.scores.score, ranked.distance_m
+        organic = ranking.organic_order(score, dist, ids, limit)
+        lifted = np.flatnonzero(np.isin(ranked.slots, promoted)) if len(promoted) else np.empty(0, np.intp)
+        lifted = lifted[np.lexsort((ids[lifted], dist[lifted], -score[lifted]))]
+        placed = ranking.place_promotions(organic.tolist(), lifted.tolist(), limit)
+        return self._result(ranked, np.array([i for i, _ in placed], dtype=np.intp), [p for _, p in placed])
 
-    def _ranked(self, indexes: list[GeoIndex], lat: float, lng: float, reach: float,
-                promoted: tuple[np.ndarray, np.ndarray], open_only: bool, now: datetime):
-        """Candidates within `reach` plus the promoted ones of the whole radius, scored."""
-        found = [ix.query_radius(lat, lng, reach) for ix in indexes] + [promoted]
-        slots, first = np.unique(np.concatenate([f[0] for f in found]), return_index=True)
-        dist = np.concatenate([f[1] for f in found])[first]  # a store in two categories of a group: once
-        col = {name: g.array for name, g in self.cols.items()}
-        open_now = self.hours.open_at(col["pattern"][slots], col["tz"][slots], self.tz_names, now)
-        open_now &= col["status"][slots] == OPEN
-        if open_only:
-            slots, dist, open_now = slots[open_now], dist[open_now], open_now[open_now]
-        scores = ranking.score(dist, col["rating_avg"][slots], col["rating_count"][slots], col["popularity"][slots],
-                               open_now, self.prior)
-        return slots, dist, open_now, scores
+    def _ranked(self, query: Query, lat: float, lng: float, reach: float, promoted: np.ndarray,
+                floor: float) -> Bounded:
+        """Candidates of the query (around lat, lng) within `reach` whose score may reach `floor`, plus the
+        promoted ones of the radius, with bounds on their scores."""
+        return bounded(query, reach, promoted, floor)
 
-    @staticmethod
-    def _settled(score: np.ndarray, limit: int, reach: float) -> bool:
-        """Whether the best `limit` found within `reach` beat anything beyond it could score."""
-        if len(score) < limit:
-            return False
-        kth_best = -np.partition(-score, limit - 1)[limit - 1]
-        return kth_best > ranking.best_possible(reach) + 1e-6  # scores are rounded to 1e-6
-
-    def _running_promotions(self, indexes: list[GeoIndex], lat: float, lng: float, radius_m: float,
-                            now: datetime) -> tuple[np.ndarray, np.ndarray]:
-        """(slots, distances) of stores in the searched indexes and radius with a promotion running now."""
-        slots, starts, ends = self.promotion_windows
-        t = now.timestamp()
-        slots = np.unique(slots[(starts <= t) & (t < ends)])
-        slots = np.array([s for s in slots.tolist() if any(s in ix for ix in indexes)], dtype=np.int64)
-        dist = haversine_m_arrays(lat, lng, self.cols["lat"].array[slots], self.cols["lng"].array[slots])
-        near = dist <= radius_m
-        return slots[near], dist[near]
+    def _result(self, found: Scored, at: np.ndarray, lifted: list[bool]) -> NearbyResult:
+        scores = found.scores
+        ids = self.table.col("id")[found.slots[at]].tolist()
+        rows = zip(ids, found.distance_m[at].tolist(), found.open_now[at].tolist(), scores.score[at].tolist(),
+                   scores.parts_of(at), lifted or [False] * len(at))
+        return NearbyResult([Hit(*row) for row in rows], self.prior)
 
 
-def _raw_chunks(session: Session, stmt) -> Iterator[list[tuple]]:
-    """Plain driver tuples for a parameterless select, streamed: a million SQLAlchemy rows would
-    cost more than reading them (on PostgreSQL a named cursor keeps them on the server meanwhile)."""
-    conn = session.connection()
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    driver = conn.connection.driver_connection
-    postgres = conn.dialect.name == "postgresql"
-    cursor = driver.cursor(name="daodian_nearby_load") if postgres else driver.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(_CHUNK):
-            yield rows
-    finally:
-        cursor.close()
+def _postings(table: StoreTable, codes: np.ndarray, slots: np.ndarray, cell_m: float = CELL_M) -> Postings:
+    n = len(table)
+    return Postings.build(codes, slots, table.col("xyz"), table.static_points(slice(0, n)), table.openable(slice(0, n)),
+                          table.col("rule"), table.prior, cell_m)
 
+
+def _first_reach(radius_m: float, total: int, wanted: int) -> float:
+    """A circle that holds about `wanted` of `total` stores in the radius (spread evenly)."""
+    return radius_m if total <= wanted else max(radius_m * math.sqrt(wanted / total), 1.0)
+
+
+# --- one index per app -------------------------------------------------------------------------------
 
 _build_lock = threading.Lock()
+
+
+def open_index(session: Session, source: Any = None, *, directory=None,
+               min_stores: int = SNAPSHOT_MIN_STORES) -> StoreIndex:
+    """The index of the session's database: mapped from its newest snapshot if that is still good (one
+    identity check and a count of changes since), else built, written as a snapshot (by the first
+    process to get the lock; the others wait and map it), and mapped. Small or unnamed databases
+    (in memory, a test's connection) are read directly."""
+    key = snapshot.database_key(session)
+    if key is None or loader.store_count(session) < min_stores:
+        return StoreIndex.build(session, source)
+    where = (directory or snapshot.DEFAULT_DIR) / key
+    with snapshot.exclusive(where):
+        found = snapshot.latest(where)
+        if found is None or not _still_good(session, snapshot.read_manifest(found)):
+            started = utcnow()
+            found = StoreIndex.build(session, source).write_snapshot(where, session)
+            log.info("nearby snapshot written in %.1f s: %s", (utcnow() - started).total_seconds(), found)
+        return StoreIndex.from_snapshot(found, session, source)
+
+
+def _still_good(session: Session, manifest: snapshot.Manifest | None) -> bool:
+    if manifest is None:
+        return False
+    newest = (manifest.newest_store[0], datetime.fromisoformat(manifest.newest_store[1])) if manifest.newest_store else None
+    return loader.still_holds(session, manifest.stores, newest, manifest.watermark_at - Freshness().overlap,
+                              max(_REBUILD_MIN, _REBUILD_SHARE * manifest.stores))
 
 
 def index_for(state: Any, session: Session) -> StoreIndex:
@@ -424,16 +338,17 @@ def index_for(state: Any, session: Session) -> StoreIndex:
         with _build_lock:
             index = getattr(state, "nearby", None)
             if index is None or index.source is not factory:
-                index = state.nearby = StoreIndex.build(session, source=factory)
+                index = state.nearby = open_index(session, factory)
     return index
 
 
 def warm_up(state: Any) -> None:
-    """Build the index at start-up; on failure (e.g. an unmigrated database) the first request retries."""
+    """Open the index at start-up; on failure (e.g. an unmigrated database) the first request retries."""
     factory: sessionmaker[Session] = state.session_factory
     try:
         with unit_of_work(factory, read_only=True) as session:
-            state.nearby = StoreIndex.build(session, source=factory)
-        log.info("nearby index: %d stores", len(state.nearby))
+            state.nearby = open_index(session, factory)
+        log.info("nearby index: %d stores%s", len(state.nearby),
+                 f" (snapshot {state.nearby.snapshot})" if state.nearby.snapshot else "")
     except SQLAlchemyError:
         log.exception("nearby index not built at start-up; the first nearby request will retry")

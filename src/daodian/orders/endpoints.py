@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Action, require_login
 from daodian.accounts.own_transaction_deps import Factory, OwnLoggedIn, scope_of
 from daodian.catalog import service as catalog
 from daodian.kit.api import idempotency
-from daodian.kit.api.http import ObjectId, access, transaction_factory
+from daodian.kit.api.http import ObjectId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
 from daodian.kit.db import unit_of_work
 from daodian.merchants import service as merchants
@@ -39,16 +40,16 @@ def create_order(body: OrderCreate, request: Request, principal: OwnLoggedIn,
     `invalid_store`, `store_does_not_offer` (422), `store_not_found` (404).
     """
     require_login(principal)
-    factory, settings = transaction_factory(request), request.app.state.settings
+    settings = request.app.state.settings
 
-    def work(claim: idempotency.Claim):
-        with unit_of_work(factory) as session:
-            order = service.create_order(session, principal, body, settings)
-            read = service.order_read(session, order)
-            claim.complete(session, 201, idempotency.dump(read))
+    def work(session: Session, claim: idempotency.Claim):
+        order = service.create_order(session, principal, body, settings)
+        read = service.order_read(session, order)
+        claim.complete(session, 201, idempotency.dump(read))
         return 201, read
 
-    return idempotency.run(request, scope=scope_of(principal), key=idempotency_key, body=body, work=work)
+    # One transaction: written with the other requests' of the moment (kit.api.group_commit).
+    return idempotency.run_unit(request, scope=scope_of(principal), key=idempotency_key, body=body, unit=work)
 
 
 @router.get("/orders", response_model=Page[OrderRead], openapi_extra=access("self"))

@@ -1,18 +1,30 @@
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from daodian.catalog.models import Product, Sku
 from daodian.merchants.models import ServiceItem, StoreItem
 from daodian.orders.models import Order, OrderLine, OrderStatus
 
+# Built once: the money-moving paths (pay, verify, refund) lock an order each time.
+_FOR_UPDATE = (select(Order).where(Order.id == bindparam("order_id")).with_for_update()
+               .execution_options(populate_existing=True))
+
+
+_DUE = select(Order.id).where(Order.id == bindparam("order_id"), Order.status == OrderStatus.CREATED,
+                              Order.expires_at <= bindparam("now"))
+
+
+def is_due(session: Session, order_id: int, now: datetime) -> bool:
+    """Whether the order is unpaid past its deadline (one indexed read)."""
+    return session.scalar(_DUE, {"order_id": order_id, "now": now}) is not None
+
 
 def order_for_update(session: Session, order_id: int) -> Order | None:
     """The order row, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises)."""
-    return session.scalar(select(Order).where(Order.id == order_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return session.scalar(_FOR_UPDATE, {"order_id": order_id})
 
 
 def lines_by_order(session: Session, order_ids: list[int]) -> dict[int, list[OrderLine]]:

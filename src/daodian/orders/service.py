@@ -193,7 +193,12 @@ def expire(session: Session, order: Order, now: datetime | None = None) -> bool:
 
 
 def expire_if_due(factory: sessionmaker[Session], order_id: int) -> None:
-    """Lazy expiry on access, in its own transaction so that it sticks even if the request then fails."""
+    """Lazy expiry on access, in its own transaction so that it sticks even if the request then fails. Looked at
+    in a read first (no write lock; on SQLite no wait for the write turn): nearly every order asked about is
+    not due, and paying one cost a whole writing transaction for nothing."""
+    with unit_of_work(factory, read_only=True) as session:
+        if not repository.is_due(session, order_id, utcnow()):
+            return
     with unit_of_work(factory) as session:
         order = repository.order_for_update(session, order_id)
         if order is not None and is_due(order):

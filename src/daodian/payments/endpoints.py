@@ -1,15 +1,20 @@
 """Payment routes: pay an order, refund it, read payments and refunds, and the providers' notify URLs."""
 
+from functools import partial
+
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import require_login
 from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnLoggedIn, scope_of
 from daodian.kit.api import idempotency
-from daodian.kit.api.http import DbSlot, ObjectId, access, transaction_factory
+from daodian.kit.api.group_commit import group_commit_of
+from daodian.kit.api.http import ObjectId, access, transaction_factory
 from daodian.kit.db import unit_of_work
-from daodian.kit.errors import ErrorEnvelope
+from daodian.kit.errors import DomainError, ErrorEnvelope
+from daodian.orders import service as orders
 from daodian.payments import refunds, service
 from daodian.payments.providers import registry
 from daodian.payments.schemas import NotifyAck, PayIn, PaymentRead, ProvidersRead, RefundCreate, RefundRead
@@ -43,9 +48,27 @@ def pay(order_id: ObjectId, body: PayIn, request: Request, principal: OwnLoggedI
     """
     require_login(principal)
     factory, settings = transaction_factory(request), request.app.state.settings
-    return idempotency.run(
-        request, scope=scope_of(principal), key=idempotency_key, body=body,
-        work=lambda claim: service.pay(factory, settings, principal, order_id, body, str(request.base_url), claim))
+    if _started_remotely(settings, body.provider):  # transactions before and after the provider's answer
+        return idempotency.run(
+            request, scope=scope_of(principal), key=idempotency_key, body=body,
+            work=lambda claim: service.pay(factory, settings, principal, order_id, body, str(request.base_url), claim))
+    base = service.base_url(settings, str(request.base_url))
+    # Lazy expiry in its own transaction (it sticks even if the payment is then refused), before the payment's,
+    # which is written with the other requests' of the moment (kit.api.group_commit).
+    orders.expire_if_due(factory, order_id)
+
+    def work(session: Session, claim: idempotency.Claim):
+        return service.pay_in(session, settings, principal, order_id, body, base, claim)
+
+    return idempotency.run_unit(request, scope=scope_of(principal), key=idempotency_key, body=body, unit=work)
+
+
+def _started_remotely(settings, provider_name: str) -> bool:
+    """A provider whose start is a remote call; an unknown one too (its refusal is told the usual way)."""
+    try:
+        return registry.get(settings, provider_name).remote_start
+    except DomainError:
+        return True
 
 
 @router.get("/orders/{order_id}/payments", response_model=list[PaymentRead],
@@ -102,7 +125,11 @@ def order_refunds(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 
 # --- notifications from the providers ---------------------------------------------------------
 # Provider callbacks, not client API: kept out of the published schema (a client could never sign one).
-# They pass the database gate (kit.api.http.DbSlot) like every other route: a burst of notifications waits there.
+# A notification is verified in the event loop and applied with the others that arrive meanwhile, one commit
+# for all (kit.api.group_commit: each in its savepoint, the answer its own transaction would give); a burst
+# waits in that queue. They take no DbSlot: on SQLite a POST's slot came with the write turn for the whole
+# request, taken before the slot, while idempotent routes (pay) hold a slot and then wait for the turn per
+# transaction: ten payments waiting for the turn held by a notification waiting for a slot stopped the server.
 
 NOTIFY_DOC = """Errors: `invalid_signature` (400: the signature does not verify — nothing changes),
 `invalid_notification` (400), `amount_mismatch` (400), `payment_not_found` / `refund_not_found` (404),
@@ -111,20 +138,25 @@ NOTIFY_DOC = """Errors: `invalid_signature` (400: the signature does not verify 
 
 async def _notify(request: Request, provider_name: str) -> Response:
     body = await request.body()
-    provider, _ = await run_in_threadpool(service.handle_notification, request.app.state.session_factory,
-                                          request.app.state.settings, provider_name, request.headers, body)
+    app, settings = request.app, request.app.state.settings
+    provider, note = service.verified_notification(settings, provider_name, request.headers, body)
+    outcome = await group_commit_of(app).run(partial(service.apply_notification, provider=provider, note=note,
+                                                     settings=settings))
+    if outcome == "late_payment":  # its refund goes to the provider outside any transaction
+        await run_in_threadpool(refunds.send_pending_for_reference, transaction_factory(request), settings,
+                                note.reference)
     media_type, text = provider.acknowledgement()
     return Response(text, media_type=media_type)
 
 
-@router.post("/payments/notify/sandbox", response_model=NotifyAck, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/sandbox", response_model=NotifyAck, openapi_extra=access("public"), include_in_schema=False,
              description="The sandbox's signed notification: JSON, HMAC-SHA256 of the raw body in "
                          "`X-Sandbox-Signature` (hex).\n\n" + NOTIFY_DOC)
 async def notify_sandbox(request: Request) -> Response:
     return await _notify(request, "sandbox")
 
 
-@router.post("/payments/notify/alipay", response_class=Response, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/alipay", response_class=Response, openapi_extra=access("public"), include_in_schema=False,
              responses={200: {"content": {"text/plain": {"example": "success"}}, "description": "Taken."}},
              description="Alipay's asynchronous notification (form-encoded, RSA2-signed); answered with the "
                          "text `success`.\n\n" + NOTIFY_DOC)
@@ -132,7 +164,7 @@ async def notify_alipay(request: Request) -> Response:
     return await _notify(request, "alipay")
 
 
-@router.post("/payments/notify/wechatpay", response_model=NotifyAck, dependencies=[DbSlot], openapi_extra=access("public"), include_in_schema=False,
+@router.post("/payments/notify/wechatpay", response_model=NotifyAck, openapi_extra=access("public"), include_in_schema=False,
              description="WeChat Pay's API v3 notification (JSON, `Wechatpay-*` signature headers, AES-GCM "
                          "encrypted resource).\n\n" + NOTIFY_DOC)
 async def notify_wechatpay(request: Request) -> Response:

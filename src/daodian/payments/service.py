@@ -72,32 +72,10 @@ def pay(factory: sessionmaker[Session], settings: Settings, principal: Principal
     base = base_url(settings, request_base)
     orders.expire_if_due(factory, order_id)
     with unit_of_work(factory) as session:
-        order = orders.locked_order(session, order_id)
-        provider = registry.get(settings, data.provider)
-        details = _authorize_pay(session, principal, order, provider, data)
-        orders.require_payable(order)
-        for pending in (p for p in repository.payments_of_order(session, order.id) if p.status == PaymentStatus.PENDING):
-            if pending.provider == provider.name and provider.online and pending.pay_url:
-                read = payment_read(pending)  # a second tap on "pay": the same payment page
-                claim.complete(session, 200, idempotency.dump(read))
-                return 200, read
-            _cancel(session, pending)
-        now = utcnow()
-        payment = Payment(order_id=order.id, provider=provider.name, status=PaymentStatus.PENDING,
-                          amount_fen=order.total_fen, refunded_fen=0, out_trade_no=new_reference("P"), late=False,
-                          details=details, created_by=principal.user_id, created_at=now, updated_at=now)
-        session.add(payment)
-        session.flush()
-        info = _info(payment, order, provider, base)
-        if not provider.online:  # recording it is the payment
-            apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference=None, settings=settings)
-        elif not provider.remote_start:
-            payment.pay_url = provider.start(info).pay_url
-            session.flush()
-        if not provider.remote_start:
-            read = payment_read(payment)
-            claim.complete(session, 201, idempotency.dump(read))
-            return 201, read
+        started = pay_in(session, settings, principal, order_id, data, base, claim)
+        if not isinstance(started, PaymentInfo):
+            return started
+        info, provider = started, registry.get(settings, data.provider)
     try:  # outside any transaction: no lock is held while the provider answers
         started = provider.start(info)
     except ProviderError:
@@ -114,6 +92,39 @@ def pay(factory: sessionmaker[Session], settings: Settings, principal: Principal
         read = payment_read(payment)
         claim.complete(session, 201, idempotency.dump(read))
         return 201, read
+
+
+def pay_in(session: Session, settings: Settings, principal: Principal, order_id: int, data: PayIn, base: str,
+           claim: idempotency.Claim) -> tuple[int, PaymentRead] | PaymentInfo:
+    """The payment's transaction: the answer (stored with the claim), or, for a provider that is started
+    remotely, what to start it with once this transaction has committed (no lock held while it answers)."""
+    order = orders.locked_order(session, order_id)
+    provider = registry.get(settings, data.provider)
+    details = _authorize_pay(session, principal, order, provider, data)
+    orders.require_payable(order)
+    for pending in (p for p in repository.payments_of_order(session, order.id) if p.status == PaymentStatus.PENDING):
+        if pending.provider == provider.name and provider.online and pending.pay_url:
+            read = payment_read(pending)  # a second tap on "pay": the same payment page
+            claim.complete(session, 200, idempotency.dump(read))
+            return 200, read
+        _cancel(session, pending)
+    now = utcnow()
+    payment = Payment(order_id=order.id, provider=provider.name, status=PaymentStatus.PENDING,
+                      amount_fen=order.total_fen, refunded_fen=0, out_trade_no=new_reference("P"), late=False,
+                      details=details, created_by=principal.user_id, created_at=now, updated_at=now)
+    session.add(payment)
+    session.flush()
+    info = _info(payment, order, provider, base)
+    if provider.remote_start:
+        return info
+    if not provider.online:  # recording it is the payment
+        apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference=None, settings=settings)
+    else:
+        payment.pay_url = provider.start(info).pay_url
+        session.flush()
+    read = payment_read(payment)
+    claim.complete(session, 201, idempotency.dump(read))
+    return 201, read
 
 
 def _cancel(session: Session, payment: Payment) -> None:
@@ -157,27 +168,43 @@ def apply_failure(session: Session, payment: Payment) -> str:
 
 def handle_notification(factory: sessionmaker[Session], settings: Settings, provider_name: str,
                         headers: Mapping[str, str], body: bytes) -> tuple[PaymentProvider, str]:
-    """Verify and apply one notification, once per notify id; returns the provider and the outcome."""
-    provider = registry.get(settings, provider_name)
-    note = provider.parse_notification(headers, body)  # raises InvalidSignature
+    """Verify and apply one notification, once per notify id, in a transaction of its own; returns the
+    provider and the outcome. (The notify routes apply theirs with others at once: kit.api.group_commit.)"""
+    provider, note = verified_notification(settings, provider_name, headers, body)
     with unit_of_work(factory) as session:
-        if repository.notification_seen(session, provider.name, note.notify_id):
-            return provider, "duplicate"
-        record = ProviderNotification(provider=provider.name, notify_id=note.notify_id, kind=note.kind,
-                                      reference=note.reference, outcome="received", payload=_jsonable(note.payload))
-        try:
-            with session.begin_nested():  # a concurrent delivery of the same id: theirs wins, ours is a replay
-                session.add(record)
-        except IntegrityError:
-            return provider, "duplicate"
-        if note.kind == "refund":
-            outcome = refunds.settle_from_notification(session, provider.name, note)
-        else:
-            outcome = _payment_notification(session, provider, note, settings)
-        record.outcome = outcome
+        outcome = apply_notification(session, provider, note, settings)
     if outcome == "late_payment":
         refunds.send_pending_for_reference(factory, settings, note.reference)
     return provider, outcome
+
+
+def verified_notification(settings: Settings, provider_name: str, headers: Mapping[str, str],
+                          body: bytes) -> tuple[PaymentProvider, Notification]:
+    """The provider and its notification, if the signature verifies (else `invalid_signature`)."""
+    provider = registry.get(settings, provider_name)
+    return provider, provider.parse_notification(headers, body)
+
+
+def apply_notification(session: Session, provider: PaymentProvider, note: Notification, settings: Settings) -> str:
+    """Apply a verified notification in the caller's transaction, once per notify id: the outcome ('paid',
+    'late_payment', 'failed', 'duplicate', ...). A late payment's refund is then sent outside it
+    (refunds.send_pending_for_reference)."""
+    if repository.notification_seen(session, provider.name, note.notify_id):
+        return "duplicate"
+    record = ProviderNotification(provider=provider.name, notify_id=note.notify_id, kind=note.kind,
+                                  reference=note.reference, outcome="received", payload=_jsonable(note.payload))
+    try:
+        with session.begin_nested():  # a concurrent delivery of the same id: theirs wins, ours is a replay
+            session.add(record)
+    except IntegrityError:
+        return "duplicate"
+    if note.kind == "refund":
+        outcome = refunds.settle_from_notification(session, provider.name, note)
+    else:
+        outcome = _payment_notification(session, provider, note, settings)
+    record.outcome = outcome
+    session.flush()
+    return outcome
 
 
 def _payment_notification(session: Session, provider: PaymentProvider, note: Notification, settings: Settings) -> str:

@@ -1,10 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+import pydantic_core
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from daodian.kit.api.http import DbSession, access
-from daodian.linkage.nearest import NearParams, store_finder
+from daodian.linkage.nearest import NearParams, store_view_finder
 from daodian.search import service
 from daodian.search.schemas import SearchResult
 
@@ -17,9 +18,11 @@ def search(request: Request, session: DbSession, near: NearParams,
                                    description="Chinese, pinyin (luntai), initials (lt) or English."),
                         AfterValidator(service.searchable)],
            limit: Annotated[int, Query(ge=1, le=50, description="Products to return.")] = 20,
-           stores_per_service: Annotated[int, Query(ge=1, le=10)] = 3) -> SearchResult:
+           stores_per_service: Annotated[int, Query(ge=1, le=10)] = 3) -> Response:
     """Products, product categories and service categories matching `q`; with `lat`/`lng`, also the
     nearest stores for the services matched or linked from what matched ("轮胎" -> tyre fitting)."""
-    return service.search(session, service.index_of(request.app), q,
-                          find_stores=store_finder(request, session, near), limit=limit,
-                          stores_per_service=stores_per_service)
+    result = service.search_view(session, service.index_of(request.app), q,
+                                 find_stores=store_view_finder(request, session, near), limit=limit,
+                                 stores_per_service=stores_per_service)
+    # Built as JSON at once, in the SearchResult schema (tests/search check it against the models).
+    return Response(pydantic_core.to_json(result), media_type="application/json")

@@ -11,7 +11,7 @@ from daodian.geo.datum import Datum
 from daodian.kit.api.http import DbSession
 from daodian.kit.errors import Invalid
 from daodian.kit.html.rendering import render
-from daodian.linkage.nearest import store_finder
+from daodian.linkage.nearest import store_view_finder
 from daodian.linkage.schemas import Near
 from daodian.search import service
 
@@ -38,7 +38,7 @@ def search_page(request: Request, session: DbSession, principal: PagePrincipal, 
     if q:
         try:
             result = service.search(session, service.index_of(request.app), q,
-                                    find_stores=store_finder(request, session, near))
+                                    find_stores=store_view_finder(request, session, near))
         except Invalid:
             result = None  # nothing searchable in it: shown as "nothing found"
     return render(request, "search/index.html", {

@@ -3,13 +3,15 @@
 Each process builds its index at start (`start`), then, before answering, polls for products
 changed since its watermark (kit.freshness) through the request's own session, so a product added
 or hidden through any process is (un)findable within about a second. Category trees change only
-with a deploy, so they are read once. Results are re-read from the database (prices, status), so
-the index only decides what matches and in which order.
+with a deploy, so they are read once. What a result shows of a product (prices, SKUs, status) and
+the services linked to what matched are read from the database once and kept until they change
+(search.views): a search that finds what an earlier one found reads only the products' stamps.
 """
 
 import logging
 import threading
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,20 +19,21 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from daodian.catalog import service as catalog
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import Invalid
 from daodian.kit.freshness import Freshness
-from daodian.linkage import service as linkage
-from daodian.linkage.service import StoreFinder
 from daodian.search import repository
 from daodian.search.documents import PRODUCT, PRODUCT_CATEGORY, SERVICE_CATEGORY, Cat, category_doc, product_doc
 from daodian.search.index import Hit, InvertedIndex
 from daodian.search.repository import ProductText
-from daodian.search.schemas import SearchResult, ServiceMatch, ServiceStores
+from daodian.search.schemas import SearchResult
 from daodian.search.text import compact_query, normalize, query_terms
+from daodian.search.views import LinkedServices, ProductViews, category_view
 from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
-from daodian.taxonomy.schemas import CategoryRead
+
+# A finder of the nearest stores offering a service (by category code), at most so many, as NearbyStore
+# dicts (linkage.nearest); None when the shopper gave no place.
+StoreViewFinder = Callable[[str, int], list[dict]]
 
 log = logging.getLogger("daodian.search")
 
@@ -54,6 +57,8 @@ class SearchIndex:
         self.loaded = False
         self._load_lock = threading.Lock()
         self._applied: dict[int, datetime] = {}  # product id -> updated_at last indexed
+        self.products = ProductViews()
+        self.links = LinkedServices()
 
     def load(self, session: Session) -> None:
         """Build a fresh index and swap it in; readers keep the old one until then."""
@@ -68,6 +73,7 @@ class SearchIndex:
         index.put_many(docs)
         self.index, self.product_categories, self.service_categories = index, products, services
         self.freshness.start_from(watermark)
+        self.links.start(session)
         self.loaded = True
         log.info("search index built: %d documents", len(index))
 
@@ -78,6 +84,7 @@ class SearchIndex:
                     self.load(session)
             return
         self.freshness.poll(session, repository.products_changed_since, self._apply, lambda row: row.updated_at)
+        self.links.refresh(session)
 
     def _apply(self, rows: list[ProductText]) -> None:
         for row in rows:
@@ -134,8 +141,16 @@ def searchable(query: str) -> str:
     return query
 
 
-def search(session: Session, index: SearchIndex, query: str, *, find_stores: StoreFinder | None,
+def search(session: Session, index: SearchIndex, query: str, *, find_stores: StoreViewFinder | None,
            limit: int = 20, stores_per_service: int = 3) -> SearchResult:
+    """The search as models (for pages); `search_view` is the same as JSON-ready dicts (for the API)."""
+    return SearchResult.model_validate(search_view(session, index, query, find_stores=find_stores, limit=limit,
+                                                   stores_per_service=stores_per_service))
+
+
+def search_view(session: Session, index: SearchIndex, query: str, *, find_stores: StoreViewFinder | None,
+                limit: int = 20, stores_per_service: int = 3) -> dict:
+    """A SearchResult as a JSON-ready dict."""
     problem = query_problem(query)
     if problem:
         raise Invalid(f"Cannot search: {problem}.", code="unsearchable_query")
@@ -147,26 +162,22 @@ def search(session: Session, index: SearchIndex, query: str, *, find_stores: Sto
     for hit in hits:
         by_kind[hit.key[0]].append(hit)
 
-    products = repository.active_products_by_ids(session, [h.key[1] for h in by_kind[PRODUCT][:limit]])
+    found = index.products.active(session, [h.key[1] for h in by_kind[PRODUCT][:limit]], index.product_categories)
     product_cats = [h.payload for h in by_kind[PRODUCT_CATEGORY][:MAX_CATEGORIES]]
-    services = [ServiceMatch(**_read(h.payload).model_dump(), matched_by="text")
+    services = [{**category_view(h.payload), "matched_by": "text", "via": None}
                 for h in by_kind[SERVICE_CATEGORY][:MAX_CATEGORIES]]
-    linked_from = {c.id for c in product_cats} | {p.category_id for p in products[:LINK_FROM_TOP_PRODUCTS]}
-    seen = {s.code for s in services}
-    for entry in linkage.linked_services(session, linked_from):
-        if entry.service_category.code not in seen:
-            seen.add(entry.service_category.code)
-            services.append(ServiceMatch(**_read(entry.service_category).model_dump(), matched_by="link",
-                                         via=_read(entry.via)))
+    linked_from = {c.id for c in product_cats} | {category_id for _, category_id in found[:LINK_FROM_TOP_PRODUCTS]}
+    seen = {s["code"] for s in services}
+    for service, via in index.links.of(session, linked_from):
+        if service["code"] not in seen:
+            seen.add(service["code"])
+            services.append({**service, "matched_by": "link", "via": via})
     services = services[:MAX_SERVICES]
     stores = [] if find_stores is None else [
-        ServiceStores(service_category=_read(s), items=find_stores(s.code, stores_per_service))
+        {"service_category": {k: s[k] for k in ("code", "name_zh", "name_en", "level")},
+         "items": find_stores(s["code"], stores_per_service)}
         for s in services[:MAX_STORE_SERVICES]
     ]
-    return SearchResult(query=" ".join(query.split()), products=catalog.product_reads(session, products),
-                        product_categories=[_read(c) for c in product_cats], service_categories=services,
-                        stores=stores)
-
-
-def _read(category) -> CategoryRead:
-    return CategoryRead(code=category.code, name_zh=category.name_zh, name_en=category.name_en, level=category.level)
+    return {"query": " ".join(query.split()), "products": [view for view, _ in found],
+            "product_categories": [category_view(c) for c in product_cats], "service_categories": services,
+            "stores": stores}

@@ -156,6 +156,11 @@ class Term:
 
 
 def query_terms(text: str) -> list[Term]:
+    return list(_query_terms(text))
+
+
+@lru_cache(maxsize=8192)  # shoppers ask the same things; segmenting costs more than a search
+def _query_terms(text: str) -> tuple[Term, ...]:
     terms: list[Term] = []
     runs = _RUN.findall(normalize(text))
     for i, run in enumerate(runs):
@@ -167,7 +172,7 @@ def query_terms(text: str) -> list[Term]:
         else:
             words = [w for w in search_words(run)[1] if len(w) > 1]
             terms.extend(Term((token,)) for token in dict.fromkeys([*words, *_bigrams(run)]))
-    return terms
+    return tuple(terms)
 
 
 def compact_query(text: str) -> str:

@@ -16,18 +16,20 @@ guessing of 80-bit codes down, it does not guard money.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daodian.accounts.authz import Action, Principal, authorize
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import UTCDateTime, unit_of_work
+from daodian.kit.errors import DomainError
 from daodian.kit.events import publish
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, append_fact, fact_values
 from daodian.kit.settings import Settings
-from daodian.merchants import stores
 from daodian.orders import repository
 from daodian.orders.models import Order
+from daodian.vouchers import counter_lookups as lookups
 from daodian.vouchers import order_completion
 from daodian.vouchers import repository as voucher_repository
 from daodian.vouchers import service as vouchers
@@ -46,66 +48,120 @@ from daodian.vouchers.events import VoucherVerified, VoucherVerifying
 from daodian.vouchers.models import Verification, VerificationFailure, Voucher
 from daodian.vouchers.schemas import VerificationRead
 
+# Built once: building a statement per verification cost about as much as running it.
+_VOUCHERS = Voucher.__table__.c
+_CONSUME = (update(Voucher.__table__)
+            .where(_VOUCHERS.id == bindparam("voucher_id"), _VOUCHERS.uses_left > 0,
+                   _VOUCHERS.expires_at > bindparam("now", type_=UTCDateTime()))
+            .values(uses_left=_VOUCHERS.uses_left - 1, updated_at=bindparam("now", type_=UTCDateTime()))
+            .returning(_VOUCHERS.uses_left))
+_INSERT_VERIFICATION = insert(Verification.__table__).returning(Verification.__table__.c.id)
+_INSERT_FAILURES = insert(VerificationFailure.__table__)
+
 
 def terminals(principal: Principal, store_id: int, terminal_id: str | None) -> list[str]:
-    keys = [f"user:{principal.user_id}:store:{store_id}"]
+    return terminal_keys(principal.user_id, store_id, terminal_id)
+
+
+def terminal_keys(user_id: int | None, store_id: int, terminal_id: str | None) -> list[str]:
+    keys = [f"user:{user_id}:store:{store_id}"]
     if terminal_id:
         keys.append(f"store:{store_id}:terminal:{terminal_id}"[:96])
     return keys
 
 
 def check_throttle(session: Session, keys: list[str], settings: Settings, now: datetime) -> None:
-    since = now - timedelta(minutes=settings.verification_throttle_minutes)
     for key in keys:  # each terminal on its own: a rotating device id does not reset the account's count
-        if voucher_repository.failures_since(session, [key], since) >= settings.verification_max_failures:
+        if lookups.failures(session, key, settings, now) >= settings.verification_max_failures:
             raise VerificationThrottled(details={"retry_after_minutes": settings.verification_throttle_minutes})
 
 
 def record_failure(factory: sessionmaker[Session], keys: list[str]) -> None:
     """In its own transaction: the request that failed rolls its own back."""
     with unit_of_work(factory) as session:
-        now = utcnow()
-        session.add_all(VerificationFailure(terminal=key, attempted_at=now) for key in keys)
+        record_failure_in(session, keys)
+
+
+def record_failure_in(session: Session, keys: list[str]) -> None:
+    """A wrong code from these terminals, in the caller's transaction (a batch's, after the unit's rollback)."""
+    now = utcnow()
+    session.connection().execute(_INSERT_FAILURES, [{"terminal": key, "attempted_at": now} for key in keys])
+    for key in keys:
+        lookups.count_failure(session, key)
 
 
 def counter_store(session: Session, principal: Principal, store_id: int):
-    store = stores.get_store(session, store_id)
+    store = lookups.store(session, store_id)
     authorize(principal, Action.COUNTER, store.merchant_id)
     return store
 
 
+# --- the verification route's unit of work (kit.api.group_commit) ------------------------------
+
+
+def wants(user_id: int, raw_code: str, store_id: int, terminal_id: str | None) -> dict[str, list]:
+    return lookups.wants(user_id, raw_code, terminal_keys(user_id, store_id, terminal_id))
+
+
+def verify_as(session: Session, *, user_id: int, raw_code: str, store_id: int, terminal_id: str | None,
+              settings: Settings) -> VerificationRead:
+    """Verify as the clerk `user_id` (read in this transaction), and the answer."""
+    principal = lookups.staff_principal(session, user_id)
+    verification, voucher, name = _verify(session, principal, raw_code=raw_code, store_id=store_id,
+                                          terminal_id=terminal_id, settings=settings)
+    return _read(verification, voucher, name, settings)
+
+
+def after_refusal(user_id: int, store_id: int, terminal_id: str | None, session: Session, error: DomainError) -> None:
+    """What a refused verification leaves behind: a wrong code counts against its terminals."""
+    if isinstance(error, VoucherNotFound):
+        record_failure_in(session, terminal_keys(user_id, store_id, terminal_id))
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+
 def verify(session: Session, principal: Principal, *, raw_code: str, store_id: int, terminal_id: str | None,
            settings: Settings) -> Verification:
+    return _verify(session, principal, raw_code=raw_code, store_id=store_id, terminal_id=terminal_id,
+                   settings=settings)[0]
+
+
+def _verify(session: Session, principal: Principal, *, raw_code: str, store_id: int, terminal_id: str | None,
+            settings: Settings) -> tuple[Verification, Voucher, str]:
+    """The verification, its voucher as the UPDATE left it, and the voucher's line's name."""
     store = counter_store(session, principal, store_id)
     now = utcnow()
     check_throttle(session, terminals(principal, store.id, terminal_id), settings, now)
-    voucher = vouchers.find(session, raw_code)
-    if voucher.merchant_id != store.merchant_id or not repository.items_offered_at(
-            session, store.id, {voucher.service_item_id}):
+    voucher, name = lookups.voucher(session, raw_code)
+    if voucher.merchant_id != store.merchant_id or not lookups.offered(session, store.id, voucher.service_item_id):
         raise VoucherForeignStore()
     _raise_if_unusable(voucher, now)
     publish(session, VoucherVerifying(voucher=voucher, zone=store.timezone, at=now))  # e.g. a group buy undecided
-    order = _order(session, voucher)  # lock order before voucher, as refunds do: no deadlock between them
-    consumed = session.execute(
-        update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0, Voucher.expires_at > now)
-        .values(uses_left=Voucher.uses_left - 1, updated_at=now).execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(voucher)
-    if consumed != 1:  # another terminal took the last use between our read and our write
+    order, uses_left = lookups.order(session, voucher)  # locked before the voucher, as refunds lock them
+    connection = session.connection()
+    consumed = connection.execute(_CONSUME, {"voucher_id": voucher.id, "now": now}).first()
+    if consumed is None:  # another terminal took the last use between our read and our write
+        session.refresh(voucher)
         _raise_if_unusable(voucher, now)
         raise VoucherUsedUp()
-    verification = Verification(voucher_id=voucher.id, merchant_id=store.merchant_id, store_id=store.id,
-                                staff_user_id=principal.user_id, terminal_id=terminal_id, verified_at=now)
+    set_committed_value(voucher, "uses_left", consumed.uses_left)  # the row as the UPDATE left it
+    set_committed_value(voucher, "updated_at", now)
+    row = {"voucher_id": voucher.id, "merchant_id": store.merchant_id, "store_id": store.id,
+           "staff_user_id": principal.user_id, "terminal_id": terminal_id, "verified_at": now, "reversed_at": None,
+           "reversed_by": None}
+    verification = Verification(id=connection.execute(_INSERT_VERIFICATION, row).scalar_one(), **row)
+    make_transient_to_detached(verification)  # the row is written: the session holds it as loaded, no flush
     session.add(verification)
-    session.flush()
-    append_fact(session, "voucher.verified", {
+    connection.execute(INSERT_FACT, fact_values("voucher.verified", {
         "verification_id": verification.id, "voucher_id": voucher.id, "order_id": voucher.order_id,
         "service_item_id": voucher.service_item_id, "uses_left": voucher.uses_left,
         "value_fen": voucher.unit_price_fen // voucher.uses_total}, occurred_at=now, merchant_id=store.merchant_id,
-        store_id=store.id, consumer_id=voucher.consumer_id)
-    order_completion.after_uses_changed(session, order)
+        store_id=store.id, consumer_id=voucher.consumer_id))
+    lookups.uses_consumed(session, order.id)
+    order_completion.after_uses_changed(session, order, uses_left=uses_left - 1)
     publish(session, VoucherVerified(voucher=voucher, by_user_id=principal.user_id))  # e.g. a booking attended
-    return verification
+    return verification, voucher, name
 
 
 def _raise_if_unusable(voucher: Voucher, now: datetime) -> None:
@@ -177,18 +233,18 @@ def verification_reads(session: Session, verifications: list[Verification],
     """API views of many verifications in two extra queries."""
     by_id = voucher_repository.vouchers_by_ids(session, {v.voucher_id for v in verifications})
     names = repository.line_names(session, {v.order_line_id for v in by_id.values()})
-    reads = []
-    for verification in verifications:
-        voucher = by_id[verification.voucher_id]
-        reads.append(VerificationRead(
-            id=verification.id, voucher_id=voucher.id, order_id=voucher.order_id,
-            service_item_id=voucher.service_item_id, name=names.get(voucher.order_line_id, ""),
-            store_id=verification.store_id, staff_user_id=verification.staff_user_id,
-            verified_at=verification.verified_at, reversed_at=verification.reversed_at,
-            reversible_until=reversible_until(verification, settings), uses_left=voucher.uses_left,
-            uses_total=voucher.uses_total))
-    return reads
+    return [_read(v, by_id[v.voucher_id], names.get(by_id[v.voucher_id].order_line_id, ""), settings)
+            for v in verifications]
 
 
 def verification_read(session: Session, verification: Verification, settings: Settings) -> VerificationRead:
     return verification_reads(session, [verification], settings)[0]
+
+
+def _read(verification: Verification, voucher: Voucher, name: str, settings: Settings) -> VerificationRead:
+    return VerificationRead(
+        id=verification.id, voucher_id=voucher.id, order_id=voucher.order_id, service_item_id=voucher.service_item_id,
+        name=name, store_id=verification.store_id, staff_user_id=verification.staff_user_id,
+        verified_at=verification.verified_at, reversed_at=verification.reversed_at,
+        reversible_until=reversible_until(verification, settings), uses_left=voucher.uses_left,
+        uses_total=voucher.uses_total)

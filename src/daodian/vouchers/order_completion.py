@@ -14,11 +14,12 @@ from daodian.vouchers.models import Voucher
 S = OrderStatus
 
 
-def after_uses_changed(session: Session, order: Order) -> None:
-    """A service order is completed once no voucher use is left, and reopened when a use comes back."""
+def after_uses_changed(session: Session, order: Order, *, uses_left: int | None = None) -> None:
+    """A service order is completed once no voucher use is left, and reopened when a use comes back.
+    `uses_left`: what its vouchers have left, if the caller (holding the order's lock) counted it already."""
     if order.kind != OrderKind.SERVICE:
         return
-    left = repository.uses_left_in_order(session, order.id)
+    left = repository.uses_left_in_order(session, order.id) if uses_left is None else uses_left
     if left == 0 and order.status == S.VOUCHER_ISSUED:
         orders.complete(session, order, S.COMPLETED)
     elif left > 0 and order.status == S.COMPLETED:

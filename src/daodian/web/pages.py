@@ -15,6 +15,8 @@ from daodian.campaigns.post_pages import router as post_campaign_pages
 from daodian.checkout.pages import router as order_pages
 from daodian.coupons.pages import router as marketing_pages
 from daodian.follows.pages import router as feed_pages
+from daodian.kit.api.one_hop import OneHopRoute
+from daodian.kit.api.routing import include_flat
 from daodian.kit.html import moments  # noqa: F401  (registers the template global `local_time`)
 from daodian.linkage.pages import router as linkage_pages
 from daodian.loyalty.tier_pages import router as tier_pages
@@ -27,23 +29,29 @@ from daodian.vouchers.counter_pages import router as counter_pages
 from daodian.web.catalog_pages import router as catalog_pages
 from daodian.web.store_pages import router as store_pages
 
+# In the order they are matched (kit.api.routing keeps it).
+ROUTERS = (
+    search_pages, accounts_pages, catalog_pages, store_pages, merchants_pages, sandbox_pages, analytics_pages,
+    linkage_pages, marketing_pages,
+    marketing_console_pages,  # console: coupon templates and segment campaigns
+    c2b_console_pages,  # console: group buys and pre-sales
+    presale_pages,  # pre-sales by vote
+    group_buy_pages,  # tiered group buys
+    feed_pages,
+    post_campaign_pages,  # console: a post sent to a segment
+    tier_pages,  # members by tier
+    order_pages, booking_pages, counter_pages, booking_counter_pages, record_pages, review_pages,
+)
+
+
+def pages_router() -> APIRouter:
+    """The router every page is added to; a sync page runs in one worker-thread hop (kit.api.one_hop)."""
+    return APIRouter(include_in_schema=False, route_class=OneHopRoute)
+
 
 def build_pages_router() -> APIRouter:
-    pages = APIRouter(include_in_schema=False)
-    pages.include_router(search_pages)
-    for router in (accounts_pages, catalog_pages, store_pages, merchants_pages):
-        pages.include_router(router)
-    pages.include_router(sandbox_pages)
-    pages.include_router(analytics_pages)
-    pages.include_router(linkage_pages)
-    pages.include_router(marketing_pages)
-    pages.include_router(marketing_console_pages)  # console: coupon templates and segment campaigns
-    pages.include_router(c2b_console_pages)  # console: group buys and pre-sales
-    pages.include_router(presale_pages)  # pre-sales by vote
-    pages.include_router(group_buy_pages)  # tiered group buys
-    pages.include_router(feed_pages)
-    pages.include_router(post_campaign_pages)  # console: a post sent to a segment
-    pages.include_router(tier_pages)  # members by tier
-    for router in (order_pages, booking_pages, counter_pages, booking_counter_pages, record_pages, review_pages):
-        pages.include_router(router)
+    """Every page route in one flat router (kit.api.routing: included flat, matched by an index)."""
+    pages = pages_router()
+    for router in ROUTERS:
+        include_flat(pages, router)
     return pages

@@ -1,16 +1,19 @@
 """Request-scoped dependencies shared by every domain's routes."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from functools import partial
 from typing import Annotated, TypeVar
 
 import anyio
 import anyio.from_thread
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Path, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from daodian.kit.db import WRITE_TURN, unit_of_work
+from daodian.kit.api.request_unit import CURRENT_UNIT, RequestUnit
+from daodian.kit.db import WRITE_TURN
 from daodian.kit.ids import MAX_ID
 
 T = TypeVar("T")
@@ -45,18 +48,22 @@ def _turn_per_transaction(request: Request) -> bool:
     return bool(extra.get(IDEMPOTENT))
 
 
-async def _sqlite_write_turn(request: Request) -> AsyncIterator[None]:
+def _needs_write_turn(request: Request) -> bool:
     """On SQLite one transaction writes at a time whatever we do. A writing request (any method but a read)
-    waits for its turn here, with neither a thread nor a timeout, instead of inside SQLite's busy_timeout
-    holding a thread and a slot, where a lock holder slowed down between its thread hops (its principal
-    lookup, its route, its commit) could time the waiters out with 503s under load."""
-    if (request.method in READ_METHODS or not request.app.state.settings.is_sqlite
-            or _turn_per_transaction(request)):
-        yield
-        return
-    async with _app_turn(request.app):
-        request.state.holds_write_turn = True
-        yield
+    waits for its turn in the event loop, with neither a thread nor a timeout, instead of inside SQLite's
+    busy_timeout holding a thread and a slot, where a lock holder slowed down between its thread hops (its
+    principal lookup, its route, its commit) could time the waiters out with 503s under load."""
+    return (request.method not in READ_METHODS and request.app.state.settings.is_sqlite
+            and not _turn_per_transaction(request))
+
+
+def _app_slots(app: FastAPI) -> asyncio.Semaphore:
+    """This app's DB_CONCURRENCY slots, made in the event loop that uses them (a test client brings its own)."""
+    loop = asyncio.get_running_loop()
+    slots = getattr(app.state, "db_slots", None)
+    if slots is None or slots[0] is not loop:
+        slots = app.state.db_slots = (loop, asyncio.Semaphore(DB_CONCURRENCY))
+    return slots[1]
 
 
 @contextmanager
@@ -87,25 +94,40 @@ def transaction_factory(request: Request) -> Callable[[], Session] | sessionmake
     return partial(factory, info={WRITE_TURN: partial(_turn_from_worker_thread, request.app)})
 
 
-async def _db_slot(_turn: Annotated[None, Depends(_sqlite_write_turn, scope="function")]) -> AsyncIterator[None]:
-    yield  # the turn is taken before the slot (a sub-dependency runs before the limit applies)
+async def _db_gate(request: Request) -> Session:
+    """The write turn first when the request needs it, then a slot (a request holding a slot never waits for
+    the turn), then the request's unit of work, whose session it returns: DbSlot and DbSession are this one
+    dependency, resolved once per request. All three are let go on the request's function-scope exit stack,
+    where FastAPI ends `scope="function"` dependencies: after the route and its response's serialisation,
+    before the response is sent. A plain async dependency, not a generator: FastAPI wraps each generator
+    dependency in two context managers, a cancel scope and a checkpoint, which cost more than this whole gate
+    (and the three nested dependencies it replaces cost three times that)."""
+    app = request.app
+    exits: AsyncExitStack = request.scope["fastapi_function_astack"]  # FastAPI's own, asserted by it too
+    if _needs_write_turn(request):
+        turn = _app_turn(app)
+        await turn.acquire()
+        exits.callback(turn.release)
+        request.state.holds_write_turn = True
+    slots = _app_slots(app)
+    await slots.acquire()
+    exits.callback(slots.release)
+    unit = RequestUnit(app.state.session_factory, read_only=request.method in READ_METHODS)
+    token = CURRENT_UNIT.set(unit)
+    exits.callback(CURRENT_UNIT.reset, token)
+    exits.push_async_exit(unit.exit)  # first out: the transaction ends before the slot and the turn are let go
+    return unit.session
 
 
 # The single gate. Every route that touches the database depends on it, directly or through DbSession
-# (routes running their own short transactions through accounts.own_transaction_deps too): one shared Depends
-# object, so one limit; within a request it is acquired once (cached) and held until the route's
-# transaction has ended (scope="function"), so no request ever waits for a second slot.
-DbSlot = Depends(_db_slot, scope="function", max_concurrency=DB_CONCURRENCY)
+# (routes running their own short transactions through accounts.own_transaction_deps too): one limit per app;
+# within a request it is acquired once (cached) and held until the route's transaction has ended, so no
+# request ever waits for a second slot.
+DbSlot = Depends(_db_gate)
 
-
-def get_session(request: Request, _slot: Annotated[None, DbSlot]) -> Iterator[Session]:
-    # Reads take no write lock on SQLite; everything else locks up front (see kit.db).
-    with unit_of_work(request.app.state.session_factory, read_only=request.method in READ_METHODS) as session:
-        yield session
-
-
-# scope="function": commit before the response is sent, so a failed commit is never reported as success.
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
+# The request's session, behind the gate. Committed before the response is sent (kit.api.one_hop, or the
+# gate's exit), so a failed commit is never reported as success.
+DbSession = Annotated[Session, DbSlot]
 
 # Route id segments as `{store_id:int}`: then only digits reach the route, and a literal path beside
 # it (`/stores/nearby`) is never taken for an id by the other methods (`PATCH /stores/nearby`).

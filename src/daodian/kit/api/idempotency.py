@@ -10,6 +10,9 @@ a key remembers the request's fingerprint (method, path, canonical JSON body) an
 
 The claim is committed in its own short transaction *before* the work, so a concurrent request
 sees it (on SQLite the work and the claim can never share a transaction: one writer at a time).
+Work that is one transaction runs through `run_unit`: the claim and then the work are each a unit of the
+app's group commit (kit.api.group_commit), written with the claims and work of the other requests of the
+moment, one commit each time instead of one per transaction of each request; same answers, same keys.
 The work stores its response with `Claim.complete` inside its own final transaction, so the
 outcome and the stored response commit together. A refusal of the request as given (400, 422:
 e.g. a refund larger than what is left) is stored like a success, so retrying returns the same
@@ -29,8 +32,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -38,6 +43,7 @@ from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.api.http import IDEMPOTENT, access, transaction_factory
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, IdPk, UTCDateTime, unit_of_work
@@ -160,6 +166,19 @@ def claim(factory: sessionmaker[Session], settings: Settings, *, scope: str, key
     raise IdempotencyInProgress()
 
 
+def claim_in(session: Session, settings: Settings, *, scope: str, key: str, method: str, path: str,
+             body: Any) -> Claim | Stored:
+    """`claim` in the caller's transaction (a unit of a group commit), each try in a savepoint."""
+    fp = fingerprint(method, path, body)
+    for _ in range(3):
+        try:
+            with session.begin_nested():
+                return _claim_in(session, settings, scope, key, method, path, fp)
+        except IntegrityError:
+            continue  # a concurrent transaction inserted the same key first: look again
+    raise IdempotencyInProgress()
+
+
 def _claim_in(session: Session, settings: Settings, scope: str, key: str, method: str, path: str,
               fp: str) -> Claim | Stored:
     now = utcnow()
@@ -189,16 +208,23 @@ def _claim_in(session: Session, settings: Settings, scope: str, key: str, method
 
 def _release(factory: sessionmaker[Session], claim_: Claim) -> None:
     with unit_of_work(factory) as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id,
-                                                     IdempotencyKey.lease == claim_.lease))
+        _release_in(session, claim_)
+
+
+def _release_in(session: Session, claim_: Claim) -> None:
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease))
 
 
 def _store(factory: sessionmaker[Session], claim_: Claim, status: int, body: Any) -> None:
-    # Conditional on the lease: a no-op if the work's own transaction already stored a response.
     with unit_of_work(factory) as session:
-        session.execute(update(IdempotencyKey)
-                        .where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease)
-                        .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
+        _store_in(session, claim_, status, body)
+
+
+def _store_in(session: Session, claim_: Claim, status: int, body: Any) -> None:
+    # Conditional on the lease: a no-op if the work's own transaction already stored a response.
+    session.execute(update(IdempotencyKey)
+                    .where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease)
+                    .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
 
 
 def _keeps(error: DomainError) -> bool:
@@ -235,6 +261,50 @@ def run(request: Request, *, scope: str, key: str | None, body: BaseModel | dict
     if not outcome.completed:  # work that forgot to store its response: store it now (not atomically)
         _store(factory, outcome, status, data)
     return JSONResponse(data, status_code=status)
+
+
+Unit = Callable[[Session, Claim], tuple[int, BaseModel | dict]]
+
+
+def run_unit(request: Request, *, scope: str, key: str | None, body: BaseModel | dict | None,
+             unit: Unit) -> JSONResponse:
+    """`run` for work that is one transaction, `unit(session, claim)` (which calls `claim.complete` in it):
+    the claim, then the work, each a unit of the app's group commit. Called from a route's worker thread."""
+    if not key:
+        raise IdempotencyKeyRequired()
+    settings: Settings = request.app.state.settings
+    group = group_commit_of(request.app)
+
+    def grouped(work, after_error=None):  # from this worker thread into the event loop's group commit
+        return anyio.from_thread.run(group.run, work, after_error)
+
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
+    outcome = grouped(partial(claim_in, settings=settings, scope=scope, key=key, method=request.method,
+                              path=request.url.path, body=payload))
+    if isinstance(outcome, Stored):
+        return JSONResponse(outcome.body, status_code=outcome.status, headers={REPLAYED_HEADER: "true"})
+
+    def settle_refusal(session: Session, error: DomainError) -> None:  # in the batch, after the unit's rollback
+        if _keeps(error):
+            _store_in(session, outcome, error.status, error.body())
+        else:
+            _release_in(session, outcome)
+
+    try:
+        status, result = grouped(partial(_unit_work, unit, outcome), settle_refusal)
+    except DomainError:
+        raise
+    except BaseException:
+        grouped(partial(_release_in, claim_=outcome))
+        raise
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    if not outcome.completed:  # work that forgot to store its response: store it now (not atomically)
+        grouped(partial(_store_in, claim_=outcome, status=status, body=data))
+    return JSONResponse(data, status_code=status)
+
+
+def _unit_work(unit: Unit, claim_: Claim, session: Session) -> tuple[int, BaseModel | dict]:
+    return unit(session, claim_)
 
 
 def dump(model: BaseModel) -> dict:

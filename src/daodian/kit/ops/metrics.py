@@ -9,6 +9,7 @@ The request middleware is pure ASGI: one clock read and two observations per req
 """
 
 import os
+import re
 import time
 
 from prometheus_client import (
@@ -23,6 +24,8 @@ from prometheus_client import (
 from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Request latencies from 1 ms to 10 s: the hot paths live in the first buckets, a stuck request in the last.
@@ -43,9 +46,13 @@ PAYMENTS = Counter("daodian_payments_total", "Orders paid (committed).")
 UNMATCHED = "unmatched"  # requests no route took (404s of made-up paths): one series, not one per path
 
 
+_CONVERTOR = re.compile(r":\w+}")
+
+
 def route_of(scope: Scope) -> str:
-    route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED
+    """The route's template with its convertors left out (`/stores/{store_id}`), or "unmatched"."""
+    path = getattr(scope.get("route"), "path", None)
+    return _CONVERTOR.sub("}", path) if path else UNMATCHED
 
 
 class RequestMetrics:
@@ -87,11 +94,11 @@ def watch_pool(engine: Engine) -> None:
 
 def count_after_commit(session: Session, counter: Counter) -> None:
     """Count one event of this unit of work only if it commits (a rolled-back verification is not one)."""
-    pending = session.info.setdefault("daodian_metrics_after_commit", [])
-    if not pending:
-        sa_event.listen(session, "after_commit", _flush_counts, once=True)
-        sa_event.listen(session, "after_rollback", _drop_counts, once=True)
-    pending.append(counter)
+    if not session.info.get(_HOOKED):  # once per session: its commits count, its rollbacks forget
+        session.info[_HOOKED] = True
+        sa_event.listen(session, "after_commit", _flush_counts)
+        sa_event.listen(session, "after_rollback", _drop_counts)
+    session.info.setdefault(_PENDING, []).append(counter)
 
 
 def counting(counter: Counter):
@@ -112,17 +119,16 @@ def run_job(name: str, work):
     return result
 
 
+_HOOKED, _PENDING = "daodian_metrics_hooked", "daodian_metrics_after_commit"
+
+
 def _flush_counts(session: Session) -> None:
-    for counter in session.info.pop("daodian_metrics_after_commit", []):
+    for counter in session.info.pop(_PENDING, []):
         counter.inc()
-    if sa_event.contains(session, "after_rollback", _drop_counts):
-        sa_event.remove(session, "after_rollback", _drop_counts)
 
 
 def _drop_counts(session: Session) -> None:
-    session.info.pop("daodian_metrics_after_commit", None)
-    if sa_event.contains(session, "after_commit", _flush_counts):
-        sa_event.remove(session, "after_commit", _flush_counts)
+    session.info.pop(_PENDING, None)
 
 
 def exposition() -> tuple[bytes, str]:
@@ -132,3 +138,9 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics in Prometheus' text format. Serve it on the internal network only (the proxy's job)."""
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,43 @@
+-- wrk script for bench/nearby_http.py: each request GETs the next path of a file (one per line; thread n of N
+-- starts at line n and steps by N, round and round), so every request asks about another place. At the end
+-- one line of JSON: requests, seconds, latency p50/p99, responses by status, socket errors.
+-- Arguments (after `--`): the paths file and the number of wrk threads.
+
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local all = {}
+  for line in io.lines(args[1]) do all[#all + 1] = line end
+  paths = {}
+  for i = id + 1, #all, tonumber(args[2]) do paths[#paths + 1] = all[i] end
+  nxt, counts = 1, {}
+end
+
+function request()
+  local path = paths[nxt]
+  nxt = nxt % #paths + 1
+  return wrk.format("GET", path)
+end
+
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(total) do parts[#parts + 1] = string.format('"%d": %d', status, n) end
+  io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
+    '"statuses": {%s}, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    table.concat(parts, ", "),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end

@@ -1,0 +1,11 @@
+-- wrk script for bench/request_path.py: no per-request Lua (the request is wrk's static one, headers from
+-- -H), so the client costs the same on every leg; at the end one line of JSON with what the bench checks.
+-- summary.errors.status counts responses with a status above 399.
+
+function done(summary, latency, requests)
+  io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
+    '"non_2xx_3xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end

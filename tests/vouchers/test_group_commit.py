@@ -1,0 +1,120 @@
+"""Verifications written together (kit.api.group_commit): one transaction for the units that arrive together,
+each in its savepoint, every answer the one a transaction of its own would give."""
+
+import asyncio
+from functools import partial
+
+import pytest
+from sqlalchemy import func, select
+
+from daodian.kit import codes
+from daodian.kit.api.group_commit import group_commit_of
+from daodian.kit.errors import Conflict, DomainError
+from daodian.vouchers import counter
+from daodian.vouchers.errors import VoucherNotFound, VoucherUsedUp
+from daodian.vouchers.models import Verification, VerificationFailure, Voucher
+from tests.factories import auth, make_voucher
+
+
+class Refused(Conflict):
+    code = "refused_after_writing"
+
+
+@pytest.fixture
+def vouchers(db, settings, shop, consumer) -> list[Voucher]:
+    return [make_voucher(db, settings, consumer, shop.item, shop.store) for _ in range(3)]
+
+
+def _verify(app, shop, code: str, terminal: str = "pos-1"):
+    """A verification as the route hands it to the group commit."""
+    settings = app.state.settings
+    return group_commit_of(app).run(
+        partial(counter.verify_as, user_id=shop.clerk.id, raw_code=code, store_id=shop.store.id, terminal_id=terminal,
+                settings=settings),
+        after_error=partial(counter.after_refusal, shop.clerk.id, shop.store.id, terminal),
+        wants=counter.wants(shop.clerk.id, code, shop.store.id, terminal))
+
+
+def _together(*calls):
+    """Start every call in one event loop turn, so that one writer takes them all in one batch."""
+    async def main():
+        return await asyncio.gather(*calls, return_exceptions=True)
+    return asyncio.run(main())
+
+
+def _uses_left(db, voucher: Voucher) -> int:
+    db.expire_all()
+    return db.get(Voucher, voucher.id).uses_left
+
+
+def test_a_batch_answers_each_verification_as_alone(app, db, shop, vouchers):
+    first, second, third = (v.code for v in vouchers)
+    typo = codes.new_code()
+    answers = _together(_verify(app, shop, first), _verify(app, shop, first, "pos-2"), _verify(app, shop, typo),
+                        _verify(app, shop, second), _verify(app, shop, codes.display(third).lower()))
+    ok = [a for a in answers if not isinstance(a, Exception)]
+    assert [a.voucher_id for a in ok] == [vouchers[0].id, vouchers[1].id, vouchers[2].id]
+    assert all(a.uses_left == 0 and a.store_id == shop.store.id for a in ok)
+    assert isinstance(answers[1], VoucherUsedUp)  # the same code again in the same batch: its use is gone
+    assert isinstance(answers[2], VoucherNotFound)
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Verification)) == 3
+    # The wrong code counts against its terminal although its unit was rolled back.
+    assert db.scalars(select(VerificationFailure.terminal)).all() == [f"user:{shop.clerk.id}:store:{shop.store.id}",
+                                                                     f"store:{shop.store.id}:terminal:pos-1"]
+
+
+def test_units_of_a_batch_share_one_transaction(app, shop):
+    seen = []
+
+    def unit(session):
+        seen.append(session)
+        return len(seen)
+
+    group = group_commit_of(app)
+    assert _together(*(group.run(unit) for _ in range(4))) == [1, 2, 3, 4]
+    assert len({id(session) for session in seen}) == 1
+
+
+def test_a_refusal_after_writing_undoes_only_its_own_unit(app, db, shop, vouchers):
+    """A unit that consumed a use and then refused rolls back to its savepoint: the use is back, and the next
+    unit of the same batch, which finds the voucher afresh, consumes it."""
+    code = vouchers[0].code
+
+    def refuse_after_verifying(session):
+        counter.verify_as(session, user_id=shop.clerk.id, raw_code=code, store_id=shop.store.id, terminal_id=None,
+                          settings=app.state.settings)
+        raise Refused("refused after the use was consumed")
+
+    group = group_commit_of(app)
+    refused, verified = _together(group.run(refuse_after_verifying), _verify(app, shop, code))
+    assert isinstance(refused, Refused)
+    assert verified.voucher_id == vouchers[0].id and verified.uses_left == 0
+    assert _uses_left(db, vouchers[0]) == 0
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Verification)) == 1
+
+
+def test_a_unit_that_fails_otherwise_is_run_alone_and_fails_alone(app, db, shop, vouchers):
+    runs = []
+
+    def broken(session):
+        runs.append(session)
+        raise RuntimeError("a bug")
+
+    group = group_commit_of(app)
+    verified, failed, also = _together(_verify(app, shop, vouchers[0].code), group.run(broken),
+                                       _verify(app, shop, vouchers[1].code))
+    assert isinstance(failed, RuntimeError) and not isinstance(failed, DomainError)
+    assert len(runs) == 2 and runs[0] is not runs[1]  # once in the batch, once in a transaction of its own
+    assert (verified.voucher_id, also.voucher_id) == (vouchers[0].id, vouchers[1].id)
+    assert _uses_left(db, vouchers[0]) == _uses_left(db, vouchers[1]) == 0
+
+
+def test_verifications_over_http_still_answer_one_by_one(client, db, shop, vouchers):
+    clerk = auth(db, shop.clerk)
+    ok = client.post("/api/v1/vouchers/verify", json={"code": vouchers[0].code, "store_id": shop.store.id}, headers=clerk)
+    assert ok.status_code == 200 and ok.json()["uses_left"] == 0
+    again = client.post("/api/v1/vouchers/verify", json={"code": vouchers[0].code, "store_id": shop.store.id},
+                        headers=clerk)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "voucher_used_up")
