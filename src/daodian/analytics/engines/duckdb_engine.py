@@ -91,8 +91,8 @@ class DuckDBEngine:
             return
         rows = 0
         for name in DATASETS:
-            if self._whole is not None and self.materialized:
-                source = f"SELECT * FROM {name}_all WHERE merchant_id = {merchant_id}"
+            if self._whole is not None and self.materialized:  # loaded already (or nothing exported: empty)
+                source = f"SELECT * FROM ({self._whole[name]}) WHERE merchant_id = {merchant_id}"
             else:
                 paths = data_files(self.facts_dir, name, merchant_id)
                 source = (f"{self._read(name, paths)} AND merchant_id = {merchant_id}" if paths
