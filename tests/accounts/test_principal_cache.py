@@ -8,10 +8,10 @@ from sqlalchemy import insert, update
 
 from daodian.accounts.authz import Principal
 from daodian.accounts.models import AuthSession, StaffRole, User
-from daodian.accounts.principal_changes import PrincipalChange
-from daodian.accounts.principal_lookup import POLL_INTERVAL_S
-from daodian.accounts.principals import PRINCIPALS, PrincipalCache
-from daodian.accounts.service import hash_token
+from daodian.accounts.tokens.changes import PrincipalChange
+from daodian.accounts.tokens.hashing import hash_token
+from daodian.accounts.tokens.lookup import POLL_INTERVAL_S
+from daodian.accounts.tokens.memory import PRINCIPALS, PrincipalCache
 from daodian.kit.clock import utcnow
 from tests.factories import PASSWORD, auth, make_merchant, make_user
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from daodian.accounts.caller_lookups import live_user_ids
 from daodian.accounts.models import AuthSession, User
-from daodian.accounts.service import hash_token
+from daodian.accounts.tokens.batched import live_user_ids
+from daodian.accounts.tokens.hashing import hash_token
 from daodian.coupons import claim_sets, claims, stock
 from daodian.coupons.claim_batches import ClaimBatches
 from daodian.coupons.errors import ClaimLimitReached, SoldOut

@@ -1,6 +1,6 @@
 """Who is asking: bearer tokens for the API, the session cookie for pages.
 
-Async dependencies: a caller known to this process (accounts.principal_lookup) costs no thread hop and
+Async dependencies: a caller known to this process (accounts.tokens.lookup) costs no thread hop and
 no read; only an unknown token is read, in a worker thread. They pass the database gate first
 (kit.api.http.DbSlot), as they did when they read through the request's session: a request reads nothing
 before it has a slot.
@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
-from daodian.accounts.caller_lookups import lookups_of
-from daodian.accounts.principal_lookup import principal_for, remembered
+from daodian.accounts.tokens.batched import lookups_of
+from daodian.accounts.tokens.lookup import principal_for, remembered
 from daodian.kit.api.http import DbSlot
 from daodian.kit.errors import NotAuthenticated
 
@@ -53,7 +53,7 @@ async def api_user_id(request: Request,
                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> int:
     """The caller's account id, for async routes that need to know only who is asking (a coupon claim): from
     this process's memory when it knows the token, else looked up with the other callers of the moment
-    (accounts.caller_lookups); 401 without a live token."""
+    (accounts.tokens.batched); 401 without a live token."""
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
     token = credentials.credentials[:128]

@@ -3,7 +3,7 @@
 Such a route must not hold the request-wide session open: on SQLite a POST's session takes the
 write lock at its first statement, and the route's own short transactions (the idempotency claim,
 then the work) would wait on it. So the caller is resolved apart from any session: from this process's
-memory, or in a short read of its own (accounts.principal_lookup) that ends before the route runs.
+memory, or in a short read of its own (accounts.tokens.lookup) that ends before the route runs.
 The dependencies are async: none costs a thread hop unless it reads.
 
 They still pass the one database gate (kit.api.http.DbSlot) like every DbSession route, held until the route
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.dependencies import SESSION_COOKIE, bearer_scheme
-from daodian.accounts.principal_lookup import principal_for
+from daodian.accounts.tokens.lookup import principal_for
 from daodian.kit.api.http import DbSlot
 from daodian.kit.settings import Settings
 

@@ -1,20 +1,18 @@
 """Account rules: registration, login with throttling, sessions and tokens, staff membership."""
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from daodian.accounts import (
-    principal_changes,  # noqa: F401 - records (and forgets) whatever changes a principal, in every process
-    repository,
-)
+from daodian.accounts import repository
 from daodian.accounts.authz import Principal
 from daodian.accounts.errors import InvalidCredentials, LoginThrottled, PhoneTaken
 from daodian.accounts.models import AuthSession, StaffMembership, StaffRole, User
 from daodian.accounts.passwords import hash_password, verify_password
 from daodian.accounts.schemas import MembershipRead, MeRead
+from daodian.accounts.tokens import changes  # noqa: F401 - records (and forgets) whatever changes a principal, in every process
+from daodian.accounts.tokens.hashing import hash_token
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict, NotFound
 
@@ -48,10 +46,6 @@ def authenticate(session: Session, *, phone: str, password: str) -> User:
     user.failed_logins = 0
     session.flush()
     return user
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def open_session(session: Session, user: User, *, kind: str, days: int) -> tuple[str, datetime]:

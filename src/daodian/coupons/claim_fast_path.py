@@ -3,7 +3,7 @@
 FastAPI's work per request (trying routes one after another, resolving dependencies) cost a claim
 several times what the claim itself costs, and a flash sale is thousands of claims a second, most of
 them refused once the stock is gone. So `POST /api/v1/coupons/{id}/claims` with a bearer token is
-answered here, the caller found by a gathered lookup (accounts.caller_lookups) and the claim written like
+answered here, the caller found by a gathered lookup (accounts.tokens.batched) and the claim written like
 the route's (coupons.claim_batches), in the same error envelope. Anything else passes through to the FastAPI route, which stays the documented one: no or a
 malformed token, a token that is not live (the route answers 401), a query string, an id out of range.
 """
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from daodian.accounts.caller_lookups import lookups_of
+from daodian.accounts.tokens.batched import lookups_of
 from daodian.coupons.claim_batches import batches_of
 from daodian.kit.api.error_handlers import BUSY, BUSY_HEADERS, CONFLICT, UNEXPECTED
 from daodian.kit.errors import DomainError, error_body

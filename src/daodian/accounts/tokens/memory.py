@@ -1,7 +1,7 @@
-"""This process's memory of who each token is (accounts.principal_lookup reads through it).
+"""This process's memory of who each token is (accounts.tokens.lookup reads through it).
 
 Entries are keyed by (kind, token hash) and indexed by account, so that a change to an account forgets
-all of its tokens (accounts.principal_changes). An entry lives until its session expires, MAX_AGE_S
+all of its tokens (accounts.tokens.changes). An entry lives until its session expires, MAX_AGE_S
 passes, or it is forgotten; the least recently stored go first past CAPACITY.
 """
 

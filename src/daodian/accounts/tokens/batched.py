@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.models import AuthSession, User
-from daodian.accounts.service import hash_token
+from daodian.accounts.tokens.hashing import hash_token
 from daodian.kit.api.http import DB_CONCURRENCY
 from daodian.kit.clock import utcnow
 from daodian.kit.db import read_connection

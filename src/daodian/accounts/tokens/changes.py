@@ -1,6 +1,6 @@
 """The record of changes to who an account is, for the processes that remember principals.
 
-A token's principal (accounts.principals) holds the account's name, operator flag and staff roles, and
+A token's principal (accounts.tokens.memory) holds the account's name, operator flag and staff roles, and
 stands only while its session is live and its account active. Whatever changes one of those, through any
 Session of any process, is caught here by ORM events, without each service having to remember it:
 
@@ -12,7 +12,7 @@ Session of any process, is caught here by ORM events, without each service havin
 
 The process making the change forgets the accounts at once and again after its commit; the change is
 written to `principal_changes` in the same transaction, where other processes find it by polling
-(accounts.principal_lookup). Logging in changes nobody: a new session is a new token.
+(accounts.tokens.lookup). Logging in changes nobody: a new session is a new token.
 """
 
 from datetime import datetime
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from daodian.accounts.models import AuthSession, StaffMembership, User
-from daodian.accounts.principals import PRINCIPALS
+from daodian.accounts.tokens.memory import PRINCIPALS
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, BigId, IdPk, UTCDateTime
 

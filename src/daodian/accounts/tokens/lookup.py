@@ -7,7 +7,7 @@ token's hash, and a request that finds it pays no thread hop and no read.
 How long an answer may be kept, and what ends it:
 - the session's own expiry: an expired token is refused from memory, as the database would;
 - a change to who the account is (logout, staff role added, changed or removed, account deactivated or
-  erased, the operator flag) is recorded with the change (accounts.principal_changes). In the process that
+  erased, the operator flag) is recorded with the change (accounts.tokens.changes). In the process that
   makes it, the account's entries are forgotten at once, and again when the change commits (a lookup
   that read the old state meanwhile stores nothing: see `generation`);
 - other processes learn it from the database: before answering from memory, a process reads the changes
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Principal
 from daodian.accounts.models import AuthSession, StaffMembership, StaffRole, User
-from daodian.accounts.principal_changes import changes_since
-from daodian.accounts.principals import PRINCIPALS, Key, PrincipalCache
-from daodian.accounts.service import hash_token
+from daodian.accounts.tokens.changes import changes_since
+from daodian.accounts.tokens.hashing import hash_token
+from daodian.accounts.tokens.memory import PRINCIPALS, Key, PrincipalCache
 from daodian.kit.clock import utcnow
 from daodian.kit.db import read_connection
 
@@ -54,7 +54,7 @@ def live_principal(connection: Connection, token_hash: str, kind: str) -> tuple[
 
 
 class _Watermark:
-    """Where this process stands in one database's record of changes (accounts.principal_changes)."""
+    """Where this process stands in one database's record of changes (accounts.tokens.changes)."""
 
     def __init__(self) -> None:
         self.seen = utcnow()  # nothing older matters: this process remembered nothing before it started
@@ -98,7 +98,7 @@ async def _catch_up(factory: sessionmaker[Session]) -> None:
 
 async def remembered(factory: sessionmaker[Session], token: str, kind: str) -> Principal | None:
     """The principal behind a token as this process remembers it, or None: not known, which does not mean
-    not live (accounts.dependencies.api_user_id then asks accounts.caller_lookups)."""
+    not live (accounts.dependencies.api_user_id then asks accounts.tokens.batched)."""
     await _catch_up(factory)
     return PRINCIPALS.get((kind, hash_token(token)))
 
