@@ -6,16 +6,18 @@
 
 Two real servers run side by side under the same uvicorn settings (one worker, the same --loop and
 --http, no access log): the bare app below (one route returning a small dict) and daodian
-(`uvicorn daodian.asgi:app`) on a scratch database (SQLite: a new file under var/bench/; PostgreSQL: a
-database created and migrated here, dropped afterwards) with one consumer, who logs in through
-`POST /api/v1/auth/login` for a real bearer token. wrk (16 connections, 2 threads) drives, one after the
-other: the bare app, `GET /api/v1/health` (a database read), and `GET /api/v1/me` with the token (the
-principal lookup, then a read), in `--rounds` interleaved rounds (so that a change in the shared machine's
-load falls on every leg alike) of `--seconds` each: ~10 s per leg by default. The anchor is the bare app's plain `def` route, which FastAPI runs in
-a worker thread like every daodian route that uses the database (a sync Session); the same dict from an
-`async def` route, with no thread hop, is measured too and printed for context. Each leg is warmed up for a moment first. The figures are req/s and
-p50/p99 latency, daodian's as a share of the bare app's; the load average is printed with them because
-the machine's 2 cores are shared.
+(`uvicorn daodian.asgi:app`, its periodic jobs off: they are not the request path) on a scratch
+database (SQLite: a new file under var/bench/; PostgreSQL: a database created and migrated here, dropped
+afterwards) with one consumer, who logs in through `POST /api/v1/auth/login` for a real bearer token.
+
+wrk (16 connections, 2 threads) drives the bare app, `GET /api/v1/health` (a database read) and
+`GET /api/v1/me` with the token (the principal lookup, then a read) one after the other, in `--rounds`
+interleaved rounds of `--seconds` each (~10 s per leg by default), so that a change in the shared
+machine's load falls on every leg alike; each leg is warmed up first. The anchor is the bare app's plain
+`def` route, which FastAPI runs in a worker thread like every daodian route that uses the database (a sync
+Session); the same dict from an `async def` route, with no thread hop, is printed for context. The figures
+are req/s and p50/p99 latency, daodian's as a share of the anchor's, with the load average: the machine's
+2 cores are shared.
 
 No figure is printed from a leg in which wrk saw a socket error or a status above 399, or after which a
 server is no longer alive and answering: the run stops with a non-zero exit instead.
@@ -219,7 +221,8 @@ def main() -> None:
     backend = make_url(url).get_backend_name()
     prepare(url)
     options = ["--loop", args.loop, "--http", args.http]
-    env = {"DAODIAN_DATABASE_URL": url, "DAODIAN_ENV": "dev"}
+    # The periodic jobs (daodian.jobs) would run in the server's threads during the legs: not the request path.
+    env = {"DAODIAN_DATABASE_URL": url, "DAODIAN_ENV": "dev", "DAODIAN_PERIODIC_JOBS": "false"}
     servers: list[Server] = []
     try:
         bare_server = Server("bare", "request_path:bare_app", "/", options, {}, BENCH)

@@ -2,6 +2,7 @@
 
 from daodian.accounts import consent as accounts_consent  # noqa: F401 - consents to be identified to merchants
 from daodian.accounts import models as accounts_models  # noqa: F401 - users, sessions, staff, preferences
+from daodian.accounts.tokens import changes as principal_changes  # noqa: F401 - changes to who a token is
 from daodian.analytics import models as analytics_models  # noqa: F401 - members' RFM segments
 from daodian.bookings import models as booking_models  # noqa: F401 - slots and bookings
 from daodian.c2b.group_buy import models as group_buy_models  # noqa: F401 - group buys and joins
