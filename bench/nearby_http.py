@@ -100,8 +100,9 @@ class Server:
         return time.perf_counter() - self.started
 
     def worker_pids(self) -> list[int]:
+        """The server's worker processes (spawned; not multiprocessing's resource tracker)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children]
+        return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
     def memory(self) -> list[tuple[float, float]]:
         """(RSS, PSS) in MB of each worker."""
@@ -167,11 +168,12 @@ def main() -> None:
         rows.append(("  memory per worker after start (RSS / PSS MB)", _memory(server.memory())))
         for file in files.values():  # warm-up: every worker's first requests of a kind cost more
             wrk(server.url, file, 2, args.connections, args.threads)
+        rows.append(("  memory per worker after the warm-up (RSS / PSS MB)", _memory(server.memory())))
         results: dict[str, list[dict]] = {name: [] for name in files}
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for name, file in files.items():
                 results[name].append(wrk(server.url, file, args.seconds, args.connections, args.threads))
-        rows.append(("  memory per worker after the load (RSS / PSS MB)", _memory(server.memory())))
+            rows.append((f"  memory per worker after round {round_ + 1} (RSS / PSS MB)", _memory(server.memory())))
     finally:
         server.stop()
     rows.append((f"wrk: {args.connections} connections, {args.threads} threads, {args.workers} workers, "

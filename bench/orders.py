@@ -68,7 +68,7 @@ def seed(settings: Settings, shoppers: int) -> dict:
 
 
 def health_rate(url: str, seconds: int) -> float:
-    output = subprocess.run([wrk_binary(), "-t2", "-c16", f"-d{seconds}s", f"{url}/api/v1/health"],
+    output = subprocess.run([wrk_binary(), "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", f"{url}/api/v1/health"],
                             capture_output=True, text=True).stdout
     if "Socket errors" in output or "Non-2xx" in output or "Requests/sec:" not in output:
         raise BenchFailed(f"GET /api/v1/health did not answer cleanly:\n{output}")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.geo import ranking
-from daodian.geo.distance import distances_m_from, unit_vectors
+from daodian.geo.distance import haversine_m_arrays
 from daodian.merchants import hours
 from daodian.merchants.models import Merchant, MerchantStatus, Store, StoreCategory, StorePromotion, StoreStatus
 
@@ -19,7 +19,8 @@ class Everyone:
     """Every listed store as the database has it, read once per comparison round."""
 
     ids: np.ndarray
-    xyz: np.ndarray
+    lat: np.ndarray
+    lng: np.ndarray
     rows: list
     categories: list[set[int]]
     prior: float
@@ -37,7 +38,8 @@ class Everyone:
         promotions = db.execute(select(StorePromotion.store_id, StorePromotion.starts_at, StorePromotion.ends_at)
                                 .where(StorePromotion.cancelled_at.is_(None))).all()
         return cls(np.array([r.id for r in rows], dtype=np.int64),
-                   unit_vectors([r.lat for r in rows], [r.lng for r in rows]), rows, [cats.get(r.id, set()) for r in rows],
+                   np.array([r.lat for r in rows]), np.array([r.lng for r in rows]), rows,
+                   [cats.get(r.id, set()) for r in rows],
                    ranking.prior_mean([r.rating_avg for r in rows], [r.rating_count for r in rows]),
                    [tuple(p) for p in promotions], {})
 
@@ -50,7 +52,7 @@ class Everyone:
     def search(self, lat: float, lng: float, radius_m: float, *, category_ids: list[int] | None, open_only: bool,
                limit: int, now: datetime, sort: str = "score") -> list[tuple]:
         """(store id, distance, open now, score, score parts, promoted) of each result, as the index gives them."""
-        distance = distances_m_from(unit_vectors(lat, lng)[0], self.xyz)
+        distance = haversine_m_arrays(lat, lng, self.lat, self.lng)
         is_open = self.open_at(now)
         wanted = set(category_ids) if category_ids is not None else None
         match = (distance <= radius_m) & (is_open | (not open_only))

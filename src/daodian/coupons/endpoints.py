@@ -27,7 +27,7 @@ from daodian.kit.clock import utcnow
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["coupons"])
-# Claims on their own router, matched before the rest of the API (api.build_flash_sale_router).
+# Claims on their own router, mounted first of the API (api.ROUTERS).
 claims_router = APIRouter(tags=["coupons"])
 
 

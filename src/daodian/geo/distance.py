@@ -67,11 +67,3 @@ def distance_m_for_chord(chord: float) -> float:
     # Clip so a chord a rounding error above the diameter gives pi*R, not NaN.
     return float(2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))
 
-
-def distances_m_from(origin: NDArray[np.float64], xyz: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Great-circle metres from one unit vector to each row of an (n, 3) array of them, by way of their
-    chords: exact on the sphere, and cheaper than haversine when the points are kept as unit vectors."""
-    d = xyz - origin
-    half = np.sqrt(np.einsum("ij,ij->i", d, d)) * 0.5
-    # A chord is never negative, and at most a rounding error above 2: only the top needs clipping.
-    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(half, 1.0, out=half), out=half)

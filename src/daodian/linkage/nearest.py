@@ -22,7 +22,7 @@ from daodian.nearby import views
 RADIUS_M = 20_000  # a city district or two; the ranking halves distance points every kilometre anyway
 
 
-def near_params(
+async def near_params(  # async: no IO, so FastAPI need not hop to a worker thread for it
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False, description="Consumer latitude.")] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False, description="Consumer longitude.")] = None,
     datum: Annotated[Datum, Query(description="Datum of lat/lng: wgs84 (GPS, the default), gcj02, bd09.")] = Datum.WGS84,

@@ -23,16 +23,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daodian.geo import ranking
-from daodian.geo.distance import EARTH_RADIUS_M, distances_m_from
+from daodian.geo.distance import EARTH_RADIUS_M, haversine_m_arrays
 from daodian.nearby.delta import Delta
-from daodian.nearby.postings import POTENTIAL_MAX, STATIC_STEP, Members, Postings
+from daodian.nearby.postings import MAX_CELL_DIAGONAL_M, POTENTIAL_MAX, STATIC_STEP, Members, Postings
 from daodian.nearby.table import StoreTable
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 _EMPTY = np.empty(0, dtype=np.int64)
-_SCORE_SLACK = 1e-5  # each part and the total are rounded to 6 digits (geo.ranking)
 _HALF_CUBE_DIAGONAL = math.sqrt(3) / 2  # most an offset rounded to whole steps is off, in steps
 
 
@@ -50,22 +49,41 @@ class Query:
     delta: Delta
     open_only: bool
     now: datetime
-    _ranges: dict = field(default_factory=dict, compare=False, repr=False)  # reach -> group ranges
+    _area: list = field(default_factory=list, compare=False, repr=False)  # (groups, nearest), once worked out
 
     @property
     def changed(self) -> IntArray:
         """The delta's stores of the query's categories, wherever they are."""
         return self.delta.slots_for(self.codes)
 
-    def _cells(self, reach: float) -> tuple[IntArray, IntArray]:
-        found = self._ranges.get(reach)
-        if found is None:
-            found = self._ranges[reach] = self.postings.ranges(self.lat, self.lng, reach, self.codes)
-        return found
+    def _groups(self) -> tuple[IntArray, FloatArray]:
+        """Every group that may hold a member within the radius, with a lower bound of its distance:
+        worked out once; a smaller circle takes those near enough."""
+        if not self._area:
+            ranges = self.postings.ranges(self.lat, self.lng, self.radius_m, self.codes)
+            self._area.append(self.postings.near(self.origin, ranges, self.radius_m))
+        return self._area[0]
+
+    def within(self, reach: float) -> tuple[IntArray, FloatArray]:
+        groups, nearest = self._groups()
+        if reach >= self.radius_m:
+            return groups, nearest
+        near = nearest <= reach
+        return groups[near], nearest[near]
 
     def total(self) -> int:
-        """At least as many stores as the radius holds (whole cells count, and dead postings)."""
-        return self.postings.count_in(self._cells(self.radius_m)) + len(self.changed)
+        """At least as many stores as the radius holds (whole groups count, and dead postings)."""
+        return int(self.postings.counts(self._groups()[0]).sum()) + len(self.changed)
+
+    def distances_m(self, slots: IntArray) -> FloatArray:
+        """Great-circle metres to these stores, exactly (tests/nearby's reference works them out alike)."""
+        return haversine_m_arrays(self.lat, self.lng, self.table.col("lat")[slots], self.table.col("lng")[slots])
+
+    @property
+    def arc_slack_m(self) -> float:
+        """How much longer than its chord an arc within the radius may be (chord^3 / 24R^2, and some)."""
+        longest = self.radius_m + 2 * MAX_CELL_DIAGONAL_M
+        return longest ** 3 / (20.0 * EARTH_RADIUS_M ** 2)
 
     @property
     def static_slack(self) -> float:
@@ -102,38 +120,41 @@ class Bounded:
                        self.high[keep])
 
 
-def _posted(query: Query, members: Members, reach: float) -> Bounded:
-    """Bounds for live posted members within `reach`, from what the postings keep."""
+def _posted(query: Query, members: Members, reach: float, scores: bool = True) -> Bounded:
+    """Bounds for live posted members within `reach`, from what the postings keep (without `scores`,
+    of their distance only: their score bounds are left at nought)."""
     p, g = query.postings, members.groups
     at, owner = members.at, members.owner
-    slots = p.slot[at].astype(np.int64)
-    origin_m = (query.origin - p.center[g]) * EARTH_RADIUS_M
     step = p.step_m[g][owner]
-    diff = origin_m[owner] - p.offset[at] * step[:, None]
+    diff = ((query.origin - p.center[g]) * EARTH_RADIUS_M)[owner] - p.offset[at] * step[:, None]
     chord_m = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    err = step * _HALF_CUBE_DIAGONAL
+    err = step * _HALF_CUBE_DIAGONAL  # rounding the offset to whole steps
     near = chord_m - err  # an arc is never shorter than its chord
-    far = chord_m + err
-    far += far ** 3 / (20.0 * EARTH_RADIUS_M ** 2)  # nor longer by more than chord^3 / 24R^2
-    open_now = query.table.rules.open_at(p.rule[at], query.now)
     keep = near <= reach
-    if query.open_only:
-        keep &= open_now
-    dead = query.delta.dead
-    if len(dead):
-        keep &= ~dead[slots]
-    slots, near, far, open_now, static = slots[keep], near[keep], far[keep], open_now[keep], p.static[at][keep]
-    points = static * STATIC_STEP + np.where(open_now, ranking.WEIGHTS["open_now"], 0.0)
-    slack = query.static_slack + _SCORE_SLACK
+    if query.open_only or query.delta.dead_count:
+        open_now = query.table.rules.open_at(p.rule[at], query.now)
+        if query.open_only:
+            keep &= open_now
+        if query.delta.dead_count:
+            keep &= ~query.delta.dead[p.slot[at]]
+    if not keep.all():
+        at, near, chord_m, err = at[keep], near[keep], chord_m[keep], err[keep]
+    open_now = query.table.rules.open_at(p.rule[at], query.now)
+    # Nor is an arc longer than its chord by more than chord^3 / 24R^2 (bounded here for the longest).
+    far = chord_m + err + query.arc_slack_m
+    if not scores:
+        return Bounded(p.slot[at], near, far, open_now, np.zeros(len(at)), np.zeros(len(at)))
+    points = p.static[at] * STATIC_STEP + np.where(open_now, ranking.WEIGHTS["open_now"], 0.0)
+    slack = query.static_slack + ranking.ROUNDING_SLACK
     high = ranking.distance_points_bound(np.maximum(near, 0.0)) + points + (STATIC_STEP + slack)
-    low = ranking.distance_points_bound(far) + points - slack
-    return Bounded(slots, near, far, open_now, low, high)
+    low = ranking.distance_points_bound(far) + (points - slack)
+    return Bounded(p.slot[at], near, far, open_now, low, high)
 
 
 def _exactly(query: Query, slots: IntArray, reach: float) -> Bounded:
     """Changed and promoted stores, from the store table: their bounds are their distance and score."""
     table = query.table
-    distance = distances_m_from(query.origin, table.col("xyz")[slots])
+    distance = query.distances_m(slots)
     open_now = table.rules.open_at(table.col("rule")[slots], query.now)
     keep = distance <= reach
     if query.open_only:
@@ -158,21 +179,21 @@ def _join(parts: list[Bounded], unique: bool) -> Bounded:
     return joined.where(np.sort(len(joined) - 1 - last))
 
 
-def bounded(query: Query, reach: float, promoted: IntArray, floor: float) -> Bounded:
-    """Candidates within `reach` whose score may reach `floor` (all of them when the floor is -inf), plus
-    the changed ones and the promoted ones of the whole radius."""
+def bounded(query: Query, reach: float, promoted: IntArray, floor: float, best: int | None = None,
+            scores: bool = True) -> Bounded:
+    """Candidates within `reach` whose score may reach `floor` (all of them when the floor is -inf, or
+    with `best`, only the best of each group: a few good ones, for a floor), plus the changed ones and
+    the promoted ones of the whole radius."""
     postings = query.postings
     if floor == -math.inf:
-        ranges = query._cells(min(reach, query.radius_m))
-        groups, nearest = postings.near(query.origin, ranges, min(reach, query.radius_m))
-        members = postings.members(groups)
+        groups, _ = query.within(reach)
+        members = postings.members(groups, best=best)
     else:
-        slack = query.static_slack + _SCORE_SLACK
+        slack = query.static_slack + ranking.ROUNDING_SLACK
         # Past this distance even the best possible potential cannot make up for it.
-        far_enough = min(reach, query.radius_m, ranking.distance_for_points(floor - POTENTIAL_MAX - slack))
-        groups, nearest = postings.near(query.origin, query._cells(far_enough), far_enough)
+        groups, nearest = query.within(min(reach, ranking.distance_for_points(floor - POTENTIAL_MAX - slack)))
         members = postings.members(groups, floor - ranking.distance_points_bound(nearest) - slack)
-    found = _posted(query, members, reach)
+    found = _posted(query, members, reach, scores)
     if floor != -math.inf:
         found = found.where(found.high >= floor)
     extra = np.union1d(query.changed, promoted) if len(promoted) else query.changed
@@ -200,7 +221,7 @@ class Scored:
 def exact(query: Query, candidates: Bounded) -> Scored:
     """The candidates scored from the store table, those past the radius left out."""
     table = query.table
-    distance = distances_m_from(query.origin, table.col("xyz")[candidates.slots])
+    distance = query.distances_m(candidates.slots)
     inside = distance <= query.radius_m
     slots, distance, open_now = candidates.slots[inside], distance[inside], candidates.open_now[inside]
     return Scored(slots, distance, open_now,
@@ -212,7 +233,7 @@ def nearest(query: Query, limit: int, reach: float) -> Scored:
     """The `limit` nearest candidates within the radius, nearest first (ties by id), scored: a circle
     from `reach`, doubled until it surely holds `limit` of them (then no nearer one is outside it)."""
     while True:
-        found = bounded(query, reach, _EMPTY, -math.inf)
+        found = bounded(query, reach, _EMPTY, -math.inf, scores=False)
         kth = found.kth_far(limit)
         if (kth is not None and kth <= reach) or reach >= query.radius_m:
             break

@@ -23,6 +23,7 @@ class Delta:
     dead: np.ndarray  # bool by slot: posted, but changed since
     member: dict[int, tuple[int, ...]] = field(default_factory=dict)  # slot -> category codes, ALL first
     by_code: dict[int, np.ndarray] = field(default_factory=dict)  # category code -> slots, sorted
+    dead_count: int = 0  # none: a query need not look at `dead`
 
     @classmethod
     def empty(cls, slots: int) -> Delta:
@@ -30,6 +31,7 @@ class Delta:
 
     def __len__(self) -> int:
         return len(self.member)
+
 
     def changed(self, slots: list[int], codes: list[tuple[int, ...] | None]) -> Delta:
         """The delta after these stores changed: `codes` are each one's category codes, None if not listed."""
@@ -48,7 +50,8 @@ class Delta:
         for slot, these in member.items():
             for code in these:
                 by_code.setdefault(code, []).append(slot)
-        return Delta(dead, member, {code: np.array(sorted(s), dtype=np.int64) for code, s in by_code.items()})
+        return Delta(dead, member, {code: np.array(sorted(s), dtype=np.int64) for code, s in by_code.items()},
+                     int(dead.sum()))
 
     def slots_for(self, codes: list[int]) -> np.ndarray:
         found = [self.by_code[c] for c in codes if c in self.by_code]

@@ -82,16 +82,10 @@ def _spread_bits(v: IntArray) -> np.ndarray:
     return v
 
 
-def spatial_order(xyz: FloatArray, potential: FloatArray, cell_m: float = CELL_M) -> IntArray:
+def spatial_order(lat: FloatArray, lng: FloatArray, potential: FloatArray, cell_m: float = CELL_M) -> IntArray:
     """Positions in the order of their "all" grid cell along a Z curve (neighbouring cells stay near each
     other), best potential first within a cell: the order a table is kept in, so that the members of a
     group, and the groups near a customer, are near each other in memory."""
-    lat = np.degrees(np.arcsin(np.clip(xyz[:, 2], -1.0, 1.0)))
-    lng = np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))
     row, col = Grid(cell_m / METRES_PER_DEG).cells(lat, lng)
-    return np.lexsort((np.arange(len(xyz)), -potential, (_spread_bits(row) << np.uint64(1)) | _spread_bits(col)))
+    return np.lexsort((np.arange(len(lat)), -potential, (_spread_bits(row) << np.uint64(1)) | _spread_bits(col)))
 
-
-def lat_lng(xyz: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Degrees of unit vectors."""
-    return np.degrees(np.arcsin(np.clip(xyz[:, 2], -1.0, 1.0))), np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))

@@ -14,8 +14,18 @@ class Growable:
         self.array = np.zeros(shape, dtype=dtype) if array is None else array
         self.n = 0 if array is None else len(array)
 
+    def fit(self, values) -> None:
+        """Widen an integer column that would not hold these values (columns are kept narrow while their
+        values fit: a million ids in int32 take half the memory)."""
+        values = np.asarray(values)
+        if self.array.dtype.kind == "i" and values.dtype.kind in "iu" and values.size:
+            info = np.iinfo(self.array.dtype)
+            if values.max() > info.max or values.min() < info.min:
+                self.array = self.array.astype(np.int64)
+
     def extend(self, values) -> int:
         """Append values; returns the position of the first."""
+        self.fit(values)
         values = np.asarray(values, dtype=self.array.dtype)
         start, end = self.n, self.n + len(values)
         if end > len(self.array):

@@ -8,19 +8,23 @@ and `merchants.updated_at` at most every `Freshness.interval_s` from the request
 Changed stores are searched one by one beside the postings (nearby.delta) until there are enough of
 them to build new postings.
 
-Ranking by score never scores every store in the radius: a small circle around the customer is ranked
-first, and the `limit`-th best of it is a floor that every other store must be able to reach, judged by
-its group's distance and its own rating, popularity and opening (nearby.candidates).
+Ranking by score never scores every store in the radius: the best few of each cell of a small circle
+around the customer are ranked first, and the `limit`-th best of them is a floor that every other store
+must be able to reach, judged by its cell's distance and its own rating, popularity and opening
+(nearby.candidates).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +49,7 @@ from daodian.nearby.table import STATUS_CODE, StoreTable
 log = logging.getLogger("daodian.nearby")
 
 _FULL_SCAN = 1500  # up to about this many stores in the radius, rank them all at once
-_FIRST_SCAN = 120  # else first rank a circle holding about this many: its limit-th best is the floor
+_FIRST_SCAN = 300  # else a circle holding about this many gives the floor (from the best of each cell)
 _REBUILD_SHARE, _REBUILD_MIN = 0.01, 2_000  # new postings once the delta holds more than this share or count
 _PRIOR_DRIFT = 0.02  # or once the prior mean moved this far from the postings' (it loosens every bound)
 SNAPSHOT_MIN_STORES = 50_000  # smaller databases are read at start-up: quicker than a snapshot's upkeep
@@ -117,7 +121,8 @@ class StoreIndex:
         table = loader.load_table(session)
         n = len(table)
         table.update_prior()
-        table.seal(spatial_order(table.col("xyz")[:n], table.static_points(slice(0, n)) + table.openable(slice(0, n))))
+        table.seal(spatial_order(table.col("lat")[:n], table.col("lng")[:n],
+                                 table.static_points(slice(0, n)) + table.openable(slice(0, n))))
         store_ids, category_ids = loader.category_pairs(session)
         codes = {int(c): i + 1 for i, c in enumerate(np.unique(category_ids))}
         slots = table.slots_of(store_ids)
@@ -130,7 +135,7 @@ class StoreIndex:
         index._start(session, max(started, newest) if newest else started)
         return index
 
-    def write_snapshot(self, directory, session: Session) -> snapshot.Path:
+    def write_snapshot(self, directory: Path, session: Session) -> Path:
         """Write the stores as built (not any change since) and the watermark they are good to."""
         newest = session.execute(loader.newest_store()).first()
         manifest = snapshot.Manifest(
@@ -144,7 +149,7 @@ class StoreIndex:
         return snapshot.write(directory, manifest, arrays)
 
     @classmethod
-    def from_snapshot(cls, path, session: Session, source: Any = None) -> StoreIndex:
+    def from_snapshot(cls, path: Path, session: Session, source: Any = None) -> StoreIndex:
         """Map a snapshot's arrays (shared with every process mapping them), then catch up from its watermark."""
         manifest, arrays = snapshot.read(path)
         rules = OpeningRules.from_arrays(arrays, manifest.tz_names)
@@ -247,21 +252,20 @@ class StoreIndex:
         if sort == SortBy.DISTANCE:
             found = nearest(query, limit, _first_reach(radius_m, total, 2 * limit))
             return self._result(found, np.arange(len(found)), [])
-        promoted = self.promotions.running(self.table, query.origin, radius_m, codes, query.now)
-        # A busy district holds far more stores in the radius than can make the results: rank a
-        # small circle first, widening it until it has `limit` results; the limit-th best of them is
-        # then a floor that the rest of the radius must be able to reach (nearby.candidates).
-        reach = radius_m if total + len(promoted) <= _FULL_SCAN else _first_reach(radius_m, total, _FIRST_SCAN)
-        floor = -math.inf
-        while True:
-            found = self._ranked(query, lat, lng, reach, promoted, floor)
-            kth = found.kth_low(limit, radius_m)
-            if reach >= radius_m:
-                break
-            if kth is not None:
-                floor, reach = kth, radius_m
-            else:
+        promoted = self.promotions.running(self.table, lat, lng, radius_m, codes, query.now)
+        kth = None
+        if total + len(promoted) > _FULL_SCAN:
+            # A busy district holds far more stores in the radius than can make the results: the best
+            # few of each cell of a small circle around the customer (widened until it has `limit`)
+            # set a floor, the limit-th best; the rest of the radius must be able to reach it.
+            reach = _first_reach(radius_m, total, _FIRST_SCAN)
+            while True:
+                kth = self._ranked(query, lat, lng, reach, promoted, -math.inf, limit).kth_low(limit, radius_m)
+                if kth is not None or reach >= radius_m:
+                    break
                 reach = min(radius_m, reach * 2)
+        found = self._ranked(query, lat, lng, radius_m, promoted, -math.inf if kth is None else kth)
+        kth = found.kth_low(limit, radius_m)
         if kth is not None:  # only these can be among the best `limit` (or be promoted into them)
             found = found.where((found.high >= kth) | (np.isin(found.slots, promoted) if len(promoted) else False))
         ranked = exact(query, found)
@@ -274,10 +278,10 @@ class StoreIndex:
         return self._result(ranked, np.array([i for i, _ in placed], dtype=np.intp), [p for _, p in placed])
 
     def _ranked(self, query: Query, lat: float, lng: float, reach: float, promoted: np.ndarray,
-                floor: float) -> Bounded:
-        """Candidates of the query (around lat, lng) within `reach` whose score may reach `floor`, plus the
-        promoted ones of the radius, with bounds on their scores."""
-        return bounded(query, reach, promoted, floor)
+                floor: float, best: int | None = None) -> Bounded:
+        """Candidates of the query (around lat, lng) within `reach` whose score may reach `floor` (or the
+        `best` of each cell), plus the promoted ones of the radius, with bounds on their scores."""
+        return bounded(query, reach, promoted, floor, best)
 
     def _result(self, found: Scored, at: np.ndarray, lifted: list[bool]) -> NearbyResult:
         scores = found.scores
@@ -289,8 +293,8 @@ class StoreIndex:
 
 def _postings(table: StoreTable, codes: np.ndarray, slots: np.ndarray, cell_m: float = CELL_M) -> Postings:
     n = len(table)
-    return Postings.build(codes, slots, table.col("xyz"), table.static_points(slice(0, n)), table.openable(slice(0, n)),
-                          table.col("rule"), table.prior, cell_m)
+    return Postings.build(codes, slots, table.col("lat"), table.col("lng"), table.static_points(slice(0, n)),
+                          table.openable(slice(0, n)), table.col("rule"), table.prior, cell_m)
 
 
 def _first_reach(radius_m: float, total: int, wanted: int) -> float:
@@ -303,7 +307,7 @@ def _first_reach(radius_m: float, total: int, wanted: int) -> float:
 _build_lock = threading.Lock()
 
 
-def open_index(session: Session, source: Any = None, *, directory=None,
+def open_index(session: Session, source: Any = None, *, directory: Path | None = None,
                min_stores: int = SNAPSHOT_MIN_STORES) -> StoreIndex:
     """The index of the session's database: mapped from its newest snapshot if that is still good (one
     identity check and a count of changes since), else built, written as a snapshot (by the first
@@ -342,8 +346,25 @@ def index_for(state: Any, session: Session) -> StoreIndex:
     return index
 
 
+def _return_freed_arrays_to_the_system() -> None:
+    """Keep glibc's mmap threshold where it starts. By default it rises to the size of the largest block
+    freed (up to 32 MB), after which numpy's temporaries come from per-thread heaps that keep their freed
+    memory: one worker of a server grew by 200 MB so after a burst of concurrent requests. Fixed, every
+    array above 128 KB is mapped on its own and handed back when freed. (Process-wide: set here because
+    the nearby index is what makes such arrays; harmless elsewhere, and a no-op off glibc.)"""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
 def warm_up(state: Any) -> None:
     """Open the index at start-up; on failure (e.g. an unmigrated database) the first request retries."""
+    _return_freed_arrays_to_the_system()
     factory: sessionmaker[Session] = state.session_factory
     try:
         with unit_of_work(factory, read_only=True) as session:

@@ -30,11 +30,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daodian.geo import ranking
-from daodian.geo.distance import EARTH_RADIUS_M
-from daodian.nearby.grid import CELL_M, METRES_PER_DEG, Grid, expand, lat_lng
+from daodian.geo.distance import EARTH_RADIUS_M, unit_vectors
+from daodian.nearby.grid import CELL_M, METRES_PER_DEG, Grid, expand
 
 ALL = 0  # the category code of the "every store" postings
 MAX_SCALE = 8  # a rare category's cells are at most this many times larger (so offsets fit in int16)
+MAX_CELL_DIAGONAL_M = MAX_SCALE * CELL_M * 1.5  # no group is wider (a cell's diagonal, and some)
 POTENTIAL_MAX = sum(ranking.WEIGHTS[k] for k in ("rating", "popularity", "open_now"))
 # Potentials a floor can be cut at: where floors fall (a store needs most of its points to beat the
 # best few nearby), finely; below, coarsely.
@@ -89,14 +90,14 @@ class Postings:
               "static", "rule")
 
     @classmethod
-    def build(cls, codes: IntArray, slots: IntArray, xyz: FloatArray, static: FloatArray, openable: NDArray[np.bool_],
-              rule: NDArray[np.int32], prior: float, cell_m: float = CELL_M) -> Postings:
-        """Postings of (category code, slot) pairs; `xyz`, `static` (rating + popularity points at `prior`),
-        `openable` (not paused) and `rule` are indexed by slot."""
+    def build(cls, codes: IntArray, slots: IntArray, lat: FloatArray, lng: FloatArray, static: FloatArray,
+              openable: NDArray[np.bool_], rule: NDArray[np.int32], prior: float, cell_m: float = CELL_M) -> Postings:
+        """Postings of (category code, slot) pairs; `lat`, `lng`, `static` (rating + popularity points at
+        `prior`), `openable` (not paused) and `rule` are indexed by slot."""
         codes, slots = np.asarray(codes, dtype=np.int64), np.asarray(slots, dtype=np.int64)
         scale = _grid_scales(codes)
-        points = xyz[slots]
-        lat, lng = lat_lng(points)
+        lat, lng = lat[slots], lng[slots]
+        points = unit_vectors(lat, lng)
         keys = np.zeros(len(slots), dtype=np.int64)
         for s in np.unique(scale[codes]) if len(codes) else ():
             at = scale[codes] == s
@@ -168,10 +169,8 @@ class Postings:
         lo_keys, hi_keys = (lo[0], hi[0]) if len(lo) == 1 else (np.concatenate(lo), np.concatenate(hi))
         return np.searchsorted(self.key, lo_keys, side="left"), np.searchsorted(self.key, hi_keys, side="right")
 
-    def count_in(self, ranges: tuple[IntArray, IntArray]) -> int:
-        """How many members the ranges hold: never fewer than lie in the circle (whole cells count)."""
-        first, last = ranges
-        return int((self.start[last] - self.start[first]).sum())
+    def counts(self, groups: IntArray) -> IntArray:
+        return self.start[groups + 1] - self.start[groups]
 
     def near(self, origin: FloatArray, ranges: tuple[IntArray, IntArray], radius_m: float) -> tuple[IntArray, FloatArray]:
         """Groups of the ranges that may hold a member within `radius_m` of the origin, with a lower bound
@@ -184,11 +183,13 @@ class Postings:
         inside = nearest <= radius_m
         return groups[inside], nearest[inside]
 
-    def members(self, groups: IntArray, need: FloatArray | None = None) -> Members:
+    def members(self, groups: IntArray, need: FloatArray | None = None, best: int | None = None) -> Members:
         """The groups' members, or only those whose potential may reach each group's `need` (a few
-        more: the prefix is cut at the highest level not above it)."""
+        more: the prefix is cut at the highest level not above it), or only the `best` of each."""
         if need is None:
             counts = self.start[groups + 1] - self.start[groups]
+            if best is not None:
+                counts = np.minimum(counts, best)
         else:
             level = np.searchsorted(LEVELS, need, side="right") - 1
             counts = self.reaching[groups, np.maximum(level, 0)].astype(np.int64)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from daodian.geo.distance import distances_m_from
+from daodian.geo.distance import haversine_m_arrays
 from daodian.nearby.postings import ALL
 from daodian.nearby.table import StoreTable
 
@@ -41,7 +41,7 @@ class Promotions:
                                            np.array([f[1] for f in flat], dtype=np.float64),
                                            np.array([f[2] for f in flat], dtype=np.float64)))
 
-    def running(self, table: StoreTable, origin: np.ndarray, radius_m: float, codes: list[int],
+    def running(self, table: StoreTable, lat: float, lng: float, radius_m: float, codes: list[int],
                 now: datetime) -> np.ndarray:
         """Slots of listed stores of these categories within the radius with a promotion running now."""
         slots, starts, ends = self._flat
@@ -52,4 +52,4 @@ class Promotions:
         slots = [s for s in np.unique(slots[(starts <= t) & (t < ends)]).tolist()
                  if table.col("listed")[s] and not wanted.isdisjoint(self.codes[s])]
         slots = np.array(slots, dtype=np.int64)
-        return slots[distances_m_from(origin, table.col("xyz")[slots]) <= radius_m]
+        return slots[haversine_m_arrays(lat, lng, table.col("lat")[slots], table.col("lng")[slots]) <= radius_m]

@@ -4,9 +4,9 @@ A store's slot is its row in the columns and never moves once the table is seale
 stores in the order of their grid cell along a Z curve, best first within a cell (nearby.grid), so the
 stores a query scores sit close together in memory; an id is found by a binary search through the ids'
 order. Stores added later are appended and found by a dict. Only what the ranking needs is kept: a
-result is shown from the database. Positions are unit vectors (xyz), from which great-circle distances
-come by chord. A store's opening rule (nearby.opening) says when it is open; a paused store's rule
-never is.
+result is shown from the database. Positions are WGS-84 degrees, from which great-circle distances
+come by haversine. A store's opening rule (nearby.opening) says when it is open; a paused store's rule
+never is. Integer columns are int32 while their values fit (Growable.fit widens them).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from daodian.geo import ranking
-from daodian.geo.distance import unit_vectors
 from daodian.merchants.models import MerchantStatus, StoreStatus
 from daodian.nearby.growable import Growable
 from daodian.nearby.opening import OpeningRules
@@ -25,9 +24,9 @@ STATUS_CODE = {StoreStatus.OPEN: 0, StoreStatus.PAUSED: 1, StoreStatus.CLOSED: 2
 OPEN, CLOSED = STATUS_CODE[StoreStatus.OPEN], STATUS_CODE[StoreStatus.CLOSED]
 
 COLUMNS: dict[str, tuple[Any, int | None]] = {
-    "id": (np.int64, None), "merchant_id": (np.int64, None), "xyz": (np.float64, 3), "status": (np.int8, None),
-    "rule": (np.int32, None), "rating_avg": (np.float64, None), "rating_count": (np.int64, None),
-    "popularity": (np.int64, None), "listed": (np.bool_, None)}
+    "id": (np.int32, None), "merchant_id": (np.int64, None), "lat": (np.float64, None), "lng": (np.float64, None),
+    "status": (np.int8, None), "rule": (np.int32, None), "rating_avg": (np.float64, None),
+    "rating_count": (np.int32, None), "popularity": (np.int32, None), "listed": (np.bool_, None)}
 
 
 class StoreTable:
@@ -60,7 +59,8 @@ class StoreTable:
         if order is not None:
             for column in self.cols.values():
                 column.array[: column.n] = column.array[order]
-            self._id_order = np.argsort(order)  # the slots were in id order: where each id went
+        self._base_n = len(self)
+        self._id_order = np.argsort(self.col("id")[: self._base_n], kind="stable")
         self._sealed = True
 
     # --- rows in ---------------------------------------------------------------------------------
@@ -90,6 +90,7 @@ class StoreTable:
     def write(self, rows, slots: np.ndarray) -> None:
         """Overwrite the stores at `slots` with `rows`."""
         for name, column in self._values(rows).items():
+            self.cols[name].fit(column)
             self.cols[name].array[slots] = column
 
     def _values(self, rows) -> dict[str, np.ndarray]:
@@ -102,7 +103,7 @@ class StoreTable:
         rules = {key: self.rules.rule(*key) for key in set(keys)}
         merchant_ids = np.array(merchant_ids, dtype=np.int64)
         return {"id": np.array(ids, dtype=np.int64), "merchant_id": merchant_ids,
-                "xyz": unit_vectors(np.array(lat, dtype=np.float64), np.array(lng, dtype=np.float64)),
+                "lat": np.array(lat, dtype=np.float64), "lng": np.array(lng, dtype=np.float64),
                 "status": status, "rule": np.array([rules[k] for k in keys], dtype=np.int32),
                 "rating_avg": np.array(avg, dtype=np.float64), "rating_count": np.array(count, dtype=np.int64),
                 "popularity": np.array(popularity, dtype=np.int64), "listed": self.listable(merchant_ids, status)}
@@ -126,7 +127,8 @@ class StoreTable:
         """Slot of each store id, -1 where unknown."""
         ids = np.asarray(ids, dtype=np.int64)
         base = self.col("id")[: self._base_n]
-        pos = np.searchsorted(base, ids, sorter=self._id_order)
+        # In the column's own width (an id too wide to be there finds a wrong slot, dropped below).
+        pos = np.searchsorted(base, ids.astype(base.dtype, copy=False), sorter=self._id_order)
         inside = pos < len(base)
         slots = np.full(len(ids), -1, dtype=np.int64)
         slots[inside] = self._id_order[pos[inside]]

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jieba
-from pypinyin import Style, lazy_pinyin
 
+from daodian.search import dictionary
+from daodian.search.pinyin import Style, lazy_pinyin
 from daodian.search.synonyms import PRODUCT_SYNONYMS, SERVICE_SYNONYMS
 from daodian.taxonomy.tree import PRODUCT_TREE, SERVICE_TREE, walk
 
@@ -34,12 +35,13 @@ _segmenter_lock = threading.Lock()
 
 
 def segmenter() -> jieba.Tokenizer:
-    """A private jieba instance (the global one is shared with other code) that knows our category words."""
+    """A private jieba instance (the global one is shared with other code) that knows our category words,
+    on a compact copy of jieba's dictionary (search.dictionary: the same cuts, a tenth of the memory)."""
     global _segmenter
     with _segmenter_lock:
         if _segmenter is None:
             jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
+            tokenizer = dictionary.tokenizer()
             for word in _domain_words():
                 tokenizer.add_word(word)
             _segmenter = tokenizer

@@ -32,6 +32,7 @@ from daodian.kit.api.request_unit import CURRENT_UNIT
 
 ENDPOINT = "__one_hop_endpoint__"  # the wrapped endpoint, on its wrapper
 
+
 class OneHopRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         endpoint = getattr(endpoint, ENDPOINT, endpoint)  # a route copied from another (kit.api.routing): wrap anew

@@ -1,0 +1,56 @@
+"""GET /api/v1/stores/nearby over the city: the JSON it builds at once is what the response models say,
+with the stores as store_reads shows them, ranked as scoring every store would; `sort=distance` too."""
+
+import numpy as np
+import pytest
+
+from daodian.merchants import stores
+from daodian.nearby import index as nearby
+from daodian.nearby.endpoints import NearbyPage
+from tests.nearby.city import MOMENTS, build_city
+from tests.nearby.reference import Everyone
+
+URL = "/api/v1/stores/nearby"
+
+
+@pytest.fixture
+def city(db):
+    return build_city(db, stores=600)
+
+
+@pytest.fixture
+def http(city, client, app, monkeypatch):
+    """The client, started after the city exists, asking at a fixed moment."""
+    monkeypatch.setattr(nearby, "utcnow", lambda: MOMENTS[1])
+    return client
+
+
+@pytest.mark.parametrize("sort", ["score", "distance"])
+def test_results_are_the_models_and_the_ranking(http, db, city, sort):
+    everyone = Everyone.read(db)
+    rng = np.random.default_rng(21)
+    asked = 0
+    for lat, lng in [city.places[i] for i in rng.integers(0, len(city.places), 25)]:
+        params = {"lat": lat, "lng": lng, "datum": "wgs84", "radius_m": 2000, "limit": 10, "sort": sort}
+        response = http.get(URL, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert NearbyPage.model_validate(body).model_dump(mode="json") == body
+        expected = everyone.search(lat, lng, 2000, category_ids=None, open_only=False, limit=10, now=MOMENTS[1],
+                                   sort=sort)
+        assert [(i["store"]["id"], i["open_now"], i["score"], i["score_parts"], i["promoted"]) for i in body["items"]] == [
+            (store_id, is_open, score, parts, promoted) for store_id, _, is_open, score, parts, promoted in expected]
+        assert [i["distance_m"] for i in body["items"]] == [round(d) for _, d, *_ in expected]
+        reads = stores.store_reads_by_id(db, [i["store"]["id"] for i in body["items"]],
+                                         open_now={i["store"]["id"]: i["open_now"] for i in body["items"]})
+        assert [i["store"] for i in body["items"]] == [r.model_dump(mode="json") for r in reads]
+        asked += bool(body["items"])
+    assert asked > 10
+
+
+def test_sort_is_documented_and_checked(http):
+    spec = http.get("/openapi.json").json()
+    sort = next(p for p in spec["paths"][URL]["get"]["parameters"] if p["name"] == "sort")
+    assert sort["schema"]["default"] == "score" and "distance" in str(sort["schema"])
+    bad = http.get(URL, params={"lat": 30, "lng": 120, "datum": "wgs84", "sort": "rating"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
