@@ -160,7 +160,9 @@ def main() -> None:
     expected = args.shoppers * args.orders
     print(f"{backend}: {args.shoppers} shoppers x {args.orders} orders; server: "
           f"{' '.join(server_command(0, workers)[1:])} (port aside); {load_average()}")
-    with running_server(args.database_url, workers, {"DAODIAN_SANDBOX_SECRET": SANDBOX_SECRET}) as url:
+    # No webhook worker (none is subscribed here): on SQLite it writes outside the server's write turn.
+    with running_server(args.database_url, workers, {"DAODIAN_SANDBOX_SECRET": SANDBOX_SECRET,
+                                                     "DAODIAN_WEBHOOK_WORKER": "false"}) as url:
         anchor = health_rate(url, args.anchor_seconds)
         started = time.perf_counter()
         run = buy_over_http(url, seeded, args.orders)

@@ -118,7 +118,7 @@ class Server:
                         "--port", str(port), "--workers", "1", *uvicorn_options, "--log-level", "warning",
                         "--no-access-log"]
         self.process = subprocess.Popen(self.command, env={**os.environ, **env}, cwd=ROOT)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # the app warms its indexes at start: slow on a loaded machine
         while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
@@ -221,8 +221,10 @@ def main() -> None:
     backend = make_url(url).get_backend_name()
     prepare(url)
     options = ["--loop", args.loop, "--http", args.http]
-    # The periodic jobs (daodian.jobs) would run in the server's threads during the legs: not the request path.
-    env = {"DAODIAN_DATABASE_URL": url, "DAODIAN_ENV": "dev", "DAODIAN_PERIODIC_JOBS": "false"}
+    # The periodic jobs (daodian.jobs) and the webhook worker (daodian.webhooks) would run in the server's threads
+    # during the legs: not the request path.
+    env = {"DAODIAN_DATABASE_URL": url, "DAODIAN_ENV": "dev", "DAODIAN_PERIODIC_JOBS": "false",
+           "DAODIAN_WEBHOOK_WORKER": "false"}
     servers: list[Server] = []
     try:
         bare_server = Server("bare", "request_path:bare_app", "/", options, {}, BENCH)

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
+from daodian.apps.rate_limits import BUCKETS
 from daodian.kit.db import make_session_factory
 from tests.support import matrix
 from tests.support.shared_app import shared_app
@@ -94,8 +95,11 @@ def test_authorization(case: matrix.Case, stage: Stage):
     headers |= scene.headers(case.actor)
     body = matrix.body_for(case.op, scene, world, case.actor) if case.op.has_body else None
     before = stage.baseline()
+    if case.actor.app:
+        BUCKETS.clear()  # an app's rate limit is its own test's (tests/apps); here every case gets through
     with stage.case():
-        response = stage.client.request(case.op.method, url, params=query, json=body, headers=headers)
+        response = stage.client.request(case.op.method, url, params=query, headers=headers,
+                                          **matrix.body_kwargs(body))
         if matrix.allowed(case.op, case.actor, case.world):
             assert 200 <= response.status_code < 300, (
                 f"{case.id}: allowed, but got {response.status_code} {response.text[:300]}")
@@ -107,6 +111,14 @@ def test_authorization(case: matrix.Case, stage: Stage):
         assert response.json()["error"]["code"], "a refusal carries the error envelope"
         changed = changed_tables(before, fingerprint(stage.connection))
         assert not changed, f"{case.id}: refused with {response.status_code}, yet changed tables {changed}"
+    if matrix.hides_existence(case.op, case.actor, case.world):
+        with stage.case():
+            missing = stage.client.request(case.op.method, matrix.missing_url(case.op, url), params=query,
+                                           headers=headers, **matrix.body_kwargs(body))
+        assert missing.status_code == 404, f"{case.id}: a missing object must be 404, got {missing.text[:300]}"
+        assert (response.status_code, response.json()["error"]) == (404, missing.json()["error"]), (
+            f"{case.id}: another consumer's object must answer exactly as a missing one: "
+            f"{response.status_code} {response.text[:300]} vs 404 {missing.text[:300]}")
 
 
 def test_expectations_follow_the_role_table():
@@ -136,6 +148,25 @@ def test_expectations_follow_the_role_table():
     assert not matrix.allowed(shared("console.view"), actors["owner_y"], "A")
     assert matrix.allowed(shared("store.manage"), actors["operator"], "B")
     assert not matrix.allowed(shared("console.view"), actors["anonymous"], "A")
+    # Someone else's consumer object is indistinguishable from a missing one, except to the shop's staff.
+    assert matrix.hides_existence(op("self"), actors["consumer_b"], "A")
+    assert matrix.hides_existence(shared("store.manage"), actors["owner_y"], "A")
+    assert not matrix.hides_existence(shared("store.manage"), actors["clerk_x"], "A")
+    assert not matrix.hides_existence(op("self"), actors["consumer_a"], "A")
+    assert not matrix.hides_existence(op("self"), actors["anonymous"], "A")
+    assert not matrix.hides_existence(op("merchant:console.view"), actors["owner_y"], "X")
+    # Apps: only within their scopes, at their merchant, and never on an installer's own account.
+    scoped = lambda access, scope: matrix.Operation("GET", "/api/v1/x/{x_id}", access, False, ("x_id",),  # noqa: E731
+                                                   app_scope=scope)
+    assert matrix.allowed(scoped("merchant:console.view", "order:read"), actors["app_x"], "X")
+    assert not matrix.allowed(scoped("merchant:console.view", "order:read"), actors["app_x"], "Y")
+    assert not matrix.allowed(scoped("merchant:console.view", "order:read"), actors["app_x_map"], "X")
+    assert not matrix.allowed(scoped("merchant:console.view", False), actors["app_x"], "X")
+    assert not matrix.allowed(scoped("self", "order:read"), actors["app_x"], "A")
+    assert matrix.allowed(scoped("self", "order:read"), actors["app_a"], "A")
+    assert not matrix.allowed(scoped("self", "order:read"), actors["app_a"], "B")
+    assert not matrix.allowed(scoped("merchant:console.view", "order:read"), actors["app_a"], "X")
+    assert not matrix.allowed(scoped("operator", False), actors["app_a"], "X")
 
 
 def test_registries_merge_every_area_module_and_refuse_a_key_defined_twice(monkeypatch):

@@ -14,16 +14,20 @@ from daodian.campaigns.endpoints import router as campaigns_router
 from daodian.catalog.endpoints import router as catalog_router
 from daodian.coupons.endpoints import claims_router
 from daodian.coupons.endpoints import router as coupons_router
+from daodian.delivery.endpoints import router as delivery_router
 from daodian.follows.endpoints import router as follows_router
 from daodian.health import router as readiness_router
 from daodian.kit.api.http import DbSession, access
 from daodian.kit.api.one_hop import OneHopRoute
 from daodian.kit.api.query import unambiguous_query
 from daodian.kit.api.routing import include_flat
+from daodian.kit.api.scopes import ANY_APP, declare
+from daodian.kit.api.scopes import annotate as annotate_scopes
 from daodian.kit.errors import ERROR_RESPONSES
 from daodian.linkage.endpoints import router as linkage_router
 from daodian.loyalty.points_endpoints import router as points_router
 from daodian.loyalty.tier_endpoints import router as tiers_router
+from daodian.media.endpoints import router as photos_router
 from daodian.merchants.consent_endpoints import router as consents_router
 from daodian.merchants.endpoints import router as merchants_router
 from daodian.merchants.item_endpoints import router as service_items_router
@@ -34,6 +38,7 @@ from daodian.records.endpoints import router as records_router
 from daodian.search.endpoints import router as search_router
 from daodian.taxonomy.endpoints import router as categories_router
 from daodian.vouchers.endpoints import router as vouchers_router
+from daodian.webhooks.endpoints import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -44,6 +49,7 @@ class Health(BaseModel):
 
 
 health_router = APIRouter(tags=["health"])
+declare(health_router, ANY_APP)  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @health_router.get("/health", response_model=Health, openapi_extra=access("public"))
@@ -59,12 +65,15 @@ ROUTERS = (
     claims_router, health_router, readiness_router, accounts_router, nearby_router, merchants_router, categories_router,
     catalog_router, service_items_router, linkage_router, search_router, records_router, bookings_router,
     orders_router, vouchers_router, payments_router,
+    delivery_router,  # couriers, deliveries, tracking, dispatch boards
     consents_router,  # the consumer's consents to merchants
     privacy_router, analytics_router,
     coupons_router, points_router, campaigns_router, group_buys_router,  # marketing
     presales_router,  # pre-sales by vote
     follows_router,  # follows, merchant posts, the feed
     tiers_router,  # earning rules, member tiers, memberships
+    photos_router,  # photos of stores, products, service items, reviews
+    webhooks_router,  # apps' webhook endpoints, deliveries and the event catalogue
 )
 
 
@@ -80,5 +89,6 @@ def build_api_router() -> APIRouter:
     """Every JSON route in one flat router (kit.api.routing: included flat, matched by an index)."""
     api = api_router()
     for router in ROUTERS:
+        annotate_scopes(router)  # each route's scope for apps' tokens (kit.api.scopes)
         include_flat(api, router)
     return api

@@ -8,12 +8,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian import __version__, bootstrap
 from daodian.api import build_api_router
+from daodian.apps.embed import EmbedCors
+from daodian.apps.rate_limits import RateLimitHeaders
 from daodian.coupons.claim_fast_path import ClaimFastPath
 from daodian.jobs import scheduler
+from daodian.kit.api import dependency_memo
 from daodian.kit.api.error_handlers import install_error_handlers
 from daodian.kit.api.routing import include_flat, index_routes
+from daodian.kit.api.scopes import document as document_scopes
 from daodian.kit.db import create_db_engine, make_session_factory
-from daodian.kit.html.rendering import WEB_DIR, render_error
+from daodian.kit.html.rendering import WEB_DIR
 from daodian.kit.html.security_headers import SecurityHeaders
 from daodian.kit.ops import metrics
 from daodian.kit.ops.metrics import RequestMetrics
@@ -21,7 +25,9 @@ from daodian.kit.ops.request_ids import RequestIds
 from daodian.kit.settings import Settings, get_settings
 from daodian.nearby.index import warm_up as start_nearby
 from daodian.search.service import start as start_search
+from daodian.web.error_pages import render_error_page
 from daodian.web.pages import build_pages_router
+from daodian.webhooks.worker import WebhookWorker
 
 DESCRIPTION = """
 daodian (到店) links what people buy online to the local services around them.
@@ -47,24 +53,32 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         start_nearby(app.state)  # this process's nearby index (nearby.index)
         # The periodic jobs, each once per period across processes (daodian.jobs); off in tests.
         jobs = scheduler.start(app.state.session_factory, settings) if settings.runs_periodic_jobs else None
+        # Webhook deliveries, sent by a worker thread of this process (daodian.webhooks); off in tests.
+        webhooks = WebhookWorker(app.state.session_factory, settings).start() if settings.runs_webhook_worker else None
         yield
+        if webhooks is not None:
+            webhooks.stop()
         if jobs is not None:
             jobs.shutdown(wait=False)
         if engine is not None:
             engine.dispose()
 
     app = FastAPI(title="daodian", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)  # /docs: web.docs_page, local assets
     app.state.settings = settings
     if session_factory is not None:
         app.state.session_factory = session_factory
-    install_error_handlers(app, render_error)
+    install_error_handlers(app, render_error_page)
     include_flat(app.router, build_api_router())
     include_flat(app.router, build_pages_router())
+    document_scopes(app, token_url="/oauth/token", authorization_url="/oauth/authorize")  # apps' OAuth2 scheme
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     index_routes(app.router)
+    dependency_memo.install()  # FastAPI's per-request questions about each dependency, answered once
     app.add_middleware(ClaimFastPath, fastapi_app=app)
+    app.add_middleware(RateLimitHeaders)  # apps' RateLimit-* headers (apps.rate_limits)
+    app.add_middleware(EmbedCors)  # pages on apps' registered origins may read the API (apps.embed)
     # Outermost last: every response, the fast path's too, carries the headers and is counted and traced.
     app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(RequestMetrics)

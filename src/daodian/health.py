@@ -17,12 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from daodian.kit.api.http import access
+from daodian.kit.api.scopes import ANY_APP, declare
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 router = APIRouter(tags=["health"])
+declare(router, ANY_APP)  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 class NotReady(DomainError):

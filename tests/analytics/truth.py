@@ -14,7 +14,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def sales_lines(db: Session) -> pd.DataFrame:
-    """One row per sold or returned line: merchant, store, party, local day, item, signed amount."""
+    """One row per sold or returned line: merchant, store, party (the identified consumer, None for an
+    anonymous receipt), local day, item, signed amount."""
     facts = db.execute(select(Fact.id, Fact.kind, Fact.occurred_at, Fact.merchant_id, Fact.store_id,
                               Fact.consumer_id, Fact.payload)).all()
     created = {f.payload["order_id"]: f for f in facts if f.kind == "order.created"}
@@ -23,8 +24,7 @@ def sales_lines(db: Session) -> pd.DataFrame:
         day = f.occurred_at.astimezone(SHANGHAI).date()
         if f.kind in ("consumption.recorded", "consumption.refunded"):
             sign = -1 if f.kind == "consumption.refunded" else 1
-            party = f.consumer_id if f.consumer_id is not None else -f.id
-            rows += [(f.merchant_id, f.store_id, party, day, f"sku:{ln['sku_id']}", sign * ln["amount_fen"])
+            rows += [(f.merchant_id, f.store_id, f.consumer_id, day, f"sku:{ln['sku_id']}", sign * ln["amount_fen"])
                      for ln in f.payload["lines"]]
         elif f.kind == "order.paid":
             order = created[f.payload["order_id"]]
@@ -62,4 +62,4 @@ def parties(lines: pd.DataFrame, *, merchant_id: int, first: date, last: date, i
         mask &= lines["item"] == item
     if store_id is not None:
         mask &= lines["store_id"] == store_id
-    return set(lines.loc[mask, "party"])
+    return set(lines.loc[mask, "party"].dropna().astype("int64"))  # identified consumers: anonymous receipts are nobody

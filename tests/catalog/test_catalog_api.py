@@ -98,8 +98,8 @@ def test_sku_updates(api, db, shop):
     _, merchant, headers = shop
     product = make_product(db, merchant)
     sku_id = api.get(f"/api/v1/products/{product.id}").json()["skus"][0]["id"]
-    updated = api.patch(f"/api/v1/skus/{sku_id}", json={"price_fen": 0, "status": "hidden"}, headers=headers).json()
-    assert updated["price_fen"] == 0 and updated["status"] == "hidden"
+    updated = api.patch(f"/api/v1/skus/{sku_id}", json={"price_fen": 1, "status": "hidden"}, headers=headers).json()
+    assert updated["price_fen"] == 1 and updated["status"] == "hidden"
     assert api.get(f"/api/v1/products/{product.id}").json()["price_from_fen"] is None
 
 

@@ -10,6 +10,7 @@ from starlette.routing import Match
 from daodian import api
 from daodian.app import create_app
 from daodian.kit.api.routing import RouteIndex
+from daodian.kit.api.scopes import document as document_scopes
 from daodian.kit.settings import Settings
 from daodian.web import pages
 
@@ -25,6 +26,7 @@ def _nested_app() -> FastAPI:
         pages_router.include_router(router)
     app.include_router(api_router)
     app.include_router(pages_router)
+    document_scopes(app, token_url="/oauth/token", authorization_url="/oauth/authorize")  # as create_app does
     return app
 
 

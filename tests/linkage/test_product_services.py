@@ -106,7 +106,8 @@ def test_nearest_open_listed_stores_per_service(api, db):
 def test_location_needs_both_coordinates(client, db):
     oil = make_product(db, make_merchant(db, make_user(db)), category="auto.oil")
     response = client.get(f"/api/v1/products/{oil.id}/services", params={"lat": 30.25})
-    assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+    assert response.status_code == 422 and response.json()["error"]["code"] == "location_incomplete"
+    assert response.json()["error"]["details"] == {"missing": "lng"}
     assert client.get(f"/api/v1/products/{oil.id}/services",
                       params={"lat": 91, "lng": 120}).status_code == 422
 

@@ -12,7 +12,10 @@ from daodian.merchants import stores as store_rules
 from daodian.merchants.models import MerchantStatus, StoreStatus
 from daodian.merchants.schemas import HoursInterval, Location, OpeningHours, StoreUpdate
 from daodian.nearby import index as nearby
+from daodian.taxonomy.models import ServiceCategory
+from daodian.taxonomy.service import subtree_ids
 from tests.factories import auth, make_merchant, make_store, make_user
+from tests.nearby.reference import Everyone
 
 ORIGIN = (30.2741, 120.1551)  # WGS-84, Hangzhou
 M_PER_DEG_LAT = 111_195.0
@@ -271,8 +274,9 @@ def test_promotion_api_is_for_operators_and_validates(http, db, merchant):
     assert created["starts_at"].startswith("2030-01-01T00:00:00") and created["status"] == "scheduled"
 
 
-def test_widening_search_gives_the_exhaustive_answer(http, db, merchant, monkeypatch):
-    """Dense districts are ranked circle by circle (nearby.index); the answer must not change."""
+def test_a_dense_district_gives_the_exhaustive_answer(http, db, merchant, monkeypatch):
+    """Dense districts are searched with bounds that skip most stores (nearby.kernel); the answer must be
+    that of scoring every store (tests/nearby/reference.py), promotions included."""
     operator = make_user(db, operator=True)
     rng = np.random.default_rng(9)
     made = []
@@ -284,15 +288,13 @@ def test_widening_search_gives_the_exhaustive_answer(http, db, merchant, monkeyp
     db.flush()
     for store in made[::9]:
         promote(http, db, operator, store)
-    reaches = []
-    ranked = nearby.StoreIndex._ranked
-    monkeypatch.setattr(nearby.StoreIndex, "_ranked", lambda self, ix, lat, lng, reach, *rest: (
-        reaches.append(reach), ranked(self, ix, lat, lng, reach, *rest))[1])
-    for params in ({}, {"open_now": "true"}, {"limit": 50}, {"service_category": "auto_service"}):
-        monkeypatch.setattr(nearby, "_FULL_SCAN", 10**9)
-        exhaustive = search(http, **params)["items"]
-        monkeypatch.setattr(nearby, "_FULL_SCAN", 5)
-        monkeypatch.setattr(nearby, "_FIRST_SCAN", 3)
-        reaches.clear()
-        assert search(http, **params)["items"] == exhaustive
-        assert len(reaches) > 1 and reaches[0] < 3000  # it did widen, circle by circle
+    now = datetime.now(UTC)
+    monkeypatch.setattr(nearby, "utcnow", lambda: now)
+    everyone = Everyone.read(db)
+    group = subtree_ids(db, ServiceCategory, "auto_service")
+    for params, cats, open_only, limit in (({}, None, False, 20), ({"open_now": "true"}, None, True, 20),
+                                           ({"limit": 50}, None, False, 50),
+                                           ({"service_category": "auto_service"}, group, False, 20)):
+        expected = everyone.search(*ORIGIN, 3000, category_ids=cats, open_only=open_only, limit=limit, now=now)
+        assert [(i["store"]["id"], i["score"], i["promoted"]) for i in search(http, **params)["items"]] == [
+            (store_id, score, promoted) for store_id, _, _, score, _, promoted in expected]

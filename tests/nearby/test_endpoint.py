@@ -3,8 +3,11 @@ with the stores as store_reads shows them, ranked as scoring every store would; 
 
 import numpy as np
 import pytest
+from sqlalchemy import update
 
+from daodian.kit.clock import utcnow
 from daodian.merchants import stores
+from daodian.merchants.models import Store
 from daodian.nearby import index as nearby
 from daodian.nearby.endpoints import NearbyPage
 from tests.nearby.city import MOMENTS, build_city
@@ -54,3 +57,16 @@ def test_sort_is_documented_and_checked(http):
     assert sort["schema"]["default"] == "score" and "distance" in str(sort["schema"])
     bad = http.get(URL, params={"lat": 30, "lng": 120, "datum": "wgs84", "sort": "rating"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_a_changed_store_shows_as_it_is_now(http, db, city, app):
+    # Each process keeps the views it has shown (nearby.store_json) until the index hears of a change.
+    lat, lng = city.places[0]
+    params = {"lat": lat, "lng": lng, "datum": "wgs84", "radius_m": 2000, "limit": 5}
+    first = http.get(URL, params=params).json()["items"][0]["store"]
+    assert len(app.state.nearby.views) >= 1
+    db.execute(update(Store).where(Store.id == first["id"]).values(name="改名后的店", updated_at=utcnow()))
+    db.flush()
+    app.state.nearby.refresh(db, force=True)
+    again = next(i["store"] for i in http.get(URL, params=params).json()["items"] if i["store"]["id"] == first["id"])
+    assert again["name"] == "改名后的店"

@@ -54,13 +54,6 @@ def test_answers_are_those_of_scoring_every_store(db, city):
     assert_same_answers(StoreIndex.build(db), db, city, seed=1)
 
 
-def test_circle_by_circle_gives_the_same_answers(db, city, monkeypatch):
-    # Every search ranks a small circle first and uses its limit-th best as a floor for the rest.
-    monkeypatch.setattr(nearby, "_FULL_SCAN", 0)
-    monkeypatch.setattr(nearby, "_FIRST_SCAN", 2)
-    assert_same_answers(StoreIndex.build(db), db, city, seed=2)
-
-
 def test_answers_stay_right_as_stores_change(db, city, monkeypatch):
     index = StoreIndex.build(db)
     # Changed stores are searched beside the postings, which were built at the old prior mean rating.

@@ -101,7 +101,8 @@ def test_orders_need_login_and_an_idempotency_key(client, shop, me):
 def test_consumers_see_their_own_orders_and_staff_their_merchants(client, db, shop, me):
     order = create_order(client, me, service_body(shop.item))
     stranger = auth(db, make_user(db))
-    assert client.get(f"/api/v1/orders/{order['id']}", headers=stranger).status_code == 403
+    hidden = client.get(f"/api/v1/orders/{order['id']}", headers=stranger)  # someone else's: as if missing
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "order_not_found"
     assert client.get(f"/api/v1/orders/{order['id']}").status_code == 401
     assert client.get(f"/api/v1/orders/{order['id']}", headers=auth(db, shop.clerk)).status_code == 200
     mine = client.get("/api/v1/orders", headers=me).json()["items"]

@@ -41,7 +41,8 @@ def empty_database(backend: str, name: str, tmp_dir: Path) -> Settings:
     if backend == "postgresql":
         _prepared.add(url)
     return Settings(env="test", database_url=url, secret_key="test-secret-not-for-production",
-                    facts_dir=tmp_dir / "facts")  # never the project's var/facts
+                    facts_dir=tmp_dir / "facts",  # never the project's var/facts
+                    media_root=tmp_dir / "media")  # nor its var/media
 
 
 def prepare_database(backend: str, name: str, tmp_dir: Path) -> Settings:

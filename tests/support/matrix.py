@@ -23,6 +23,11 @@ Adding an endpoint usually needs nothing here. It needs an entry when:
 Entries live in one module per area, `tests/support/matrix_<area>.py`, each exposing `PARAMS` and
 `BODIES` dicts; this module merges every such module it finds (a key defined twice is an error).
 
+Apps (daodian.apps) are actors too: `app_x` is installed at X with every scope (it acts there as a manager
+would, under an account of its own), `app_x_map` is installed at X with `map:read` only, and `app_a` is an app
+consumer A authorised with every scope (it is consumer A, without anyone's staff roles). Each operation's
+`x-app-scope` (kit.api.scopes) says which scope an app needs; false: no app may call it.
+
 Worlds: "X" and "Y" are two active merchants, each with a listed store, an active service item
 offered there, a product with one SKU and a manager (`user_id`); "A" and "B" are consumers A and B,
 who shop at X. Actors: clerk_x is a clerk at X, owner_y owns Y; so on consumer objects, clerk_x shows
@@ -33,17 +38,24 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daodian.accounts.authz import Action
+from daodian.accounts.authz import Action, Principal
 from daodian.accounts.models import StaffRole, User
+from daodian.apps import service as apps
+from daodian.delivery.models import Courier
+from daodian.kit import codes
+from daodian.kit.api.scopes import ANY_APP, SCOPES
+from daodian.kit.clock import utcnow
+from tests.apps.support import mint as mint_app_token
 from tests.factories import add_staff, make_item, make_merchant, make_product, make_store, make_user, token_for
 
 API_PREFIX = "/api/v1"
-ACCESS_KINDS = ("public", "authenticated", "operator", "self")
+ACCESS_KINDS = ("public", "authenticated", "operator", "self", "courier")  # courier: the caller's courier record
 ACTIONS = frozenset(a.value for a in Action)
 SHARED_BY = "self|merchant:"  # the consumer's object, which that merchant's staff with the action may use too
 
@@ -61,6 +73,9 @@ class Actor:
     roles: dict[str, str] = field(default_factory=dict)  # world name -> staff role there
     operator: bool = False
     consumer_of: str | None = None  # the consumer world whose objects are this actor's own
+    app: str | None = None  # an app's token: "installed" at a merchant, or "consumer" (authorised by one)
+    app_scopes: frozenset[str] = frozenset()
+    courier: bool = False  # a courier of the platform's fleet, on duty (daodian.delivery)
 
     @property
     def anonymous(self) -> bool:
@@ -74,6 +89,10 @@ ACTORS = (
     Actor("clerk_x", roles={"X": "clerk"}),
     Actor("owner_y", roles={"Y": "owner"}),
     Actor("operator", operator=True),
+    Actor("courier", courier=True),
+    Actor("app_x", roles={"X": "manager"}, app="installed", app_scopes=frozenset(SCOPES)),
+    Actor("app_x_map", roles={"X": "manager"}, app="installed", app_scopes=frozenset({"map:read"})),
+    Actor("app_a", consumer_of="A", app="consumer", app_scopes=frozenset(SCOPES)),
 )
 MERCHANT_WORLDS, CONSUMER_WORLDS = ("X", "Y"), ("A", "B")
 SHOPS_AT = {"A": "X", "B": "X"}  # the merchant world whose store a consumer world's objects sit at
@@ -88,6 +107,7 @@ class Operation:
     path_params: tuple[str, ...]
     required_query: tuple[str, ...] = ()
     required_headers: tuple[str, ...] = ()
+    app_scope: str | bool | None = None  # x-app-scope: the scope an app's token needs, False: none may
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -106,7 +126,8 @@ def api_operations(openapi: dict) -> list[Operation]:
         for method, spec in methods.items():
             params = spec.get("parameters", [])
             ops.append(Operation(method.upper(), path, spec.get("x-access"), "requestBody" in spec,
-                                 _names(params, "path"), _names(params, "query"), _names(params, "header")))
+                                 _names(params, "path"), _names(params, "query"), _names(params, "header"),
+                                 spec.get("x-app-scope")))
     return ops
 
 
@@ -185,7 +206,7 @@ def _merchant_world(db: Session, name: str, owner: User, staff_member: User) -> 
 def build_scene(db: Session) -> Scene:
     users = {name: make_user(db, name=name, operator=name == "operator")
              for name in ("consumer_a", "consumer_b", "clerk_x", "owner_y", "operator",
-                          "owner_x", "manager_x", "manager_y", "newcomer")}
+                          "owner_x", "manager_x", "manager_y", "newcomer", "courier")}
     worlds = {
         "X": _merchant_world(db, "X", users["owner_x"], users["manager_x"]),
         "Y": _merchant_world(db, "Y", users["owner_y"], users["manager_y"]),
@@ -193,8 +214,33 @@ def build_scene(db: Session) -> Scene:
         "B": World("B", "consumer", users["consumer_b"]),
     }
     add_staff(db, worlds["X"].objects["merchant"], users["clerk_x"], StaffRole.CLERK)
-    tokens = {actor.name: token_for(db, users[actor.name]) for actor in ACTORS if not actor.anonymous}
+    db.add(Courier(user_id=users["courier"].id, online=True, lat=30.26, lng=120.15,
+                   position_at=utcnow() - timedelta(minutes=1)))
+    tokens = {actor.name: token_for(db, users[actor.name]) for actor in ACTORS if not actor.anonymous and not actor.app}
+    tokens |= _app_tokens(db, users, worlds)
     return Scene(db, users, worlds, tokens)
+
+
+def _app_tokens(db: Session, users: dict[str, User], worlds: dict[str, World]) -> dict[str, str]:
+    """The app actors' access tokens, issued for installations at X (by its owner) and for consumer A; each
+    app actor's user is the account its token acts under (the installation's own, consumer A)."""
+    tokens, developer = {}, users["newcomer"]
+    for actor in ACTORS:
+        if actor.app is None:
+            continue
+        app, _ = apps.register_app(db, Principal(user_id=developer.id), name=actor.name, redirect_uris=[],
+                                   web_origins=[], scopes=sorted(SCOPES))
+        if actor.app == "installed":
+            world = worlds["X"]
+            owner = Principal(user_id=world.owner.id, roles={world.objects["merchant"].id: StaffRole.OWNER})
+            installation = apps.install(db, owner, app, world.objects["merchant"].id, sorted(actor.app_scopes))
+            tokens[actor.name] = mint_app_token(db, app, installation=installation, scopes=installation.scopes)
+            users[actor.name] = db.get(User, installation.account_id)
+        else:
+            users[actor.name] = worlds[actor.consumer_of].owner
+            tokens[actor.name] = mint_app_token(db, app, user=worlds[actor.consumer_of].owner,
+                                                scopes=" ".join(sorted(actor.app_scopes)))
+    return tokens
 
 
 # --- registries: path parameters and request bodies, merged from tests/support/matrix_*.py -------
@@ -211,6 +257,18 @@ class PerActor:
 
 def per_actor(make: Callable[[Scene, World, Actor], Any]) -> PerActor:
     return PerActor(make)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body (a file upload) instead of JSON: files as httpx takes them."""
+
+    files: dict[str, tuple[str, bytes, str]]
+
+
+def body_kwargs(body: Any) -> dict[str, Any]:
+    """How the test client sends a body: multipart for an Upload, JSON for anything else."""
+    return {"files": body.files} if isinstance(body, Upload) else {"json": body}
 
 
 @dataclass(frozen=True)
@@ -324,7 +382,21 @@ def _staff_may(actor: Actor, world: str, action: str) -> bool:
     return role is not None and ROLE_MAY[role](action)
 
 
+def app_may(op: Operation, actor: Actor) -> bool:
+    """Whether an app's token gets past the route's scope at all (its rights are checked as its actor's after)."""
+    if op.access == "public":  # what anyone may do, an app may: without the scope its token counts for nothing
+        return True
+    if op.app_scope is False or op.app_scope is None:
+        return False
+    if op.app_scope != ANY_APP and op.app_scope not in actor.app_scopes:
+        return False
+    # An installed app acts for its merchant, never on its installer's own account.
+    return not (actor.app == "installed" and op.access in ("self", "authenticated"))
+
+
 def allowed(op: Operation, actor: Actor, world: str) -> bool:
+    if actor.app is not None and not app_may(op, actor):
+        return False
     rule = op.access or ""
     if rule == "public":
         return True
@@ -332,12 +404,36 @@ def allowed(op: Operation, actor: Actor, world: str) -> bool:
         return not actor.anonymous
     if rule == "operator":
         return actor.operator
+    if rule == "courier":
+        return actor.courier
     if rule == "self":  # without an object in the path: the caller's own list, e.g. GET /orders
         return not actor.anonymous if not op.path_params else actor.operator or actor.consumer_of == world
     if rule.startswith(SHARED_BY):  # the consumer's object, sitting at a store of SHOPS_AT[world]
         return (actor.operator or actor.consumer_of == world
                 or _staff_may(actor, SHOPS_AT[world], rule.removeprefix(SHARED_BY)))
     return actor.operator or _staff_may(actor, world, rule.removeprefix("merchant:"))
+
+
+def hides_existence(op: Operation, actor: Actor, world: str) -> bool:
+    """A consumer's object answers a logged-in caller who may not use it exactly as a missing object
+    would (same status, code and message), unless the caller is staff of the shop who can see it."""
+    if world_kind(op) != "consumer" or not op.path_params or actor.anonymous or allowed(op, actor, world):
+        return False
+    if actor.app is not None and not app_may(op, actor):
+        return False  # refused for the route's scope before any object is looked at (403 app_not_allowed)
+    return not _staff_may(actor, SHOPS_AT[world], "console.view")
+
+
+MISSING_ID = 987_654_321
+
+
+def missing_url(op: Operation, url: str) -> str:
+    """`url` with its last path parameter replaced by an object that does not exist."""
+    parts = url.split("/")
+    template = op.path.split("/")
+    last = max(i for i, part in enumerate(template) if part.startswith("{"))
+    parts[last] = str(MISSING_ID) if parts[last].isdigit() else codes.new_code()  # a well-formed code nobody has
+    return "/".join(parts)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def _review_id(scene, world) -> int:
 def _my_review(scene, world, actor) -> dict:
     """Every caller reviews a visit of their own, at a merchant they are not staff of (staff may not
     review their own merchant). Anonymous callers have no visits: any well-formed body will do."""
-    if actor.anonymous:
+    if actor.anonymous or actor.app == "installed":  # nobody's visits: anonymous, an installed app's own account
         return {"record_id": 1, **RATINGS}
     where = scene.worlds[next(name for name in MERCHANT_WORLDS if name not in actor.roles)]
     record = scene.once(where, f"visit of {actor.name}", lambda: _visit(scene, where, scene.users[actor.name]))

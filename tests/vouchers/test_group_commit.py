@@ -5,10 +5,11 @@ import asyncio
 from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from daodian.kit import codes
 from daodian.kit.api.group_commit import group_commit_of
+from daodian.kit.db import gathered
 from daodian.kit.errors import Conflict, DomainError
 from daodian.vouchers import counter
 from daodian.vouchers.errors import VoucherNotFound, VoucherUsedUp
@@ -93,6 +94,39 @@ def test_a_refusal_after_writing_undoes_only_its_own_unit(app, db, shop, voucher
     assert _uses_left(db, vouchers[0]) == 0
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Verification)) == 1
+
+
+def test_a_refusal_that_wrote_nothing_keeps_what_the_batch_read(app, shop):
+    """A unit refused before writing anything (a wrong code) leaves the batch's lookups as they were; one refused
+    after writing has them read again (kit.api.group_commit._Writes)."""
+    loads: list[set] = []
+
+    def load(keys):
+        loads.append(set(keys))
+        return {key: f"value of {key}" for key in keys}
+
+    def look_up(key, session):
+        return gathered(session, "test.kind", key, load)
+
+    def refuse_after(write: bool, session):
+        gathered(session, "test.kind", "a", load)
+        if write:
+            session.execute(text("UPDATE stores SET name = name WHERE id = :id"), {"id": shop.store.id})
+        raise Refused("refused")
+
+    group = group_commit_of(app)
+    wants = {"test.kind": ["a", "b"]}
+    answers = _together(group.run(partial(look_up, "a"), wants=wants),
+                        group.run(partial(refuse_after, False), wants=wants),
+                        group.run(partial(look_up, "b"), wants=wants))
+    assert answers[0] == "value of a" and isinstance(answers[1], Refused) and answers[2] == "value of b"
+    assert loads == [{"a", "b"}]  # read once for the whole batch
+    loads.clear()
+    answers = _together(group.run(partial(look_up, "a"), wants=wants),
+                        group.run(partial(refuse_after, True), wants=wants),
+                        group.run(partial(look_up, "b"), wants=wants))
+    assert answers[0] == "value of a" and isinstance(answers[1], Refused) and answers[2] == "value of b"
+    assert loads == [{"a", "b"}, {"a", "b"}]  # the rollback undid a write: read again
 
 
 def test_a_unit_that_fails_otherwise_is_run_alone_and_fails_alone(app, db, shop, vouchers):

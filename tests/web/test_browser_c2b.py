@@ -70,7 +70,7 @@ def test_group_buy_progress_follows_joins_live_and_a_consumer_joins_from_the_pag
             progress = page.get_by_test_id("group-buy-progress")
             expect(progress.get_by_test_id("participants")).to_have_text("已付款参团 1 人")
             expect(progress).to_contain_text("未达最低成团人数 2 人")
-            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 1 人即享 99.00")
+            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 1 人即享 ¥99.00")
             expect(progress.get_by_test_id("current-price")).to_have_count(0)
             page.evaluate("window.notReloaded = true")
 
@@ -78,8 +78,8 @@ def test_group_buy_progress_follows_joins_live_and_a_consumer_joins_from_the_pag
                 join_and_pay(http, live_server.settings, headers, deal["id"])
 
             expect(progress.get_by_test_id("participants")).to_have_text("已付款参团 4 人", timeout=POLL)
-            expect(progress.get_by_test_id("current-price")).to_have_text("当前成团价：79.00")
-            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 2 人即享 59.00")
+            expect(progress.get_by_test_id("current-price")).to_have_text("当前成团价：¥79.00")
+            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 2 人即享 ¥59.00")
             assert page.evaluate("window.notReloaded === true"), "the page reloaded instead of swapping the fragment"
 
             page.get_by_test_id("join").click()  # joiners pay the top price; the difference is refunded later
@@ -91,7 +91,7 @@ def test_group_buy_progress_follows_joins_live_and_a_consumer_joins_from_the_pag
             page.goto(f"{live_server.url}/group-buys/{deal['id']}")
             progress = page.get_by_test_id("group-buy-progress")
             expect(progress.get_by_test_id("participants")).to_have_text("已付款参团 5 人")
-            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 1 人即享 59.00")
+            expect(progress.get_by_test_id("next-tier")).to_have_text("再差 1 人即享 ¥59.00")
             page.get_by_test_id("join").click()  # a second join is the same join: back to the same, paid order
             expect(page).to_have_url(order_url)
             expect(page.get_by_test_id("order-status")).not_to_have_attribute("data-status", "created")
@@ -133,8 +133,9 @@ def test_presale_votes_show_on_the_page_and_a_consumer_votes_from_it(browser, li
             page.goto(f"{live_server.url}/presales/{sale['id']}")
             expect(page.get_by_test_id(f"votes-{first}")).to_have_text("已有 3 票 / 需 3 票")
             expect(page.get_by_test_id(f"votes-{second}")).to_have_text("已有 0 票 / 需 3 票")
-            page.get_by_test_id(f"vote-{first}").click()  # one vote per consumer and candidate
-            expect(page.get_by_test_id("vote-problem")).to_have_text("你已为该候选商品投过票。")
+            # one vote per consumer and candidate: the page says how they voted instead of offering it again
+            expect(page.get_by_test_id(f"my-vote-{first}")).to_contain_text("您已为此候选商品投票")
+            expect(page.get_by_test_id(f"vote-{first}")).to_have_count(0)
         finally:
             context.close()
 

@@ -98,7 +98,7 @@ def test_the_presale_console_lists_votes_and_creates_through_the_form(client, db
     page = client.get(path)
     assert page.status_code == 200
     assert f'data-testid="votes-{candidate}">' in page.text and ": 1 / 4" in page.text
-    assert f'href="/presales/{sale["id"]}"' in page.text and f'data-testid="status-{sale["id"]}">Open<' in page.text
+    assert f'href="/presales/{sale["id"]}"' in page.text and f'data-testid="status-{sale["id"]}">Voting<' in page.text
 
     closes = (utcnow() + timedelta(days=5)).replace(second=0, microsecond=0)
     created = client.post(path, data=_presale_form(csrf_from(client, path), shop.sku.id, closes),

@@ -13,7 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
 from daodian.accounts.tokens.batched import lookups_of
+from daodian.accounts.tokens.foreign import resolver_for
 from daodian.accounts.tokens.lookup import principal_for, remembered
+from daodian.kit.api import scopes
 from daodian.kit.api.http import DbSlot
 from daodian.kit.errors import NotAuthenticated
 
@@ -29,7 +31,32 @@ async def api_principal(
     if credentials is None or not credentials.credentials:
         return ANONYMOUS
     principal = await principal_for(request.app.state.session_factory, credentials.credentials[:128], "bearer")
-    return principal or ANONYMOUS
+    if principal is None:
+        return ANONYMOUS
+    if principal.app_id is not None:
+        return await admit_app(request, principal)
+    return principal
+
+
+async def admit_app(request: Request, principal: Principal, *, consumer_only: bool = False) -> Principal:
+    """The principal an app's token stands for on this route (kit.api.scopes: its scope, its rate limit), or
+    403/429. An app installed at a merchant acts for the merchant only: never on routes about the caller's
+    own account ("self", "authenticated"), nor where the caller is known by account id alone (`consumer_only`:
+    CallerId routes). On a public route a token without the scope counts for nothing: the app sees what anyone
+    may."""
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    try:
+        if principal.installation_id is not None and (consumer_only or extra.get("x-access") in ("self",
+                                                                                                 "authenticated")):
+            raise scopes.AppNotAllowed("An app installed at a merchant acts for the merchant only, not as a person.")
+        grant = (f"installation:{principal.installation_id}" if principal.installation_id is not None
+                 else f"app:{principal.app_id}:consumer:{principal.user_id}")
+        await scopes.admit_app(request, principal.scopes, grant)
+    except (scopes.AppNotAllowed, scopes.InsufficientScope):
+        if extra.get("x-access") == "public":
+            return ANONYMOUS
+        raise
+    return principal
 
 
 async def page_principal(request: Request, _slot: Annotated[None, DbSlot]) -> Principal:
@@ -57,6 +84,12 @@ async def api_user_id(request: Request,
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
     token = credentials.credentials[:128]
+    if resolver_for(token) is not None:  # an app's token (daodian.apps): its principal, scopes and limits
+        principal = await principal_for(request.app.state.session_factory, token, "bearer")
+        if principal is None:
+            raise NotAuthenticated()
+        await admit_app(request, principal, consumer_only=True)
+        return principal.user_id
     known = await remembered(request.app.state.session_factory, token, "bearer")
     user_id = known.user_id if known is not None else await lookups_of(request.app.state).user_id(token)
     if user_id is None:

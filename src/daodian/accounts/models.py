@@ -68,3 +68,18 @@ class MarketingPreference(Base):
     consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     personalised: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LoginThrottle(Base):
+    """Wrong passwords counted per phone, per client address and per known device (accounts.login_throttle).
+
+    In the database so that every server process counts the same attempts. Keys are keyed hashes, not the
+    phone number or address themselves: the table records guessing, not who was guessed at.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "<scope>:<hmac>", scope phone|address|device
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import ANONYMOUS, Principal, require_login
-from daodian.accounts.dependencies import SESSION_COOKIE, bearer_scheme
+from daodian.accounts.dependencies import SESSION_COOKIE, admit_app, bearer_scheme
 from daodian.accounts.tokens.lookup import principal_for
 from daodian.kit.api.http import DbSlot
 from daodian.kit.settings import Settings
@@ -29,7 +29,11 @@ async def fresh_principal(request: Request, credentials: Annotated[HTTPAuthoriza
     if credentials is None or not credentials.credentials:
         return ANONYMOUS
     principal = await principal_for(request.app.state.session_factory, credentials.credentials[:128], "bearer")
-    return principal or ANONYMOUS
+    if principal is None:
+        return ANONYMOUS
+    if principal.app_id is not None:
+        return await admit_app(request, principal)
+    return principal
 
 
 async def logged_in(principal: Annotated[Principal, Depends(fresh_principal)]) -> Principal:

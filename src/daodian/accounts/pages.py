@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from daodian.accounts import service
+from daodian.accounts import known_devices, service
 from daodian.accounts.dependencies import SESSION_COOKIE, PagePrincipal
 from daodian.accounts.errors import InvalidCredentials, LoginThrottled
 from daodian.accounts.schemas import LoginIn
@@ -21,7 +21,7 @@ router = APIRouter()
 
 LOGIN_MESSAGES = {
     InvalidCredentials.code: N_("Phone number or password is wrong."),
-    LoginThrottled.code: N_("Too many wrong passwords; wait 15 minutes and try again."),
+    LoginThrottled.code: N_("Too many wrong passwords; wait a moment and try again."),
 }
 NextPath = Annotated[str | None, Query(max_length=2000)]
 
@@ -38,7 +38,7 @@ def _login_page(request: Request, *, phone: str = "", next_path: str = "", error
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, principal: PagePrincipal, next: NextPath = None) -> Response:
     if principal.is_authenticated:
-        return see_other(safe_next(next, "/merchant" if principal.roles or principal.is_operator else "/"))
+        return see_other(safe_next(next, "/admin" if principal.is_operator else "/merchant" if principal.roles else "/"))
     return _login_page(request, next_path=safe_next(next, ""))
 
 
@@ -50,18 +50,25 @@ def login(request: Request, session: DbSession, form: CheckedForm) -> Response:
     except ValidationError:
         return _login_page(request, phone=phone, next_path=next_path, status=422,
                            error=N_("Enter a mainland mobile number (11 digits) and your password."))
+    settings = _settings(request)
     try:
-        user = service.authenticate(session, phone=credentials.phone, password=credentials.password)
+        user = service.authenticate(session, phone=credentials.phone, password=credentials.password,
+                                    address=known_devices.client_address(request),
+                                    device_cookie=request.cookies.get(known_devices.DEVICE_COOKIE),
+                                    secret=settings.secret_key)
     except (InvalidCredentials, LoginThrottled) as exc:
         # The failed attempt is counted and committed with this response: that is what throttles guessing.
-        return _login_page(request, phone=phone, next_path=next_path, error=LOGIN_MESSAGES[exc.code],
+        page = _login_page(request, phone=phone, next_path=next_path, error=LOGIN_MESSAGES[exc.code],
                            status=exc.status)
-    settings = _settings(request)
+        if isinstance(exc, LoginThrottled):
+            page.headers.update(exc.headers)
+        return page
     token, _ = service.open_session(session, user, kind="cookie", days=settings.session_days)
     principal = service.principal_for(session, user)
-    response = see_other(next_path or ("/merchant" if principal.roles or principal.is_operator else "/"))
+    response = see_other(next_path or ("/admin" if principal.is_operator else "/merchant" if principal.roles else "/"))
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_days * 86400, path="/",
                         httponly=True, samesite="lax", secure=settings.cookie_secure)
+    known_devices.remember(request, response, user.id, settings)
     return response
 
 

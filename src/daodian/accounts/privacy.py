@@ -17,11 +17,13 @@ from daodian.accounts.authz import Principal, require_login
 from daodian.accounts.dependencies import LoggedIn
 from daodian.accounts.models import AuthSession, User
 from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.scopes import CLOSED, declare
 from daodian.kit.clock import utcnow
 from daodian.kit.db import Base
 from daodian.kit.errors import NotFound
 
 router = APIRouter(tags=["privacy"])
+declare(router, CLOSED)  # closed to apps' tokens: a person's own account (kit.api.scopes)
 
 ERASED_NAME = "已注销用户"  # "deleted account": what others see where the name used to be
 UNUSABLE_PASSWORD = "!"  # no password hashes to this

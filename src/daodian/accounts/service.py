@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from daodian.accounts import repository
+from daodian.accounts import known_devices, login_throttle, repository
 from daodian.accounts.authz import Principal
-from daodian.accounts.errors import InvalidCredentials, LoginThrottled, PhoneTaken
+from daodian.accounts.errors import InvalidCredentials, PhoneTaken
 from daodian.accounts.models import AuthSession, StaffMembership, StaffRole, User
 from daodian.accounts.passwords import hash_password, verify_password
 from daodian.accounts.schemas import MembershipRead, MeRead
@@ -15,9 +15,7 @@ from daodian.accounts.tokens import changes  # noqa: F401 - records (and forgets
 from daodian.accounts.tokens.hashing import hash_token
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict, NotFound
-
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+from daodian.kit.settings import get_settings
 
 
 def register(session: Session, *, phone: str, password: str, display_name: str, is_operator: bool = False) -> User:
@@ -30,21 +28,21 @@ def register(session: Session, *, phone: str, password: str, display_name: str, 
     return user
 
 
-def authenticate(session: Session, *, phone: str, password: str) -> User:
+def authenticate(session: Session, *, phone: str, password: str, address: str | None = None,
+                 device_cookie: str | None = None, secret: str | None = None) -> User:
+    """The account for this phone and password, throttled per phone, client address and known device
+    (accounts.login_throttle): a blocked attempt is refused before the password is looked at. The caller
+    commits a failure although the request fails: the count is what slows guessing."""
+    secret = secret or get_settings().secret_key
     user = repository.user_by_phone(session, phone)
     now = utcnow()
-    if user and user.failed_logins >= MAX_FAILED_LOGINS and user.last_failed_login_at:
-        if now - user.last_failed_login_at < LOCKOUT:
-            raise LoginThrottled()
-        user.failed_logins = 0
+    device_id = known_devices.device_of(device_cookie, user.id if user else None, secret)
+    who = login_throttle.attempt(phone=phone, address=address, device_id=device_id, secret=secret)
+    login_throttle.check(session, who, now)
     if not verify_password(user.password_hash if user else None, password) or not user or not user.is_active:
-        if user:
-            user.failed_logins += 1
-            user.last_failed_login_at = now
-            session.flush()
+        login_throttle.record_failure(session, who, now)
         raise InvalidCredentials()
-    user.failed_logins = 0
-    session.flush()
+    login_throttle.record_success(session, who)
     return user
 
 

@@ -11,8 +11,10 @@ from daodian.accounts.dependencies import ApiPrincipal
 from daodian.analytics.reports import Report
 from daodian.analytics.service import MERCHANT_REPORTS, OPERATOR_REPORTS, Analytics, Params
 from daodian.kit.api.http import DbSession, ObjectId, access
+from daodian.kit.api.scopes import declare
 
 router = APIRouter(tags=["analytics"])
+declare(router, "analytics:read")  # the scopes apps' tokens need here (kit.api.scopes)
 
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
              "description": "The report; `?format=csv` gives CSV instead of JSON."}}

@@ -26,7 +26,12 @@ Grain = Annotated[str, Query(pattern="^(day|week|month)$")]
 Period = Annotated[str, Query(pattern=PERIOD)]
 # Chart labels, translated on the server and handed to the charts with the data.
 LABELS = {"new": N_("New"), "won_back": N_("Won back"), "active": N_("Active"), "at_risk": N_("At risk"),
-          "churned": N_("Churned"), "total": N_("All members"), "issued": N_("Issued"), "claimed": N_("Claimed"),
+          "churned": N_("Churned"), "total": N_("All members"),
+          # segments have msgids of their own: "Active" alone is a merchant's status (已启用), not a member's
+          "segment_new": N_("New members"), "segment_won_back": N_("Won-back members"),
+          "segment_active": N_("Active members"), "segment_at_risk": N_("Members at risk"),
+          "segment_churned": N_("Churned members"), "other": N_("Other"), "withheld": N_("withheld (fewer than k)"),
+          "online": N_("Online (no store)"), "issued": N_("Issued"), "claimed": N_("Claimed"),
           "redeemed": N_("Redeemed"), "amount": N_("Net sales"), "members": N_("Members"),
           "month_offset": N_("Months after the first purchase"), "cohort": N_("First purchase month")}
 

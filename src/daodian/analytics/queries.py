@@ -8,6 +8,11 @@ validated and typed before they are written into the text, never copied from a r
 A grand total over no rows is one row in DuckDB and none in Spark: queries with grouping sets say
 `HAVING COUNT(*) > 0`, so both answer nothing for nothing.
 
+`party` is the identified consumer (a member, or the account of an online order), NULL for an anonymous
+receipt; every `consumers` figure counts identified consumers only (COUNT(party), COUNT(DISTINCT party)
+skip NULL), so the privacy guard's k is k people we know apart, never k receipts of one walk-in crowd.
+Anonymous receipts still add to amounts, quantities and purchases.
+
 Money figures are integer fen (or the record's currency's minor unit: pence for GBP); a merchant trades
 in one currency, which the cube reports as `currency`.
 """
@@ -53,7 +58,7 @@ class SparkDialect(Dialect):
 
 SALES_VIEW = """
 CREATE OR REPLACE TEMP VIEW sales AS
-SELECT merchant_id, store_id, consumer_id, COALESCE(consumer_id, -fact_id) AS party, fact_id AS event_id,
+SELECT merchant_id, store_id, consumer_id, consumer_id AS party, fact_id AS event_id,
        'offline' AS channel, occurred_at, local_date, item_type, COALESCE(item_id, CAST(0 AS BIGINT)) AS item_id,
        CASE WHEN kind = 'consumption.refunded' THEN -quantity ELSE quantity END AS quantity,
        CASE WHEN kind = 'consumption.refunded' THEN -amount_fen ELSE amount_fen END AS amount_fen,
@@ -61,19 +66,19 @@ SELECT merchant_id, store_id, consumer_id, COALESCE(consumer_id, -fact_id) AS pa
        COALESCE(currency, 'CNY') AS currency
 FROM lines WHERE kind IN ('consumption.recorded', 'consumption.refunded')
 UNION ALL
-SELECT p.merchant_id, COALESCE(p.store_id, o.store_id), o.consumer_id, COALESCE(o.consumer_id, -p.fact_id), p.fact_id,
+SELECT p.merchant_id, COALESCE(p.store_id, o.store_id), o.consumer_id, o.consumer_id, p.fact_id,
        'online', p.occurred_at, p.local_date, o.item_type, COALESCE(o.item_id, CAST(0 AS BIGINT)), o.quantity,
        o.amount_fen, 1, 'CNY'
 FROM lines o JOIN facts p ON p.kind = 'order.paid' AND p.order_id = o.order_id
 WHERE o.kind = 'order.created'
 UNION ALL
-SELECT p.merchant_id, p.store_id, p.consumer_id, COALESCE(p.consumer_id, -p.fact_id), p.fact_id, 'online',
+SELECT p.merchant_id, p.store_id, p.consumer_id, p.consumer_id, p.fact_id, 'online',
        p.occurred_at, p.local_date, 'discount', CAST(0 AS BIGINT), CAST(0 AS BIGINT), p.amount_fen - s.lines_fen, 0, 'CNY'
 FROM facts p JOIN (SELECT order_id, SUM(amount_fen) AS lines_fen FROM lines WHERE kind = 'order.created'
                    GROUP BY order_id) s ON s.order_id = p.order_id
 WHERE p.kind = 'order.paid' AND p.amount_fen <> s.lines_fen
 UNION ALL
-SELECT merchant_id, store_id, consumer_id, COALESCE(consumer_id, -fact_id), fact_id, 'online', occurred_at, local_date,
+SELECT merchant_id, store_id, consumer_id, consumer_id, fact_id, 'online', occurred_at, local_date,
        'refund', CAST(0 AS BIGINT), CAST(0 AS BIGINT), -amount_fen, 0, 'CNY'
 FROM facts WHERE kind = 'order.refunded'
 """
@@ -122,12 +127,12 @@ def _day(value) -> date:
 def sales_cube(p: dict, d: Dialect) -> str:
     """Every cell the sales dashboards publish, per merchant (one, or all for the job's pre-aggregate,
     analytics.marts): item rows, store rows and the total row, at day, week, month, year and all-time
-    buckets. `consumers` counts distinct parties (a member, or one anonymous receipt), `purchases` distinct
-    purchase events.
+    buckets. `consumers` counts distinct identified consumers (anonymous receipts count none), `purchases`
+    distinct purchase events.
 
     Two steps instead of COUNT(DISTINCT) in every grouping set: rows are first reduced to one per (item or
     store, bucket, party, event); an event belongs to one party, so a cell's purchases are the sum over its
-    parties and its consumers the number of its party rows."""
+    parties and its consumers the number of its identified party rows (the anonymous ones group under NULL)."""
     lv = ", ".join(LEVELS)
     item_sets = [f"(merchant_id, item_type, item_id, {level}, party)" for level in LEVELS] + [
         "(merchant_id, item_type, item_id, party)"]
@@ -155,7 +160,7 @@ SELECT merchant_id,
             WHEN yr IS NOT NULL THEN 'year' ELSE 'all' END AS level,
        COALESCE(day, week, mon, yr, DATE '1970-01-01') AS bucket,
        CAST(SUM(amount_fen) AS BIGINT) AS amount_fen, CAST(SUM(quantity) AS BIGINT) AS quantity,
-       CAST(SUM(purchases) AS BIGINT) AS purchases, COUNT(*) AS consumers, MAX(currency) AS currency
+       CAST(SUM(purchases) AS BIGINT) AS purchases, COUNT(party) AS consumers, MAX(currency) AS currency
 FROM cells GROUP BY merchant_id, item_type, item_id, store_key, {lv}
 """
 
@@ -182,7 +187,7 @@ def _grain(params: dict) -> dict:
 
 _COUPON_EVENTS = """
 ev AS (SELECT fact_id, kind, COALESCE(campaign_id, CAST(0 AS BIGINT)) AS campaign_id,
-              COALESCE(store_id, CAST(0 AS BIGINT)) AS store_id, coupon_id, COALESCE(consumer_id, -fact_id) AS party,
+              COALESCE(store_id, CAST(0 AS BIGINT)) AS store_id, coupon_id, consumer_id AS party,
               order_id, record_id, channel, place, amount_fen
        FROM facts WHERE {where} AND kind IN ('coupon.issued', 'coupon.claimed', 'coupon.used', 'coupon.restored',
                                             'coupon.voided')),

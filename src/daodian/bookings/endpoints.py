@@ -23,9 +23,11 @@ from daodian.bookings.schemas import (
 )
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
 from daodian.kit.clock import utcnow
 
 router = APIRouter(tags=["bookings"])
+declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 WindowFrom = Annotated[datetime | None, Query(alias="from", description="ISO-8601 with a UTC offset.")]

@@ -65,10 +65,23 @@ def _calendar(session, principal: Principal, store_id: int, item_id: int | None)
 
 @router.get("/s/{store_id}/book", response_class=HTMLResponse)
 def book_page(store_id: ObjectId, request: Request, principal: OwnPagePrincipal, factory: Factory,
-              item_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
+              item_id: Annotated[int | None, Query(ge=1)] = None,
+              day: Annotated[str | None, Query(max_length=10)] = None) -> Response:
     with unit_of_work(factory, read_only=True) as session:
         context = _calendar(session, principal, store_id, item_id)
-    return render(request, "orders/book.html", {**context, "error": None, "form_key": new_form_key()})
+    return render(request, "orders/book.html", {**context, **_day_tabs(context["days"], day), "error": None,
+                                                "form_key": new_form_key()})
+
+
+def _day_tabs(days: list, picked: str | None) -> dict:
+    """The days that have times to book, one tab each (a day without slots is not offered), and the one shown:
+    the day asked for, else the first with a free place, else the first with any slot."""
+    offered = [(d, slots) for d, slots in days if slots]
+    chosen = next((d for d, _ in offered if d.isoformat() == picked), None)
+    if chosen is None:
+        first = offered[0][0] if offered else None
+        chosen = next((d for d, slots in offered if any(s.remaining for s in slots)), first)
+    return {"offered_days": offered, "day": chosen}
 
 
 @router.post("/s/{store_id}/book", response_class=HTMLResponse)
@@ -101,7 +114,8 @@ def book(store_id: ObjectId, request: Request, principal: OwnPagePrincipal, fact
     with unit_of_work(factory, read_only=True) as session:
         context = _calendar(session, principal, store_id, _int(text(form, "item_id", 20)))
     return render(request, "orders/book.html", {
-        **context, "error": MESSAGES.get(error, BOOKING_FORM_PROBLEMS.get(error, MESSAGES["slot_closed"])),
+        **context, **_day_tabs(context["days"], text(form, "day", 10)),
+        "error": MESSAGES.get(error, BOOKING_FORM_PROBLEMS.get(error, MESSAGES["slot_closed"])),
         "form_key": new_form_key()}, status=422)
 
 

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from daodian.accounts.models import User
@@ -78,6 +78,15 @@ def active_booking(session: Session, slot_id: int, consumer_id: int) -> Booking 
 def active_bookings_of_slot(session: Session, slot_id: int) -> list[Booking]:
     return list(session.scalars(select(Booking).where(Booking.slot_id == slot_id,
                                                       Booking.status == BookingStatus.BOOKED).order_by(Booking.id)))
+
+
+_BOOKED_VOUCHERS = select(Booking.voucher_id).where(Booking.voucher_id.in_(bindparam("voucher_ids", expanding=True)),
+                                                     Booking.status == BookingStatus.BOOKED)
+
+
+def booked_voucher_ids(session: Session, voucher_ids: set[int]) -> set[int]:
+    """Which of these vouchers back a live booking (one Core read, no entities)."""
+    return set(session.execute(_BOOKED_VOUCHERS, {"voucher_ids": list(voucher_ids)}).scalars())
 
 
 def active_booking_for_voucher(session: Session, voucher_id: int) -> Booking | None:

@@ -6,6 +6,7 @@ constraint on the table says the same. Retrying a booking returns the live booki
 """
 
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -28,10 +29,12 @@ from daodian.bookings.schemas import BookingCreate, BookingRead, StaffBookingRea
 from daodian.bookings.slots import get_slot
 from daodian.kit.api.pagination import PageParams, fetch_page
 from daodian.kit.clock import utcnow
+from daodian.kit.db import gathered
 from daodian.kit.errors import NotFound
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings, get_settings
 from daodian.merchants import stores
+from daodian.vouchers.events import BATCH_VOUCHER_IDS
 
 # A consumer who arrives a little early may be marked attended before the slot starts; a no-show only after.
 EARLY_ARRIVAL = timedelta(hours=1)
@@ -167,7 +170,13 @@ def mark(session: Session, principal: Principal, booking_id: int, status: Bookin
 
 
 def on_voucher_verified(session: Session, voucher_id: int, by_user_id: int) -> Booking | None:
-    """For the orders domain: the counter verified a voucher; the live booking it backs was attended."""
+    """For the orders domain: the counter verified a voucher; the live booking it backs was attended.
+
+    Most vouchers back no booking: a batch of verifications (kit.api.group_commit) asks which of its vouchers
+    do in one read, and only those look their booking up. (No unit of a batch books with an existing voucher;
+    a use consumed twice in one batch finds the booking already attended by the first.)"""
+    if not gathered(session, BOOKED_VOUCHERS, voucher_id, partial(_booked, session), keys_from=BATCH_VOUCHER_IDS):
+        return None
     booking = repository.active_booking_for_voucher(session, voucher_id)
     if booking is None or not repository.leave_booked(session, booking.id, BookingStatus.ATTENDED,
                                                       marked_at=utcnow(), marked_by=by_user_id):
@@ -175,6 +184,13 @@ def on_voucher_verified(session: Session, voucher_id: int, by_user_id: int) -> B
     session.refresh(booking)
     _fact(session, "booking.attended", booking, session.get(BookingSlot, booking.slot_id), voucher_id=voucher_id)
     return booking
+
+
+BOOKED_VOUCHERS = "bookings.booked_vouchers"  # a kind of kit.db.gathered lookup: voucher id -> True if booked
+
+
+def _booked(session: Session, voucher_ids: set[int]) -> dict[int, bool]:
+    return dict.fromkeys(repository.booked_voucher_ids(session, voucher_ids), True)
 
 
 def on_order_paid(session: Session, order_id: int, voucher_ids: list[int]) -> Booking | None:

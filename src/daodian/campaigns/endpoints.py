@@ -15,10 +15,12 @@ from daodian.campaigns.models import Campaign
 from daodian.campaigns.schemas import AudienceIn, AudienceRead, CampaignIn, CampaignRead, InactiveDays, Segment
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.kit.errors import Invalid
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["campaigns"])
+declare(router, "marketing:read", "marketing:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 def _threshold(request: Request) -> int:

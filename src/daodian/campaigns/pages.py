@@ -58,15 +58,21 @@ def _blank_template() -> dict:
             "valid_days": "30", "claim_days": "7", "total_quantity": "100", "per_user_limit": "1"}
 
 
+def _optional_int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**53 else None
+
+
 @router.get("/merchant/{merchant_id}/marketing", response_class=HTMLResponse)
 def console(merchant_id: ObjectId, request: Request, session: DbSession, principal: PagePrincipal,
             notice: Annotated[str | None, Query(max_length=16)] = None,
             segment: Annotated[str | None, Query(max_length=16)] = None,
-            inactive_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
-            template_id: Annotated[int | None, Query(ge=1)] = None) -> Response:
-    """With `segment`, also the audience size of that segment (the "check audience" step before sending)."""
+            inactive_days: Annotated[str | None, Query(max_length=8)] = None,
+            template_id: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+    """With `segment`, also the audience size of that segment (the "check audience" step before sending).
+    The form sends its empty choices as empty strings ("inactive for" left blank): they mean "not given"."""
     if not principal.is_authenticated:
         return login_redirect(request)
+    inactive_days, template_id = _optional_int(inactive_days), _optional_int(template_id)
     audience, campaign = None, {"segment": segment or "all", "inactive_days": inactive_days,
                                 "template_id": template_id}
     if segment in SEGMENTS:

@@ -8,6 +8,7 @@ from daodian.catalog import service
 from daodian.catalog.schemas import ProductCreate, ProductRead, ProductUpdate, SkuCreate, SkuRead, SkuUpdate
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
 from daodian.kit.errors import NotFound
 from daodian.kit.schemas import NO_NUL_PATTERN
 from daodian.merchants import service as merchants
@@ -15,6 +16,7 @@ from daodian.taxonomy.models import CatalogStatus
 from daodian.taxonomy.schemas import CATEGORY_CODE_PATTERN
 
 router = APIRouter(tags=["catalog"])
+declare(router, "catalog:read", "catalog:write")  # the scopes apps' tokens need here (kit.api.scopes)
 CodeQuery = Annotated[str | None, Query(max_length=64, pattern=CATEGORY_CODE_PATTERN,
                                         description="Category code (and below).")]
 

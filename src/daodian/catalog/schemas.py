@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daodian.kit.money import Fen
+from daodian.kit.money import Price
 from daodian.kit.schemas import Description, InputModel, NameEn, NameZh
 from daodian.taxonomy.models import CatalogStatus
 from daodian.taxonomy.schemas import CategoryCode, CategoryRead
@@ -12,13 +12,13 @@ class SkuCreate(InputModel):
     code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
     spec_zh: Annotated[str, Field(max_length=120)] = ""
     spec_en: NameEn = None
-    price_fen: Fen
+    price_fen: Price
 
 
 class SkuUpdate(InputModel):
     spec_zh: Annotated[str | None, Field(max_length=120)] = None
     spec_en: NameEn = None
-    price_fen: Fen | None = None
+    price_fen: Price | None = None
     status: CatalogStatus | None = None
 
 

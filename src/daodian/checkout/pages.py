@@ -7,6 +7,7 @@ double tap or a resubmitted form places one order and starts one payment. These 
 short transactions (accounts.own_transaction_deps), like the API's order routes.
 """
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,9 +20,12 @@ from starlette.datastructures import FormData
 
 from daodian.accounts.authz import Principal, require_login
 from daodian.accounts.own_transaction_deps import Factory, OwnPagePrincipal
+from daodian.bookings.models import BookingSlot
 from daodian.catalog import service as catalog
 from daodian.catalog.models import Product, Sku
+from daodian.checkout import breakdown, order_tabs, refund_pages
 from daodian.checkout import discounts as checkout_discounts
+from daodian.checkout.line_names import english_item_names, english_line_names
 from daodian.coupons.schemas import CartLineIn
 from daodian.kit.api import idempotency
 from daodian.kit.api.http import ObjectId, transaction_factory
@@ -30,11 +34,12 @@ from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, NotFound
 from daodian.kit.html.forms import N_, CheckedForm, field_errors, login_redirect, see_other, text
-from daodian.kit.html.rendering import render
+from daodian.kit.html.rendering import render, request_locale
 from daodian.linkage import nearby_block
 from daodian.merchants import service as merchants
 from daodian.merchants import service_items, stores
 from daodian.merchants.models import Store
+from daodian.merchants.schemas import Location
 from daodian.orders import repository
 from daodian.orders import service as orders
 from daodian.orders.models import Order, OrderKind, OrderStatus
@@ -173,12 +178,22 @@ def product_checkout(product_id: ObjectId, request: Request, principal: OwnPageP
                                    "points": 0})
 
 
+def _door(values: dict) -> Location | None:
+    """Where the door is, when the browser told us (WGS-84, from the Geolocation API): a courier can then carry
+    the order (daodian.delivery). Without it the merchant delivers by its own means, as before."""
+    try:
+        return Location(lat=float(values["lat"]), lng=float(values["lng"]), datum="wgs84")
+    except (TypeError, ValueError, ValidationError):
+        return None
+
+
 def _product_order(values: dict) -> tuple[OrderCreate | None, dict]:
     errors: dict[str, str] = {}
     address = None
     if values["fulfilment"] == "delivery":
         try:
-            address = DeliveryAddress(name=values["name"], phone=values["phone"], address=values["address"])
+            address = DeliveryAddress(name=values["name"], phone=values["phone"], address=values["address"],
+                                      location=_door(values))
         except ValidationError as exc:
             errors.update(field_errors(exc))
     elif values["store_id"] is None:
@@ -205,7 +220,8 @@ def buy_product(product_id: ObjectId, request: Request, principal: OwnPagePrinci
     values = {"sku_id": _int(text(form, "sku_id", 20)), "quantity": _int(text(form, "quantity", 4), 0),
               "fulfilment": fulfilment if fulfilment in ("delivery", "pickup") else "delivery",
               "store_id": _int(text(form, "store_id", 20)), "name": text(form, "name", 64),
-              "phone": text(form, "phone", 20), "address": text(form, "address", 255), "note": text(form, "note", 200)}
+              "phone": text(form, "phone", 20), "address": text(form, "address", 255), "note": text(form, "note", 200),
+              "lat": text(form, "lat", 32), "lng": text(form, "lng", 32)}
     values["coupon_ids"], values["points"] = checkout_discounts.page_choice(form)
     data, errors = _product_order(values)
     if data is None:
@@ -237,16 +253,20 @@ def pay_order(order_id: ObjectId, request: Request, principal: OwnPagePrincipal,
 
 
 @router.get("/orders", response_class=HTMLResponse)
-def my_orders(request: Request, principal: OwnPagePrincipal, factory: Factory, paging: Paging) -> Response:
+def my_orders(request: Request, principal: OwnPagePrincipal, factory: Factory, paging: Paging,
+              tab: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     if not principal.is_authenticated:
         return login_redirect(request)
+    tab = order_tabs.pick(tab)
     with unit_of_work(factory, read_only=True) as session:
-        stmt = repository.orders_query(consumer_id=principal.user_id).order_by(None)
+        stmt = order_tabs.filtered(repository.orders_query(consumer_id=principal.user_id).order_by(None), tab)
         rows, cursor = _newest_first(session, stmt, paging)
         reads = orders.order_reads(session, rows)
         names = merchants.merchants_by_ids(session, {o.merchant_id for o in rows})
+        line_names = english_line_names(session, reads) if request_locale(request) == "en" else {}
     return render(request, "orders/list.html", {"principal": principal, "orders": reads, "merchants": names,
-                                                "next_cursor": cursor, "now": utcnow()})
+                                                "next_cursor": cursor, "now": utcnow(), "tab": tab,
+                                                "tabs": order_tabs.TABS, "line_names": line_names})
 
 
 def _newest_first(session: Session, stmt, paging: PageParams):
@@ -276,6 +296,25 @@ def _verifications(session: Session, voucher_ids: list[int]) -> dict[int, list[V
     return grouped
 
 
+def voucher_uses(session: Session, verifications: dict[int, list[Verification]]) -> dict[int, list[tuple]]:
+    """voucher id -> (when, at which store) of each use not undone: what "used" means on the consumer's card."""
+    store_ids = {v.store_id for group in verifications.values() for v in group}
+    by_id = {s.id: s for s in session.scalars(select(Store).where(Store.id.in_(store_ids)))} if store_ids else {}
+    return {voucher_id: [(v.verified_at, by_id[v.store_id]) for v in group if not v.reversed_at and v.store_id in by_id]
+            for voucher_id, group in verifications.items()}
+
+
+def bookable(session: Session, store_id: int | None, item_ids: set[int]) -> bool:
+    """Whether the store offers a time to book for these items in the coming week (the booking page's range):
+    the order page offers booking only then."""
+    if store_id is None or not item_ids:
+        return False
+    now = utcnow()
+    return session.scalar(select(BookingSlot.id).where(
+        BookingSlot.store_id == store_id, BookingSlot.service_item_id.in_(item_ids),
+        BookingSlot.starts_at > now, BookingSlot.starts_at < now + timedelta(days=7)).limit(1)) is not None
+
+
 def qr_markup(code: str) -> Markup:
     """The voucher's QR code inline (segno's SVG: generated here from our own code, nothing user-written)."""
     return Markup(qr.svg(code, scale=5))
@@ -294,6 +333,9 @@ def order_page(order_id: ObjectId, request: Request, principal: OwnPagePrincipal
         rows = voucher_repository.vouchers_of_order(session, order.id)
         voucher_reads = vouchers.voucher_reads(session, rows, utcnow())
         verifications = _verifications(session, [v.id for v in rows])
+        uses = voucher_uses(session, verifications)
+        english = request_locale(request) == "en"
+        item_names = english_item_names(session, {v.service_item_id for v in rows}) if english else {}
         reviewed = review_lookup.reviewed_verifications(
             session, {v.id for group in verifications.values() for v in group})
         pending = [p for p in payments.visible_payments(session, principal, order.id)
@@ -301,7 +343,14 @@ def order_page(order_id: ObjectId, request: Request, principal: OwnPagePrincipal
         store = stores.store_reads(session, [stores.get_store(session, order.store_id)])[0] if order.store_id else None
         merchant = merchants.get_merchant(session, order.merchant_id)
         services = [(p, nearby_block.services_near(request, session, p, near)) for p in _products_of(session, order)]
+        names = english_line_names(session, [read]) if english else {}
+        costs = breakdown.of_order(session, read, names)
+        refunds = refund_pages.refund_rows(session, principal, order)
+        can_book = bookable(session, order.store_id, {v.service_item_id for v in rows})
     return render(request, "orders/detail.html", {
+        "breakdown": costs, "refunds": refunds, "uses": uses, "item_names": item_names,
+        "refund_reasons": refund_pages.REASONS, "can_book": can_book,
+        "can_refund": refund_pages.can_request(order, principal),
         "principal": principal, "order": read, "vouchers": voucher_reads, "verifications": verifications,
         "reviewed": reviewed, "pending_payment": pending[0] if pending else None, "store": store,
         "merchant": merchant, "services": services, "near": near, "qr": qr_markup,
@@ -322,6 +371,10 @@ def my_vouchers(request: Request, principal: OwnPagePrincipal, factory: Factory,
         rows, cursor = fetch_page(session, voucher_repository.vouchers_query(consumer_id=principal.user_id), Voucher.id,
                                   paging)
         reads = vouchers.voucher_reads(session, rows, utcnow())
+        uses = voucher_uses(session, _verifications(session, [v.id for v in rows]))
+        item_names = (english_item_names(session, {v.service_item_id for v in rows})
+                      if request_locale(request) == "en" else {})
     usable = sorted(reads, key=lambda v: (v.status != "active", v.expires_at))
-    return render(request, "orders/vouchers.html", {"principal": principal, "vouchers": usable,
+    return render(request, "orders/vouchers.html", {"principal": principal, "vouchers": usable, "uses": uses,
+                                                    "item_names": item_names,
                                                     "next_cursor": cursor, "qr": qr_markup})

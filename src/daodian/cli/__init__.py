@@ -15,6 +15,7 @@ from daodian.accounts.schemas import normalize_phone
 from daodian.analytics.cli import facts_app
 from daodian.c2b.group_buy.cli import group_buys_app
 from daodian.c2b.presale.cli import presales_app
+from daodian.cli.dispatch import dispatch_app
 from daodian.cli.linkage import linkage_app
 from daodian.coupons.cli import coupons_app
 from daodian.demo.cli import demo as demo_command
@@ -25,6 +26,7 @@ from daodian.kit.ops import logs
 from daodian.kit.settings import PROJECT_ROOT, get_settings
 from daodian.loyalty.cli import points_app
 from daodian.loyalty.tier_cli import tiers_app
+from daodian.webhooks.cli import webhooks_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 30  # in-flight requests may finish this long after SIGTERM
 
@@ -45,6 +47,8 @@ app.add_typer(coupons_app, name="coupons")
 app.add_typer(group_buys_app, name="group-buys")
 app.add_typer(presales_app, name="presales")
 app.add_typer(linkage_app, name="linkage")
+app.add_typer(dispatch_app, name="dispatch")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 

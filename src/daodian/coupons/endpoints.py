@@ -23,12 +23,15 @@ from daodian.coupons.schemas import (
 )
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import CLOSED, declare
 from daodian.kit.clock import utcnow
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["coupons"])
+declare(router, "marketing:read", "marketing:write")  # the scopes apps' tokens need here (kit.api.scopes)
 # Claims on their own router, mounted first of the API (api.ROUTERS).
 claims_router = APIRouter(tags=["coupons"])
+declare(claims_router, CLOSED, "marketing:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.post("/merchants/{merchant_id}/coupon-templates", status_code=status.HTTP_201_CREATED,

@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from daodian import migrate
+from daodian.demo import images as demo_images
 from daodian.demo.bulk import analyze
 from daodian.demo.generate import (
     DEFAULT_CONSUMERS,
@@ -24,6 +25,8 @@ from daodian.demo.live import deals as live_deals
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.settings import get_settings
+from daodian.media.service import limits_of
+from daodian.media.storage import storage_for
 from daodian.mining.service import MiningRun, mine, precision_recall
 
 console = Console()
@@ -67,6 +70,8 @@ def demo(
             with progress_bar() as bar:
                 result = build_demo_city(session, stores=stores, consumers=consumers, seed=seed,
                                          progress=RichSteps(bar), history_days=0 if no_history else history_days)
+        with unit_of_work(make_session_factory(engine)) as session:  # illustrative photos, drawn (demo.images)
+            photos = demo_images.add_photos(session, storage_for(settings), limits_of(settings), seed=seed)
         analyze(engine)
         if result.history_days:  # file the mined candidates and grade them against the planted links
             with unit_of_work(make_session_factory(engine)) as session:
@@ -81,6 +86,7 @@ def demo(
     finally:
         engine.dispose()
     show(result, engine.dialect.name)
+    console.print(f"Drew {photos} illustrative photos of stores and products.")
     if result.history_days:
         console.print(f"Mined {len(mined.rules)} product -> service rules from {result.history_days} days of history "
                       f"({mined.created} new candidate links for operators: GET /api/v1/admin/links?status=candidate).")

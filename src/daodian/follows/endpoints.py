@@ -12,9 +12,11 @@ from daodian.follows.models import Follow, MerchantPost
 from daodian.follows.schemas import FeedPage, FollowerCount, FollowRead, PostIn, PostRead
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["follows"])
+declare(router, "member:read", "member:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.post("/merchants/{merchant_id}/follow", status_code=status.HTTP_201_CREATED, response_model=FollowRead,

@@ -3,7 +3,9 @@
 import typer
 from rich.console import Console
 
+from daodian.delivery import dispatching
 from daodian.kit.api import idempotency
+from daodian.kit.clock import utcnow
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.ops.metrics import run_job
 from daodian.kit.settings import get_settings
@@ -39,6 +41,21 @@ def retry_refunds() -> None:
     """Ask the providers again about refunds still pending (unknown outcome, or PROCESSING)."""
     counts = run_job("retry-refunds", lambda: refunds.retry_pending(_factory(), get_settings()))
     console.print(f"[green]pending refunds re-sent[/]: {counts or 'none'}")
+
+
+@jobs_app.command("dispatch")
+def dispatch(policy: str = typer.Option("optimised", help="optimised (rolling horizon) or greedy (nearest idle).")) -> None:
+    """One dispatch cycle: assign the waiting deliveries to couriers on duty (the server runs one every 10 s)."""
+    if policy not in ("optimised", "greedy"):
+        raise typer.BadParameter("optimised or greedy", param_hint="--policy")
+
+    def cycle():
+        with unit_of_work(_factory()) as session:
+            return dispatching.run_cycle(session, utcnow(), policy)
+
+    result = run_job("dispatch", cycle)
+    console.print(f"[green]{result.assigned} deliveries assigned[/] "
+                  f"({result.open_deliveries} waiting, {result.available_couriers} couriers on duty)")
 
 
 def _purge_keys(settings) -> int:

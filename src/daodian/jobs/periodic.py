@@ -12,6 +12,7 @@ from daodian.analytics.service import Analytics
 from daodian.c2b.group_buy import service as group_buys
 from daodian.c2b.presale import close as presales
 from daodian.coupons import service as coupons
+from daodian.delivery import dispatching
 from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
@@ -44,6 +45,12 @@ def _evaluate_tiers(factory: sessionmaker[Session], settings: Settings):
     return tiers.evaluate_in_batches(lambda: unit_of_work(factory), now=utcnow(), window_days=tiers.DEFAULT_WINDOW_DAYS)
 
 
+def _dispatch(factory: sessionmaker[Session], settings: Settings):
+    """One rolling-horizon cycle over the city's waiting deliveries (daodian.delivery.dispatching)."""
+    with unit_of_work(factory) as session:
+        return dispatching.run_cycle(session, utcnow())
+
+
 def _facts(factory: sessionmaker[Session], settings: Settings):
     """The export, then the job the dashboards read (segments, marts, operator reports)."""
     export_facts(factory, settings.facts_dir)
@@ -51,6 +58,7 @@ def _facts(factory: sessionmaker[Session], settings: Settings):
 
 
 JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("dispatch", timedelta(seconds=dispatching.CYCLE_S), _dispatch),
     PeriodicJob("expire-orders", timedelta(minutes=1), lambda f, s: orders.expire_due(f)),
     PeriodicJob("settle-group-buys", timedelta(minutes=1), group_buys.settle_due),
     PeriodicJob("close-presales", timedelta(minutes=1), presales.close_due),

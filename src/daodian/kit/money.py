@@ -11,6 +11,11 @@ MAX_FEN = 100_000_000_00  # 100 million yuan: far above any single price, well i
 # JSON-exact: in a body `false` or "100" is not an amount (see kit.schemas). Bounds before the validator,
 # so the JSON Schema states them wherever the type is used, not only inside an InputModel.
 Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Amount in fen (1/100 CNY), an integer."), JsonNumber]
+# A catalog price starts at 1 fen: every order goes through a payment (the order state machine has no
+# zero-pay path, and discounts leave the same 1-fen minimum charge, coupons.pricing.most_off), so a
+# free item would make an order that can never be paid.
+Price = Annotated[int, Field(ge=1, le=MAX_FEN, description="Price in fen (1/100 CNY), an integer of at least 1 fen."),
+                  JsonNumber]
 
 
 def format_yuan(fen: int) -> str:

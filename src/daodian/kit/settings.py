@@ -83,13 +83,56 @@ class Settings(BaseSettings):
                                                       "(spark://host:7077, yarn, k8s://...).")
     privacy_min_group: int = Field(10, ge=2, le=1000,
                                    description="k: a figure a merchant sees must come from at least this many "
-                                               "distinct consumers; smaller cells are suppressed.")
+                                               "distinct identified consumers (anonymous receipts count as "
+                                               "none); smaller cells are suppressed.")
+
+    # --- maps and photos (daodian.web map, daodian.media) ---
+    map_tile_url: str = Field(
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        description="Leaflet tile URL template ({s} {x} {y} {z}); e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png.")
+    map_tile_subdomains: str = Field("1234", description="Values of {s} in the tile URL template.")
+    map_tile_datum: Literal["wgs84", "gcj02", "bd09"] = Field(
+        "gcj02", description="Datum the tiles are drawn in (AMap/Tencent: gcj02, OpenStreetMap: wgs84); markers "
+                             "are converted into it.")
+    map_attribution: str = Field("© AutoNavi (高德地图)", description="Attribution shown on the map for the tiles.")
+    media_backend: Literal["local", "s3"] = Field("local", description="Where photos are kept: a folder or S3.")
+    media_root: Path = Field(PROJECT_ROOT / "var" / "media", description="Folder of the photos (media_backend=local).")
+    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest photo upload accepted, in bytes.")
+    media_max_pixels: int = Field(40_000_000, ge=10_000, description="Largest photo accepted, in pixels "
+                                                                     "(width × height; guards decompression bombs).")
+    media_max_side: int = Field(2048, ge=64, le=8192, description="Photos are scaled down to at most this many "
+                                                                  "pixels on their longer side.")
+    media_thumb_side: int = Field(400, ge=32, le=1024, description="Longer side of thumbnails, in pixels.")
+    s3_bucket: str | None = Field(None, description="S3 bucket of the photos (media_backend=s3).")
+    s3_prefix: str = Field("media/", description="Key prefix of the photos in the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, OSS, COS); default AWS.")
+    s3_region: str | None = Field(None, description="S3 region.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key id; default: boto3's credential chain.")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret access key.")
 
     # --- periodic jobs (daodian.jobs) ---
     periodic_jobs: bool | None = Field(
         None, description="Run the periodic jobs (order expiry, refund retries, deal settlement, the facts export "
                           "and job, ...) inside the server, each once per period across processes; default: on "
                           "except when env=test. Off: schedule `daodian jobs ...` with cron instead.")
+
+    # --- webhooks (daodian.webhooks) ---
+    webhook_worker: bool | None = Field(
+        None, description="Send webhook deliveries from a background worker inside the server (safe in several "
+                          "processes); default: on except when env=test. Off: run `daodian webhooks deliver`.")
+    webhook_poll_seconds: float = Field(0.5, gt=0, le=60, description="How often an idle webhook worker looks for "
+                                                                      "new facts and due deliveries.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60, description="Timeout of one webhook request.")
+    webhook_lease_seconds: int = Field(60, ge=5, le=3600, description="How long a claimed delivery is reserved for "
+                                                                     "the process sending it (a crashed one's "
+                                                                     "deliveries go out again after this).")
+
+    # --- apps (daodian.apps) ---
+    app_rate_per_second: float = Field(10.0, gt=0, le=10_000, description="Requests per second an app installation "
+                                                                          "(or a consumer's grant) may make, on "
+                                                                          "average, per server process.")
+    app_rate_burst: int = Field(60, ge=1, le=100_000, description="Requests an app may make at once after a quiet "
+                                                                  "spell (its token bucket's size).")
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> "Settings":
@@ -104,6 +147,10 @@ class Settings(BaseSettings):
     @property
     def runs_periodic_jobs(self) -> bool:
         return self.periodic_jobs if self.periodic_jobs is not None else self.env != "test"
+
+    @property
+    def runs_webhook_worker(self) -> bool:
+        return self.webhook_worker if self.webhook_worker is not None else self.env != "test"
 
     @property
     def sandbox_key(self) -> bytes:

@@ -5,12 +5,14 @@ from fastapi import APIRouter, Query, Request, status
 from daodian.accounts.dependencies import ApiPrincipal
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
 from daodian.linkage import service
 from daodian.linkage.models import LinkSource, LinkStatus
 from daodian.linkage.nearest import NearParams, store_finder
 from daodian.linkage.schemas import LinkCreate, LinkRead, LinkUpdate, ProductServices
 
 router = APIRouter(tags=["linkage"])
+declare(router, "map:read")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/products/{product_id}/services", response_model=ProductServices, openapi_extra=access("public"))

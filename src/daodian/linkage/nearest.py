@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from daodian.geo.datum import Datum, to_wgs84
+from daodian.kit.errors import Invalid
 from daodian.linkage.schemas import Near, NearbyStore
 from daodian.linkage.service import StoreFinder
 from daodian.merchants import stores as store_rules
@@ -22,17 +22,26 @@ from daodian.nearby import views
 RADIUS_M = 20_000  # a city district or two; the ranking halves distance points every kilometre anyway
 
 
+class LocationIncomplete(Invalid):
+    code, message = "location_incomplete", "Give both lat and lng, or neither."
+
+
+# OpenAPI has no way to say "both or neither" of two query parameters: their descriptions say it, with
+# the error code a client gets, so the published schema states the rule the server applies.
+_PAIRED = " Give it together with {other}: one without the other is 422 `location_incomplete`."
+
+
 async def near_params(  # async: no IO, so FastAPI need not hop to a worker thread for it
-    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False, description="Consumer latitude.")] = None,
-    lng: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False, description="Consumer longitude.")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False,
+                                       description="Consumer latitude." + _PAIRED.format(other="lng"))] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False,
+                                       description="Consumer longitude." + _PAIRED.format(other="lat"))] = None,
     datum: Annotated[Datum, Query(description="Datum of lat/lng: wgs84 (GPS, the default), gcj02, bd09.")] = Datum.WGS84,
 ) -> Near | None:
     if lat is None and lng is None:
         return None
-    if lat is None or lng is None:  # reported like any other invalid parameter
-        missing = "lng" if lng is None else "lat"
-        raise RequestValidationError([{"loc": ("query", missing), "type": "value_error",
-                                       "msg": "Value error, give both lat and lng, or neither"}])
+    if lat is None or lng is None:
+        raise LocationIncomplete(details={"missing": "lng" if lng is None else "lat"})
     return Near(lat, lng, datum)
 
 

@@ -6,12 +6,14 @@ from sqlalchemy import select
 from daodian.accounts.dependencies import LoggedIn
 from daodian.kit.api.http import DbSession, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.kit.errors import Conflict
 from daodian.loyalty import points
 from daodian.loyalty.models import PointsTransaction
 from daodian.loyalty.schemas import PointsBalance, PointsSpendIn, PointsTransactionRead
 
 router = APIRouter(tags=["points"])
+declare(router, "member:read", "member:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/me/points", response_model=PointsBalance, openapi_extra=access("authenticated"))

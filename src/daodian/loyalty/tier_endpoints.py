@@ -5,12 +5,14 @@ from fastapi import APIRouter, Request, Response, status
 from daodian.accounts.authz import Action, require_operator
 from daodian.accounts.dependencies import LoggedIn
 from daodian.kit.api.http import DbSession, ObjectId, access
+from daodian.kit.api.scopes import declare
 from daodian.loyalty import earning, tiers
 from daodian.loyalty.models import PLATFORM_SCOPE, MemberTier, PointsRule, merchant_scope
 from daodian.loyalty.tier_schemas import MembershipRead, PointsRuleIn, PointsRuleRead, TierIn, TierRead, TierSummary
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["tiers"])
+declare(router, "member:read", "member:write")  # the scopes apps' tokens need here (kit.api.scopes)
 MANAGE = Action.MERCHANT_UPDATE  # owners and managers
 
 

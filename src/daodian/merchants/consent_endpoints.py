@@ -9,9 +9,11 @@ from daodian.accounts.consent import ConsentScope, MerchantConsent
 from daodian.accounts.dependencies import LoggedIn
 from daodian.accounts.schemas import ConsentRead
 from daodian.kit.api.http import DbSession, ObjectId, access
+from daodian.kit.api.scopes import declare
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["privacy"])
+declare(router, "member:read", "member:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 def _consent_read(row: MerchantConsent) -> ConsentRead:

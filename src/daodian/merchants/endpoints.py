@@ -8,6 +8,8 @@ from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.accounts.schemas import StaffIn, StaffRead
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
+from daodian.kit.errors import ErrorEnvelope
 from daodian.merchants import service, stores
 from daodian.merchants.models import MerchantStatus
 from daodian.merchants.schemas import (
@@ -23,6 +25,7 @@ from daodian.merchants.schemas import (
 from daodian.taxonomy.schemas import CATEGORY_CODE_PATTERN
 
 router = APIRouter(tags=["merchants"])
+declare(router, "catalog:read", "catalog:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/merchants", response_model=Page[MerchantRead], openapi_extra=access("public"))
@@ -138,7 +141,14 @@ def update_store(store_id: ObjectId, body: StoreUpdate, session: DbSession, prin
     return stores.store_detail(session, store, include_hidden_items=True)
 
 
-@router.put("/stores/{store_id:int}/hours", response_model=StoreDetail, openapi_extra=access("merchant:store.manage"))
+HOURS_RULES = {422: {"model": ErrorEnvelope, "description": (
+    "Invalid input (`validation_error`), including the rules of HoursInterval and OpeningHours a schema "
+    "cannot state: `closes` after `opens` unless `next_day` (then at or before it; opens equal to closes "
+    "without next_day is refused), no overlapping intervals.")}}
+
+
+@router.put("/stores/{store_id:int}/hours", response_model=StoreDetail, openapi_extra=access("merchant:store.manage"),
+            responses=HOURS_RULES)
 def set_hours(store_id: ObjectId, body: OpeningHours, session: DbSession, principal: LoggedIn) -> StoreDetail:
     """Replace the weekly opening hours and closed dates."""
     store = stores.set_hours(session, _managed_store(session, principal, store_id), body)

@@ -7,6 +7,7 @@ from daodian.accounts.authz import Action
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
 from daodian.kit.errors import NotFound
 from daodian.merchants import service as merchants
 from daodian.merchants import service_items, stores
@@ -14,6 +15,7 @@ from daodian.merchants.item_schemas import ServiceItemCreate, ServiceItemRead, S
 from daodian.taxonomy.models import CatalogStatus
 
 router = APIRouter(tags=["catalog"])
+declare(router, "catalog:read", "catalog:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/merchants/{merchant_id:int}/service-items", response_model=Page[ServiceItemRead],

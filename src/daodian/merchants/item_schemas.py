@@ -3,7 +3,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from daodian.kit.ids import EntityId
-from daodian.kit.money import Fen
+from daodian.kit.money import Price
 from daodian.kit.schemas import Description, InputModel, JsonInt, NameEn, NameZh
 from daodian.taxonomy.models import CatalogStatus
 from daodian.taxonomy.schemas import CategoryCode, CategoryRead
@@ -14,7 +14,7 @@ class ServiceItemCreate(InputModel):
     name_zh: NameZh
     name_en: NameEn = None
     description: Description = ""
-    price_fen: Fen
+    price_fen: Price
     duration_min: Annotated[JsonInt, Field(ge=1, le=24 * 60, description="How long the service takes, in minutes.")]
     store_ids: Annotated[list[EntityId], Field(max_length=1000, description="Stores of the merchant that offer it.")] = []
 
@@ -24,7 +24,7 @@ class ServiceItemUpdate(InputModel):
     name_zh: NameZh | None = None
     name_en: NameEn = None
     description: Description | None = None
-    price_fen: Fen | None = None
+    price_fen: Price | None = None
     duration_min: Annotated[JsonInt | None, Field(ge=1, le=24 * 60)] = None
     status: CatalogStatus | None = None
     store_ids: Annotated[list[EntityId] | None, Field(max_length=1000)] = None

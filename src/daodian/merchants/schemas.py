@@ -66,6 +66,10 @@ class Location(InputModel):
 
 
 class HoursInterval(InputModel):
+    """One opening interval on a weekday. `closes` is after `opens` (opens equal to closes is no interval);
+    for hours past midnight set `next_day` with `closes` at or before `opens` (18:00 → 02:00; 00:00 → 00:00
+    with next_day is open 24 hours). Anything else is 422 `validation_error` (a `value_error` detail)."""
+
     weekday: Annotated[JsonInt, Field(ge=1, le=7, description="ISO weekday: 1 = Monday … 7 = Sunday.")]
     opens: Clock
     closes: Clock

@@ -8,10 +8,9 @@ and `merchants.updated_at` at most every `Freshness.interval_s` from the request
 Changed stores are searched one by one beside the postings (nearby.delta) until there are enough of
 them to build new postings.
 
-Ranking by score never scores every store in the radius: the best few of each cell of a small circle
-around the customer are ranked first, and the `limit`-th best of them is a floor that every other store
-must be able to reach, judged by its cell's distance and its own rating, popularity and opening
-(nearby.candidates).
+A query is one compiled call (nearby.kernel): it walks the postings outward from the customer and
+scores exactly only the stores whose bounds can still reach the `limit`-th best found so far. Promoted
+stores are scored beside it and placed as geo.ranking says; a hit's `score_parts` are made when read.
 """
 
 from __future__ import annotations
@@ -19,37 +18,33 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.geo import ranking
-from daodian.geo.distance import unit_vectors
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.freshness import Freshness
-from daodian.nearby import loader, snapshot
-from daodian.nearby.candidates import Bounded, Query, Scored, bounded, exact, nearest
+from daodian.nearby import kernel, loader, snapshot
 from daodian.nearby.categories import Subtrees
 from daodian.nearby.delta import Delta
 from daodian.nearby.grid import CELL_M, spatial_order
 from daodian.nearby.opening import OpeningRules
-from daodian.nearby.postings import ALL, Postings
+from daodian.nearby.postings import ALL, POTENTIAL_MAX, STATIC_STEP, Postings
 from daodian.nearby.promotions import Promotions
+from daodian.nearby.store_json import StoreJson
 from daodian.nearby.table import STATUS_CODE, StoreTable
 
 log = logging.getLogger("daodian.nearby")
 
-_FULL_SCAN = 1500  # up to about this many stores in the radius, rank them all at once
-_FIRST_SCAN = 300  # else a circle holding about this many gives the floor (from the best of each cell)
 _REBUILD_SHARE, _REBUILD_MIN = 0.01, 2_000  # new postings once the delta holds more than this share or count
 _PRIOR_DRIFT = 0.02  # or once the prior mean moved this far from the postings' (it loosens every bound)
 SNAPSHOT_MIN_STORES = 50_000  # smaller databases are read at start-up: quicker than a snapshot's upkeep
@@ -60,14 +55,40 @@ class SortBy(StrEnum):
     DISTANCE = "distance"
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """One result. Its numbers are kept as the ranking worked them out (nearby.kernel's values: per part in
+    WEIGHTS' order, the raw value, the normalised value and the points; then the score); `score_parts`, the
+    form a response shows, is made from them when read."""
+
     store_id: int
-    distance_m: float
-    open_now: bool
-    score: float
-    score_parts: dict[str, dict[str, float]]
     promoted: bool
+    values: list[float]
+
+    @property
+    def distance_m(self) -> float:
+        return self.values[0]
+
+    @property
+    def open_now(self) -> bool:
+        return self.values[3] == 1.0
+
+    @property
+    def score(self) -> float:
+        return self.values[12]
+
+    @property
+    def score_parts(self) -> dict[str, dict[str, float]]:
+        """Raw value, normalised value, weight and points per part, as geo.ranking.Scores.parts gives them."""
+        v = self.values
+        return {"distance": {"value": round(v[0], 3), "normalized": v[4], "weight": _W_DISTANCE, "points": v[8]},
+                "rating": {"value": round(v[1], 3), "normalized": v[5], "weight": _W_RATING, "points": v[9]},
+                "popularity": {"value": round(v[2], 3), "normalized": v[6], "weight": _W_POPULARITY, "points": v[10]},
+                "open_now": {"value": round(v[3], 3), "normalized": v[7], "weight": _W_OPEN, "points": v[11]}}
+
+
+_W_DISTANCE, _W_RATING, _W_POPULARITY, _W_OPEN = (ranking.WEIGHTS[k] for k in ("distance", "rating", "popularity", "open_now"))
+assert list(ranking.WEIGHTS) == ["distance", "rating", "popularity", "open_now"]  # the kernel's order too
+_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,7 @@ class StoreIndex:
         self.applied: dict[int, float] = {}  # slot -> stamp of the last change applied, for recent ones
         self.snapshot: str | None = None  # the snapshot it was mapped from
         self.categories = Subtrees()
+        self.views = StoreJson()  # the stores' views as shown, forgotten when a store changes
         self._now = _Searchable(postings, Delta.empty(len(table)))
 
     def __len__(self) -> int:
@@ -211,6 +233,7 @@ class StoreIndex:
         stores, rows, listed = ([x for x, f in zip(xs, fresh) if f] for xs in (stores, rows, listed.tolist()))
         if not stores:
             return
+        self.views.forget(r.id for r in rows)
         slots = table.slots_of(np.array([r.id for r in rows], dtype=np.int64))
         new = slots < 0
         if new.any():  # appended as they are: no posting holds them, so the delta will
@@ -244,62 +267,69 @@ class StoreIndex:
                open_only: bool, limit: int, now: datetime | None = None,
                sort: SortBy = SortBy.SCORE) -> NearbyResult:
         """Listed stores within `radius_m` of the WGS-84 point, best first (see geo.ranking) or nearest first."""
-        codes = [ALL] if category_ids is None else [self.codes[c] for c in category_ids if c in self.codes]
-        searchable = self._now
-        query = Query(self.table, unit_vectors(lat, lng)[0], lat, lng, radius_m, codes, searchable.postings,
-                      searchable.delta, open_only, now or utcnow())
-        total = query.total()
-        if sort == SortBy.DISTANCE:
-            found = nearest(query, limit, _first_reach(radius_m, total, 2 * limit))
-            return self._result(found, np.arange(len(found)), [])
-        promoted = self.promotions.running(self.table, lat, lng, radius_m, codes, query.now)
-        kth = None
-        if total + len(promoted) > _FULL_SCAN:
-            # A busy district holds far more stores in the radius than can make the results: the best
-            # few of each cell of a small circle around the customer (widened until it has `limit`)
-            # set a floor, the limit-th best; the rest of the radius must be able to reach it.
-            reach = _first_reach(radius_m, total, _FIRST_SCAN)
-            while True:
-                kth = self._ranked(query, lat, lng, reach, promoted, -math.inf, limit).kth_low(limit, radius_m)
-                if kth is not None or reach >= radius_m:
-                    break
-                reach = min(radius_m, reach * 2)
-        found = self._ranked(query, lat, lng, radius_m, promoted, -math.inf if kth is None else kth)
-        kth = found.kth_low(limit, radius_m)
-        if kth is not None:  # only these can be among the best `limit` (or be promoted into them)
-            found = found.where((found.high >= kth) | (np.isin(found.slots, promoted) if len(promoted) else False))
-        ranked = exact(query, found)
-        ids = self.table.col("id")[ranked.slots]
-        score, dist = ranked.scores.score, ranked.distance_m
-        organic = ranking.organic_order(score, dist, ids, limit)
-        lifted = np.flatnonzero(np.isin(ranked.slots, promoted)) if len(promoted) else np.empty(0, np.intp)
-        lifted = lifted[np.lexsort((ids[lifted], dist[lifted], -score[lifted]))]
-        placed = ranking.place_promotions(organic.tolist(), lifted.tolist(), limit)
-        return self._result(ranked, np.array([i for i, _ in placed], dtype=np.intp), [p for _, p in placed])
+        codes = _ALL if category_ids is None else np.array(
+            [self.codes[c] for c in category_ids if c in self.codes], dtype=np.int64)
+        now = now or utcnow()
+        table, searchable = self.table, self._now
+        postings, delta = searchable.postings, searchable.delta
+        by_distance = sort == SortBy.DISTANCE
+        k_slot, k_id = np.empty(limit, dtype=np.int64), np.empty(limit, dtype=np.int64)
+        k_vals = np.empty((limit + 1, kernel.VALUES))
+        # The slack of a bound: the static points' step and their drift since the postings, and rounding.
+        slack = STATIC_STEP + ranking.RATING_POINTS_PER_PRIOR * abs(table.prior - postings.prior) + 2e-6 + ranking.ROUNDING_SLACK
+        open_bits = table.rules.every(now)
+        found = kernel.search(
+            float(lat), float(lng), float(radius_m), codes, limit, open_only, by_distance, table.prior, slack,
+            POTENTIAL_MAX, *postings.kernel_arrays, *table.kernel_columns(), open_bits,
+            delta.dead if delta.dead_count else _NO_DEAD, delta.slots_for(codes), k_slot, k_id, k_vals)
+        ids, values = k_id[:found].tolist(), k_vals[:found].tolist()
+        promoted = {} if by_distance or not self.promotions.windows else self._promoted(
+            lat, lng, radius_m, codes, open_only, now, open_bits)
+        if not promoted:
+            return NearbyResult([_new(Hit, (i, False, v)) for i, v in zip(ids, values)], self.prior)
+        # Promotion slots (docs/ranking.md): the organic order, with the promoted stores of the query lifted.
+        slots = k_slot[:found].tolist()
+        values_of = dict(zip(slots, values))
+        ids_of = dict(zip(slots, ids))
+        for slot, (store_id, v) in promoted.items():
+            values_of[slot], ids_of[slot] = v, store_id
+        placed = ranking.place_promotions(slots, list(promoted), limit)
+        return NearbyResult([_new(Hit, (ids_of[s], lifted, values_of[s])) for s, lifted in placed], self.prior)
 
-    def _ranked(self, query: Query, lat: float, lng: float, reach: float, promoted: np.ndarray,
-                floor: float, best: int | None = None) -> Bounded:
-        """Candidates of the query (around lat, lng) within `reach` whose score may reach `floor` (or the
-        `best` of each cell), plus the promoted ones of the radius, with bounds on their scores."""
-        return bounded(query, reach, promoted, floor, best)
+    def compile(self) -> None:
+        """Load (or, the first time on a machine, compile) the query's machine code now rather than on the
+        first request: a query and a promoted store's scoring, on this index's arrays."""
+        self.search(0.0, 0.0, 1.0, category_ids=None, open_only=False, limit=1)
+        table = self.table
+        kernel.score_slots(0.0, 0.0, np.empty(0, dtype=np.int64), table.prior, *table.kernel_columns(with_ids=False),
+                           table.rules.every(utcnow()), np.empty((0, kernel.VALUES)))
 
-    def _result(self, found: Scored, at: np.ndarray, lifted: list[bool]) -> NearbyResult:
-        scores = found.scores
-        ids = self.table.col("id")[found.slots[at]].tolist()
-        rows = zip(ids, found.distance_m[at].tolist(), found.open_now[at].tolist(), scores.score[at].tolist(),
-                   scores.parts_of(at), lifted or [False] * len(at))
-        return NearbyResult([Hit(*row) for row in rows], self.prior)
+    def _promoted(self, lat: float, lng: float, radius_m: float, codes: np.ndarray, open_only: bool, now: datetime,
+                  open_bits: np.ndarray) -> dict[int, tuple[int, list[float]]]:
+        """Slot -> (store id, values) of the query's stores with a promotion running, best first (ties:
+        nearer, then lower id)."""
+        slots = self.promotions.running(self.table, lat, lng, radius_m, codes.tolist(), now)
+        if not len(slots):
+            return {}
+        values = np.empty((len(slots), kernel.VALUES))
+        table = self.table
+        kernel.score_slots(float(lat), float(lng), slots, table.prior, *table.kernel_columns(with_ids=False),
+                           open_bits, values)
+        if open_only:
+            slots, values = slots[values[:, 3] == 1.0], values[values[:, 3] == 1.0]
+        ids = table.col("id")[slots]
+        order = np.lexsort((ids, values[:, 0], -values[:, 12]))
+        return dict(zip(slots[order].tolist(), zip(ids[order].tolist(), values[order].tolist())))
+
+
+_ALL = np.array([ALL], dtype=np.int64)
+_NO_DEAD = np.zeros(0, dtype=bool)
 
 
 def _postings(table: StoreTable, codes: np.ndarray, slots: np.ndarray, cell_m: float = CELL_M) -> Postings:
     n = len(table)
     return Postings.build(codes, slots, table.col("lat"), table.col("lng"), table.static_points(slice(0, n)),
                           table.openable(slice(0, n)), table.col("rule"), table.prior, cell_m)
-
-
-def _first_reach(radius_m: float, total: int, wanted: int) -> float:
-    """A circle that holds about `wanted` of `total` stores in the radius (spread evenly)."""
-    return radius_m if total <= wanted else max(radius_m * math.sqrt(wanted / total), 1.0)
 
 
 # --- one index per app -------------------------------------------------------------------------------
@@ -369,6 +399,7 @@ def warm_up(state: Any) -> None:
     try:
         with unit_of_work(factory, read_only=True) as session:
             state.nearby = open_index(session, factory)
+        state.nearby.compile()
         log.info("nearby index: %d stores%s", len(state.nearby),
                  f" (snapshot {state.nearby.snapshot})" if state.nearby.snapshot else "")
     except SQLAlchemyError:

@@ -74,6 +74,14 @@ class OpeningRules:
             return self._work_out_every(minute, now)[rules]
         return self._by_rule(rules, minute, now)
 
+    def every(self, now: datetime) -> np.ndarray:
+        """Whether each rule is open at `now`, indexed by rule (for nearby.kernel): kept for the minute."""
+        minute = int(now.timestamp() // 60)
+        known_minute, count, bits = self._every
+        if known_minute == minute and count == len(self):
+            return bits
+        return self._work_out_every(minute, now)
+
     def _work_out_every(self, minute: int, now: datetime) -> np.ndarray:
         """Every rule at once: a handful of numpy operations while rules are few."""
         count = len(self)

@@ -14,7 +14,7 @@ memory instead of one store table row per candidate: its position as an offset f
 (int16 steps of the group's resolution: sub-metre), its static points (rating + popularity, in steps of
 STATIC_STEP, rounded down) and its opening rule (nearby.opening, which knows paused stores never open).
 From these a query bounds each member's score within a few thousandths of a point; only the few that
-can make the results are then scored exactly from the store table (nearby.candidates).
+can make the results are then scored exactly from the store table (nearby.kernel).
 
 Each group keeps a bounding circle (centre, radius) computed from its members, so the nearest possible
 point of a group is a true lower bound on the sphere (no trouble at +-180 deg or near the poles). The
@@ -25,6 +25,7 @@ handled beside them (nearby.delta).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -146,6 +147,12 @@ class Postings:
     @classmethod
     def from_arrays(cls, cell_m: float, prior: float, arrays: dict[str, np.ndarray]) -> Postings:
         return cls(cell_m, prior, *(arrays[name] for name in cls.ARRAYS))
+
+    @cached_property
+    def kernel_arrays(self) -> tuple:
+        """What a query reads (nearby.kernel), in its order."""
+        return (self.key, self.start, self.center, self.radius_m, self.best, self.slot, self.offset, self.step_m,
+                self.static, STATIC_STEP, self.scale, self.cell_m)
 
     def pairs(self) -> tuple[IntArray, IntArray]:
         """Every (category code, slot) posted, for a rebuild."""

@@ -139,6 +139,14 @@ class StoreTable:
             slots[i] = self._extra_slots.get(int(ids[i]), -1)
         return slots
 
+    def kernel_columns(self, *, with_ids: bool = True) -> tuple[np.ndarray, ...]:
+        """The columns a query reads (nearby.kernel), in its order: whole, spare capacity included."""
+        c = self.col
+        if with_ids:
+            return (c("lat"), c("lng"), c("id"), c("status"), c("rule"), c("rating_avg"), c("rating_count"),
+                    c("popularity"))
+        return c("lat"), c("lng"), c("status"), c("rule"), c("rating_avg"), c("rating_count"), c("popularity")
+
     def static_points(self, slots: np.ndarray | slice) -> np.ndarray:
         """Rating plus popularity points at the current prior: what a store scores wherever the customer is."""
         rating, popularity = ranking.static_points(self.col("rating_avg")[slots], self.col("rating_count")[slots],

@@ -1,5 +1,8 @@
 """Results of a nearby search as the API shows them: each hit with its store's view, as JSON-ready dicts
-(the NearbyItem schema, which linkage's NearbyStore shares), for pages serialised at once."""
+(the NearbyItem schema, which linkage's NearbyStore shares). The nearby page itself is put together as
+JSON from views each process keeps (nearby.store_json)."""
+
+from __future__ import annotations
 
 from sqlalchemy.orm import Session
 

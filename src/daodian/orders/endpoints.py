@@ -13,6 +13,7 @@ from daodian.catalog import service as catalog
 from daodian.kit.api import idempotency
 from daodian.kit.api.http import ObjectId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.kit.db import unit_of_work
 from daodian.merchants import service as merchants
 from daodian.merchants import service_items
@@ -22,10 +23,22 @@ from daodian.orders.models import Order, OrderStatus
 from daodian.orders.schemas import OrderCreate, OrderRead, SessionsIn, StockIn, StockRead
 
 router = APIRouter(tags=["orders"])
+declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
+
+
+# OpenAPI links: what a client (and schemathesis' stateful phase, tests/test_api_stateful.py) does next
+# with the order it placed: read it, pay it (payments links on to refunds), cancel it.
+_THE_ORDER = {"order_id": "$response.body#/id"}
+ORDER_LINKS = {
+    "GetOrder": {"operationId": "get_order_api_v1_orders__order_id__get", "parameters": _THE_ORDER},
+    "PayOrder": {"operationId": "pay_api_v1_orders__order_id__pay_post", "parameters": _THE_ORDER},
+    "CancelOrder": {"operationId": "cancel_order_api_v1_orders__order_id__cancel_post", "parameters": _THE_ORDER},
+}
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderRead,
-             openapi_extra=idempotency.openapi("authenticated"))
+             openapi_extra=idempotency.openapi("authenticated"),
+             responses={201: {"description": "The order, priced by the server.", "links": ORDER_LINKS}})
 def create_order(body: OrderCreate, request: Request, principal: OwnLoggedIn,
                  idempotency_key: idempotency.KeyHeader) -> JSONResponse:
     """Place an order for SKUs (delivery, or pickup at a store) or for service items (paid with vouchers).

@@ -49,6 +49,13 @@ MESSAGES = {
     "voucher_already_booked": N_("That voucher already backs another booking."),
     "cancellation_window_passed": N_("It is too late to cancel this booking online; call the store."),
     "booking_not_active": N_("This booking was already settled."),
+    # refunds asked for on the order page
+    "refund_requested": N_("Your refund request was sent; the money goes back the way you paid."),
+    "refund_reason_required": N_("Pick a reason for the refund."),
+    "order_not_refundable": N_("This order cannot be refunded any more."),
+    "nothing_to_refund": N_("Every voucher of this order was used or refunded already."),
+    "refund_needs_merchant": N_("This order was already handed over; ask the shop for a refund."),
+    "refund_exceeds_remaining": N_("This order was already refunded."),
 }
 GENERIC = N_("This could not be done. Reload the page and try again.")
 

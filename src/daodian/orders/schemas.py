@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from daodian.kit.ids import EntityId
 from daodian.kit.schemas import InputModel, JsonInt
+from daodian.merchants.schemas import Location
 from daodian.orders.models import Fulfilment, OrderKind, OrderStatus
 
 Quantity = Annotated[JsonInt, Field(ge=1, le=99)]
@@ -32,6 +33,8 @@ class DeliveryAddress(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
     phone: Annotated[str, Field(min_length=5, max_length=20, pattern=r"^\+?[0-9 \-]+$")]
     address: Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
+    location: Location | None = Field(
+        None, description="Where the door is, with its datum: needed for delivery by courier (daodian.delivery).")
 
 
 class OrderCreate(InputModel):

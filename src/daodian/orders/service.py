@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self, require_login
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
+from daodian.kit.errors import NotFound
 from daodian.kit.events import publish
 from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
@@ -55,6 +56,9 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
     if products and services:
         raise MixedOrder()
     lines, merchant_id = products or services
+    if any(line.unit_price_fen < 1 for line in lines):  # priced 0 before prices started at 1 fen (kit.money.Price)
+        raise NotForSale("An item in this order has no price; it cannot be ordered until the merchant sets one.",
+                         code="item_not_priced", details={"lines": [ln.name for ln in lines if ln.unit_price_fen < 1]})
     merchant = merchants.get_merchant(session, merchant_id)
     if not merchants.is_public(merchant):
         raise NotForSale("This merchant is not trading.")
@@ -149,11 +153,11 @@ def get_order(session: Session, order_id: int) -> Order:
     return order
 
 
-def authorize_view(principal: Principal, order: Order) -> None:
-    """The consumer who placed it, the merchant's staff, operators."""
+def authorize_view(principal: Principal, order: Order, *, hidden_as: type[NotFound] = OrderNotFound) -> None:
+    """The consumer who placed it, the merchant's staff, operators; to anyone else it is missing."""
     if principal.is_authenticated and principal.can(Action.CONSOLE_VIEW, order.merchant_id):
         return
-    authorize_self(principal, order.consumer_id)
+    authorize_self(principal, order.consumer_id, hidden_as=hidden_as)
 
 
 def order_reads(session: Session, orders: list[Order]) -> list[OrderRead]:
@@ -256,7 +260,7 @@ def require_payable(order: Order) -> None:
 def cancel(session: Session, principal: Principal, order: Order) -> Order:
     """The consumer, or the merchant's managers, cancel an unpaid order; its stock comes back."""
     if not (principal.is_authenticated and principal.can(Action.STORE_MANAGE, order.merchant_id)):
-        authorize_self(principal, order.consumer_id)
+        authorize_self(principal, order.consumer_id, hidden_as=OrderNotFound, merchant_id=order.merchant_id)
     if is_due(order):
         raise OrderExpired()
     _cancel(session, order, by_user_id=principal.user_id, now=utcnow())
@@ -292,7 +296,7 @@ def fulfil(session: Session, principal: Principal, order: Order) -> Order:
 
 
 def confirm_receipt(session: Session, principal: Principal, order: Order) -> Order:
-    authorize_self(principal, order.consumer_id)
+    authorize_self(principal, order.consumer_id, hidden_as=OrderNotFound, merchant_id=order.merchant_id)
     complete(session, order, S.COMPLETED)
     return order
 

@@ -12,6 +12,7 @@ from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnLogge
 from daodian.kit.api import idempotency
 from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.api.http import ObjectId, access, transaction_factory
+from daodian.kit.api.scopes import declare
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, ErrorEnvelope
 from daodian.orders import service as orders
@@ -20,6 +21,7 @@ from daodian.payments.providers import registry
 from daodian.payments.schemas import NotifyAck, PayIn, PaymentRead, ProvidersRead, RefundCreate, RefundRead
 
 router = APIRouter(tags=["payments"])
+declare(router, "payment:read", "payment:write")  # the scopes apps' tokens need here (kit.api.scopes)
 PROVIDER_ERROR = {502: {"model": ErrorEnvelope, "description": "The payment provider failed; retry later."}}
 
 
@@ -29,9 +31,27 @@ def providers(settings: AppSettings) -> ProvidersRead:
     return ProvidersRead(available=registry.available(settings))
 
 
+# OpenAPI links (with orders.endpoints.ORDER_LINKS: order -> pay -> refund, for clients and for
+# schemathesis' stateful phase, tests/test_api_stateful.py).
+_PAID_ORDER = {"order_id": "$response.body#/order_id"}
+PAYMENT_LINKS = {
+    "GetPayment": {"operationId": "get_payment_api_v1_payments__payment_id__get",
+                   "parameters": {"payment_id": "$response.body#/id"}},
+    "OrderPayments": {"operationId": "order_payments_api_v1_orders__order_id__payments_get", "parameters": _PAID_ORDER},
+    "RefundOrder": {"operationId": "refund_api_v1_orders__order_id__refunds_post", "parameters": _PAID_ORDER},
+}
+REFUND_LINKS = {
+    "OrderRefunds": {"operationId": "order_refunds_api_v1_orders__order_id__refunds_get", "parameters": _PAID_ORDER},
+    "GetRefundedOrder": {"operationId": "get_order_api_v1_orders__order_id__get", "parameters": _PAID_ORDER},
+}
+
+
 @router.post("/orders/{order_id}/pay", status_code=status.HTTP_201_CREATED, response_model=PaymentRead,
              openapi_extra=idempotency.openapi("self"),
-             responses={200: {"model": PaymentRead, "description": "The payment already under way."}, **PROVIDER_ERROR})
+             responses={200: {"model": PaymentRead, "description": "The payment already under way.",
+                              "links": PAYMENT_LINKS},
+                        201: {"description": "The payment, pending or (offline) succeeded.", "links": PAYMENT_LINKS},
+                        **PROVIDER_ERROR})
 def pay(order_id: ObjectId, body: PayIn, request: Request, principal: OwnLoggedIn,
         idempotency_key: idempotency.KeyHeader) -> JSONResponse:
     """Pay an order; the amount is the order's total, computed by the server. Requires `Idempotency-Key`.
@@ -89,7 +109,9 @@ def get_payment(payment_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 
 
 @router.post("/orders/{order_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=RefundRead,
-             openapi_extra=idempotency.openapi("self|merchant:store.manage"), responses=PROVIDER_ERROR)
+             openapi_extra=idempotency.openapi("self|merchant:store.manage"),
+             responses={201: {"description": "The refund, pending or succeeded.", "links": REFUND_LINKS},
+                        **PROVIDER_ERROR})
 def refund(order_id: ObjectId, body: RefundCreate, request: Request, principal: OwnLoggedIn,
            idempotency_key: idempotency.KeyHeader) -> JSONResponse:
     """Refund all or part of a paid order through the provider that took the money. Requires `Idempotency-Key`.
@@ -104,7 +126,8 @@ def refund(order_id: ObjectId, body: RefundCreate, request: Request, principal: 
     Errors: `idempotency_key_required` (400), `idempotency_key_reused` (422), `idempotency_in_progress`
     (409), `order_not_refundable` (409), `refund_exceeds_remaining` (422), `voucher_not_refundable`
     (409: used up or refunded), `nothing_to_refund` (409), `refund_amount_mismatch`, `refund_by_amount`,
-    `voucher_id_required` (422), `refund_needs_merchant` (409), `provider_unavailable` (400).
+    `voucher_id_required`, `voucher_not_of_order` (422), `refund_needs_merchant` (409), `provider_unavailable`
+    (400), `order_not_found` (404).
     """
     require_login(principal)
     factory, settings = transaction_factory(request), request.app.state.settings
@@ -127,9 +150,9 @@ def order_refunds(order_id: ObjectId, principal: OwnLoggedIn, factory: Factory) 
 # Provider callbacks, not client API: kept out of the published schema (a client could never sign one).
 # A notification is verified in the event loop and applied with the others that arrive meanwhile, one commit
 # for all (kit.api.group_commit: each in its savepoint, the answer its own transaction would give); a burst
-# waits in that queue. They take no DbSlot: on SQLite a POST's slot came with the write turn for the whole
-# request, taken before the slot, while idempotent routes (pay) hold a slot and then wait for the turn per
-# transaction: ten payments waiting for the turn held by a notification waiting for a slot stopped the server.
+# waits in that queue. They take no DbSlot: they need none (their batch's writer takes the write turn), and
+# when plain POSTs took the turn before their slot, ten payments holding slots and waiting for the turn held by
+# a notification waiting for a slot stopped the server (every route now takes its slot first: kit.api.http).
 
 NOTIFY_DOC = """Errors: `invalid_signature` (400: the signature does not verify — nothing changes),
 `invalid_notification` (400), `amount_mismatch` (400), `payment_not_found` / `refund_not_found` (404),

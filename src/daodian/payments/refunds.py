@@ -36,6 +36,7 @@ from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
 from daodian.orders import service as orders
 from daodian.orders import states
+from daodian.orders.errors import OrderNotFound
 from daodian.orders.models import Order, OrderKind, OrderStatus
 from daodian.payments import repository
 from daodian.payments.errors import (
@@ -112,7 +113,7 @@ def _authorize(principal: Principal, order: Order, payment: Payment) -> None:
         return
     if principal.is_authenticated and principal.can(Action.STORE_MANAGE, order.merchant_id):
         return
-    authorize_self(principal, order.consumer_id)
+    authorize_self(principal, order.consumer_id, hidden_as=OrderNotFound, merchant_id=order.merchant_id)
     if order.kind == OrderKind.PRODUCT and order.status != OrderStatus.PAID:
         raise RefundNeedsMerchant()
 
@@ -132,7 +133,9 @@ def _plan(session: Session, order: Order, data: RefundCreate) -> tuple[int, dict
     if data.voucher_id is not None:
         voucher = next((v for v in order_vouchers if v.id == data.voucher_id), None)
         if voucher is None:
-            raise NotFound("This order has no such voucher.", code="voucher_not_found")
+            # 422, not 404: the order (the address) exists; the body names a voucher that is not its own.
+            raise Invalid("This order has no such voucher.", code="voucher_not_of_order",
+                          details={"voucher_id": data.voucher_id})
         if voucher.uses_left == 0:
             raise VoucherNotRefundable(details={"voucher_id": voucher.id})
         uses = voucher.uses_left if data.uses is None else data.uses

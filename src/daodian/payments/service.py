@@ -27,6 +27,7 @@ from daodian.kit.facts import append_fact
 from daodian.kit.settings import Settings
 from daodian.merchants import stores
 from daodian.orders import service as orders
+from daodian.orders.errors import OrderNotFound
 from daodian.orders.models import Order
 from daodian.payments import refunds, repository
 from daodian.payments.errors import AmountMismatch, PaymentNotFound
@@ -56,7 +57,7 @@ def _info(payment: Payment, order: Order, provider: PaymentProvider, base: str) 
 def _authorize_pay(session: Session, principal: Principal, order: Order, provider: PaymentProvider,
                    data: PayIn) -> dict:
     if provider.online:
-        authorize_self(principal, order.consumer_id)
+        authorize_self(principal, order.consumer_id, hidden_as=OrderNotFound, merchant_id=order.merchant_id)
         return {}
     authorize(principal, Action.COUNTER, order.merchant_id)  # cash or card at the POS: staff record it
     if data.store_id is None or data.method is None:
@@ -237,5 +238,5 @@ def visible_payment(session: Session, principal: Principal, payment_id: int) -> 
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise PaymentNotFound()
-    orders.authorize_view(principal, orders.get_order(session, payment.order_id))
+    orders.authorize_view(principal, orders.get_order(session, payment.order_id), hidden_as=PaymentNotFound)
     return payment

@@ -3,6 +3,7 @@ from fastapi import APIRouter, Response, status
 from daodian.accounts.dependencies import ApiPrincipal, LoggedIn
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging
+from daodian.kit.api.scopes import declare
 from daodian.records import members, reviews, service
 from daodian.records.models import RecordSource
 from daodian.records.schemas import (
@@ -16,6 +17,7 @@ from daodian.records.schemas import (
 )
 
 router = APIRouter(tags=["records"])
+declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.post("/stores/{store_id}/consumption-records", status_code=status.HTTP_201_CREATED,

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from daodian.accounts.authz import Action, Principal, authorize, require_login
 from daodian.accounts.dependencies import PagePrincipal
@@ -23,6 +23,10 @@ from daodian.kit.clock import utcnow
 from daodian.kit.errors import DomainError, NotFound
 from daodian.kit.html.forms import N_, CheckedForm, field_errors, login_redirect, parse_yuan, see_other, text
 from daodian.kit.html.rendering import render
+from daodian.media import service as media
+from daodian.media.models import OwnerKind
+from daodian.media.owners import MAX_PHOTOS
+from daodian.media.storage import storage_of
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import repository, reviews, service
@@ -42,6 +46,12 @@ MESSAGES = {
     "already_reviewed": N_("You have already reviewed this visit."),
     "product_rating_required": N_("This visit included products; rate them too."),
     "staff_cannot_review": N_("Staff may not review their own merchant's stores."),
+    # Photos of a review (daodian.media): judged by content, at most nine.
+    "image_invalid": N_("One of the photos is not a readable image."),
+    "image_format_unsupported": N_("Photos must be JPEG, PNG or WebP."),
+    "image_too_large": N_("One of the photos is too large."),
+    "image_too_many_pixels": N_("One of the photos has too many pixels."),
+    "too_many_photos": N_("A review may carry at most nine photos."),
 }
 
 
@@ -228,9 +238,19 @@ def post_review(request: Request, session: DbSession, principal: PagePrincipal, 
         data = ReviewCreate.model_validate(raw)
     except ValidationError as exc:
         return _review_page(request, principal, basis, values=values, errors=field_errors(exc), status=422)
+    # Photos chosen in the form (a browser sends one empty part when none is chosen).
+    photos = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    if len(photos) > MAX_PHOTOS[OwnerKind.REVIEW]:
+        return _review_page(request, principal, basis, values=values, status=422,
+                            errors={"_form": MESSAGES["too_many_photos"]})
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the review and its photos, or nothing
             review = reviews.create_review(session, principal, data)
+            settings = request.app.state.settings
+            for photo in photos:
+                content = photo.file.read(settings.media_max_bytes + 1)  # one byte over: refused unread
+                media.add_photo(session, storage_of(request.app), media.limits_of(settings), principal,
+                                OwnerKind.REVIEW, review.id, content)
     except DomainError as exc:
         if exc.status in (401,):
             raise
@@ -249,4 +269,5 @@ def my_review(review_id: ObjectId, request: Request, session: DbSession, princip
         raise NotFound("No such review.", code="review_not_found")
     return render(request, "reviews/done.html", {
         "principal": principal, "review": reviews.review_reads(session, [review])[0],
+        "photos": media.photos_of(session, OwnerKind.REVIEW, [review.id]).get(review.id, []),
         "store": stores.get_store(session, review.store_id)})

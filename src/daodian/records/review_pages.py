@@ -16,6 +16,8 @@ from daodian.kit.api.http import DbSession, ObjectId
 from daodian.kit.api.pagination import Paging
 from daodian.kit.html.forms import CheckedForm, field_errors, login_redirect, see_other, text
 from daodian.kit.html.rendering import render
+from daodian.media import service as media
+from daodian.media.models import OwnerKind
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
 from daodian.records import reviews
@@ -30,7 +32,8 @@ def store_reviews(store_id: ObjectId, request: Request, session: DbSession, prin
     """A store's visible reviews, newest first, each with the shop's reply."""
     rows, cursor = reviews.store_reviews(session, principal, store_id, paging)
     return render(request, "reviews/store.html", {
-        "principal": principal, "store": stores.get_store(session, store_id), "reviews": rows, "next_cursor": cursor})
+        "principal": principal, "store": stores.get_store(session, store_id), "reviews": rows, "next_cursor": cursor,
+        "review_photos": media.photos_of(session, OwnerKind.REVIEW, [r.id for r in rows])})
 
 
 def _console_page(request: Request, session, principal, store_id: int, paging, *, errors: dict | None = None,

@@ -5,11 +5,13 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 
 from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.scopes import declare
 from daodian.linkage.nearest import NearParams, store_view_finder
 from daodian.search import service
 from daodian.search.schemas import SearchResult
 
 router = APIRouter(tags=["search"])
+declare(router, "map:read")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/search", response_model=SearchResult, openapi_extra=access("public"))

@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from daodian.kit.api.http import DbSession, access
+from daodian.kit.api.scopes import declare
 from daodian.taxonomy import service as taxonomy
 from daodian.taxonomy.models import ProductCategory, ServiceCategory
 from daodian.taxonomy.schemas import CATEGORY_CODE_PATTERN, CategoryDetail, CategoryNode
 
 router = APIRouter(tags=["catalog"])
+declare(router, "map:read")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 CodePath = Annotated[str, Path(max_length=64, pattern=CATEGORY_CODE_PATTERN, examples=["auto.oil"])]

@@ -29,6 +29,7 @@ from daodian.orders import repository as orders_repository
 from daodian.orders.models import Order, OrderLine
 from daodian.vouchers import repository
 from daodian.vouchers.errors import VoucherNotFound
+from daodian.vouchers.events import BATCH_ORDER_IDS, BATCH_VOUCHER_IDS
 from daodian.vouchers.models import Voucher
 
 STAFF = "counter.staff"  # kinds of gathered lookups: user id -> Principal
@@ -82,7 +83,10 @@ def voucher(session: Session, raw_code: str) -> tuple[Voucher, str]:
 
 def _vouchers(session: Session, wanted: set[str]) -> dict[str, tuple[Voucher, str]]:
     found = {v.code: (v, name) for v, name in session.execute(_VOUCHERS, {"codes": list(wanted)})}
-    want(session, ORDERS, {v.order_id for v, _ in found.values()})
+    order_ids = {v.order_id for v, _ in found.values()}
+    want(session, ORDERS, order_ids)
+    want(session, BATCH_ORDER_IDS, order_ids)  # for the events' handlers (vouchers.events)
+    want(session, BATCH_VOUCHER_IDS, {v.id for v, _ in found.values()})
     return found
 
 

@@ -7,13 +7,17 @@ counted per staff account and store (throttled). Each refusal gets its own messa
 the customer what is wrong: a wrong code, a used one, an expired one, one of another merchant.
 """
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from daodian.accounts.authz import Action, Principal, authorize
 from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnPagePrincipal
-from daodian.kit.api.http import ObjectId
+from daodian.kit.api.http import ObjectId, transaction_factory
+from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.html.forms import CheckedForm, is_htmx, login_redirect, text
@@ -23,6 +27,7 @@ from daodian.merchants import stores
 from daodian.orders.page_messages import message_for
 from daodian.vouchers import counter
 from daodian.vouchers.errors import VoucherNotFound
+from daodian.vouchers.models import Verification
 
 router = APIRouter()
 
@@ -35,9 +40,40 @@ def _counter_store(session, principal: Principal, store_id: int):
 
 def _screen(request: Request, principal: Principal, store, merchant, *, result: dict | None = None,
             status: int = 200) -> HTMLResponse:
-    template = "console/_verify_result.html" if is_htmx(request) else "console/verify.html"
-    return render(request, template, {"principal": principal, "store": store, "merchant": merchant,
-                                      "result": result}, status=status)
+    if is_htmx(request):
+        page = render(request, "console/_verify_result.html", {"principal": principal, "store": store,
+                                                               "merchant": merchant, "result": result}, status=status)
+        page.headers["HX-Trigger"] = "counter-changed"  # the day's list beside it reloads
+        return page
+    return render(request, "console/verify.html", {"principal": principal, "store": store, "merchant": merchant,
+                                                   "result": result, **_day(request, principal, store)},
+                  status=status)
+
+
+DAY_LIMIT = 200
+
+
+def _day(request: Request, principal: Principal, store) -> dict:
+    """The store's verifications of its local day, newest first, and whether this person may undo them."""
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(utcnow().astimezone(zone).date(), time(0), zone)
+    settings = request.app.state.settings
+    with unit_of_work(transaction_factory(request), read_only=True) as session:
+        rows = list(session.scalars(select(Verification).where(
+            Verification.store_id == store.id, Verification.verified_at >= start)
+            .order_by(Verification.id.desc()).limit(DAY_LIMIT)))
+        reads = counter.verification_reads(session, rows, settings)
+    return {"today": reads, "now": utcnow(), "can_reverse": principal.can(Action.STORE_MANAGE, store.merchant_id)}
+
+
+@router.get("/merchant/counter/{store_id}/verifications", response_class=HTMLResponse)
+def day_list(store_id: ObjectId, request: Request, principal: OwnPagePrincipal, factory: Factory) -> Response:
+    if not principal.is_authenticated:
+        return login_redirect(request)
+    with unit_of_work(factory, read_only=True) as session:
+        store, merchant = _counter_store(session, principal, store_id)
+    return render(request, "console/_verify_day.html", {"principal": principal, "store": store,
+                                                        **_day(request, principal, store)})
 
 
 @router.get("/merchant/counter/{store_id}/verify", response_class=HTMLResponse)
@@ -47,7 +83,7 @@ def verify_screen(store_id: ObjectId, request: Request, principal: OwnPagePrinci
     with unit_of_work(factory, read_only=True) as session:
         store, merchant = _counter_store(session, principal, store_id)
     return render(request, "console/verify.html", {"principal": principal, "store": store, "merchant": merchant,
-                                                   "result": None})
+                                                   "result": None, **_day(request, principal, store)})
 
 
 @router.post("/merchant/counter/{store_id}/verify", response_class=HTMLResponse)

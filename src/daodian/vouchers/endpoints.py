@@ -11,6 +11,7 @@ from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnLogge
 from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.api.http import ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import CLOSED, declare, route_scope
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.merchants import service as merchants
@@ -23,6 +24,7 @@ from daodian.vouchers.models import Verification, Voucher
 from daodian.vouchers.schemas import VerificationRead, VerifyIn, VoucherRead
 
 router = APIRouter(tags=["vouchers"])
+declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
 # `{code:voucher_code}` (vouchers.code_path): only code-shaped segments reach these routes, not `/vouchers/verify`.
 CodePath = Annotated[str, Path(pattern=f"^{CODE_PATTERN}$", description="The voucher code (any grouping).")]
 
@@ -69,7 +71,10 @@ def voucher_qr(code: CodePath, principal: OwnLoggedIn, factory: Factory) -> Resp
                     headers={"Cache-Control": "private, max-age=300"})
 
 
-@router.post("/vouchers/verify", response_model=VerificationRead, openapi_extra=access("merchant:counter"))
+# Closed to apps: the counter knows its caller by account id and reads that account's own staff roles, which
+# an app's token (its installer's or a consumer's account) must not borrow.
+@router.post("/vouchers/verify", response_model=VerificationRead,
+             openapi_extra=route_scope(CLOSED, access("merchant:counter")))
 async def verify(body: VerifyIn, request: Request, caller_id: CallerId,
                  terminal_id: TerminalId = None) -> VerificationRead:
     """Verify (核销) one use of a voucher at a store's counter, typed or scanned.

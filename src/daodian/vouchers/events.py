@@ -7,6 +7,12 @@ from daodian.kit.events import Event
 from daodian.orders.models import Order
 from daodian.vouchers.models import Voucher
 
+# Keys a batch of verifications announces (kit.db.want) as it finds its vouchers: their orders' ids and their
+# own. A handler of VoucherVerifying or VoucherVerified reads what it needs for the whole batch at once with
+# kit.db.gathered(..., keys_from=...), instead of one query per verification.
+BATCH_ORDER_IDS = "vouchers.verifying.order_ids"
+BATCH_VOUCHER_IDS = "vouchers.verifying.voucher_ids"
+
 
 @dataclass(frozen=True)
 class VouchersIssued(Event):

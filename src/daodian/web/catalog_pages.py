@@ -1,5 +1,5 @@
 """Consumer pages of the catalog: home, product and service categories, the product page (with the services
-near you). Search is the search package's page."""
+near you). The search page is web.search_pages."""
 
 from typing import Annotated
 
@@ -14,10 +14,12 @@ from daodian.kit.api.pagination import Paging
 from daodian.kit.errors import NotFound
 from daodian.kit.html.rendering import render
 from daodian.linkage import nearby_block
+from daodian.media import service as media
+from daodian.media.models import OwnerKind
 from daodian.merchants import service as merchants
-from daodian.merchants import stores
 from daodian.taxonomy import service as taxonomy
 from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
+from daodian.web import listings
 
 router = APIRouter()
 
@@ -40,6 +42,7 @@ def product_category(code: CategoryCodePath, request: Request, session: DbSessio
     products, cursor = service.list_products(session, paging, category_code=code)
     return render(request, "product_category.html", {
         "principal": principal, "category": category, "products": products, "next_cursor": cursor,
+        "covers": media.covers_of(session, OwnerKind.PRODUCT, [p.id for p in products]),
     })
 
 
@@ -60,11 +63,15 @@ def product(product_id: ObjectId, request: Request, session: DbSession, principa
 
 
 @router.get("/sc/{code}", response_class=HTMLResponse)
-def service_category(code: CategoryCodePath, request: Request, session: DbSession, principal: PagePrincipal,
-                     paging: Paging) -> HTMLResponse:
+def service_category(code: CategoryCodePath, request: Request, session: DbSession,
+                     principal: PagePrincipal) -> HTMLResponse:
+    """The stores offering a service: near the shopper when the page knows where they are (lat/lng), with
+    the filter bar, the list and the map (web.listings)."""
     category = taxonomy.category_detail(session, ServiceCategory, code)
-    rows, cursor = stores.list_stores(session, paging, merchant_id=None, category_code=code, public_only=True)
+    query = listings.parse(request.query_params)
+    rows = listings.listing(request, session, code, query)
     return render(request, "service_category.html", {
-        "principal": principal, "category": category, "stores": rows, "next_cursor": cursor,
+        "principal": principal, "category": category,
+        **listings.page_context(f"/sc/{code}", {}, query, rows, request.app.state.settings),
     })
 

@@ -11,6 +11,8 @@ from daodian.follows.pages import follow_state
 from daodian.kit.api.http import DbSession, ObjectId
 from daodian.kit.api.pagination import PageParams
 from daodian.kit.html.rendering import render
+from daodian.media import service as media
+from daodian.media.models import OwnerKind
 from daodian.merchants import stores
 from daodian.records import reviews
 
@@ -30,4 +32,6 @@ def store_page(store_id: ObjectId, request: Request, session: DbSession, princip
         "principal": principal, "store": detail, "can_manage": principal.can(Action.STORE_MANAGE, store.merchant_id),
         "reviews": latest, "more_reviews": more is not None,
         "follow": follow_state(session, principal, store.merchant_id),  # the follow button (loyalty)
+        "photos": media.photos_of(session, OwnerKind.STORE, [store.id]).get(store.id, []),
+        "review_photos": media.photos_of(session, OwnerKind.REVIEW, [r.id for r in latest]),
     })

@@ -74,6 +74,12 @@ def _record(session: Session, accounts: set[int | None]) -> None:
     session.add_all(PrincipalChange(account_id=account_id) for account_id in accounts)
 
 
+def record_change(session: Session, accounts: set[int | None]) -> None:
+    """Record a change the ORM hooks cannot see: one to who a token of another issuer is (an app's token,
+    accounts.tokens.foreign, remembered under its account): these accounts' entries are forgotten everywhere."""
+    _record(session, accounts)
+
+
 @event.listens_for(Session, "before_flush")
 def _on_flush(session: Session, _context, _instances) -> None:
     accounts: set[int | None] = set()

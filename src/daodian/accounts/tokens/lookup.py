@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from daodian.accounts.authz import Principal
 from daodian.accounts.models import AuthSession, StaffMembership, StaffRole, User
 from daodian.accounts.tokens.changes import changes_since
+from daodian.accounts.tokens.foreign import Resolver, resolver_for
 from daodian.accounts.tokens.hashing import hash_token
 from daodian.accounts.tokens.memory import PRINCIPALS, Key, PrincipalCache
 from daodian.kit.clock import utcnow
@@ -74,12 +75,21 @@ class _Watermark:
 _watermarks: dict[str, _Watermark] = {}  # per database (its URL): tests and servers may use several
 
 
+_watermark_of_bind: dict[int, tuple[object, _Watermark]] = {}  # id(bind) -> (bind, its watermark): a few
+
+
 def _watermark_of(factory: sessionmaker[Session]) -> _Watermark:
     bind = factory.kw["bind"]
+    known = _watermark_of_bind.get(id(bind))
+    if known is not None and known[0] is bind:  # rendering the URL cost every request more than the lookup
+        return known[1]
     url = str(bind.engine.url if isinstance(bind, Connection) else bind.url)
     watermark = _watermarks.get(url)
     if watermark is None:
         watermark = _watermarks[url] = _Watermark()
+    if len(_watermark_of_bind) > 64:  # tests make a bind per test: hold on to none of them for long
+        _watermark_of_bind.clear()
+    _watermark_of_bind[id(bind)] = (bind, watermark)
     return watermark
 
 
@@ -111,7 +121,8 @@ async def principal_for(factory: sessionmaker[Session], token: str, kind: str) -
     if known is not None:
         return known
     generation = PRINCIPALS.generation
-    found = await anyio.to_thread.run_sync(_lookup, factory, key)
+    foreign = resolver_for(token) if kind == "bearer" else None  # an app's token (accounts.tokens.foreign)
+    found = await anyio.to_thread.run_sync(_lookup, factory, key, foreign)
     if found is None:
         return None
     PRINCIPALS.put(key, *found, generation)
@@ -123,8 +134,11 @@ def _poll(factory: sessionmaker[Session], watermark: _Watermark) -> None:
         watermark.poll(connection, PRINCIPALS)
 
 
-def _lookup(factory: sessionmaker[Session], key: Key) -> tuple[Principal, datetime] | None:
+def _lookup(factory: sessionmaker[Session], key: Key, foreign: Resolver | None = None
+            ) -> tuple[Principal, datetime] | None:
     kind, token_hash = key
     with read_connection(factory) as connection:
+        if foreign is not None:
+            return foreign(connection, token_hash)
         return live_principal(connection, token_hash, kind)
 

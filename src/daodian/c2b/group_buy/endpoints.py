@@ -11,11 +11,13 @@ from daodian.c2b.group_buy.models import GroupBuy
 from daodian.c2b.group_buy.schemas import GroupBuyCreate, GroupBuyRead, JoinRead, SettleRead
 from daodian.kit.api.http import DbSession, ObjectId, QueryId, access
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["group-buys"])
+declare(router, "marketing:read", "marketing:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.post("/merchants/{merchant_id}/group-buys", status_code=status.HTTP_201_CREATED, response_model=GroupBuyRead,

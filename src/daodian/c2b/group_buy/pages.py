@@ -3,28 +3,38 @@ join button, which creates the consumer's order at the top price and leads to it
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnPagePrincipal
 from daodian.c2b.group_buy import service as group_buy
 from daodian.kit.api.http import ObjectId
+from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.html.forms import CheckedForm, login_redirect, see_other
+from daodian.kit.html.moments import time_left
 from daodian.kit.html.rendering import render
+from daodian.vouchers import qr
 
 router = APIRouter()
 
 
 def _context(factory, group_buy_id: int) -> dict:
     with unit_of_work(factory, read_only=True) as session:
-        return {"deal": group_buy.read(session, group_buy.get(session, group_buy_id))}
+        deal = group_buy.read(session, group_buy.get(session, group_buy_id))
+    # The progress bar runs up to the top tier: the price cannot drop further once that many have joined.
+    goal = max((t.min_participants for t in deal.tiers), default=deal.min_participants)
+    return {"deal": deal, "left": time_left(deal.ends_at, utcnow()), "goal": goal}
 
 
 @router.get("/group-buys/{group_buy_id}", response_class=HTMLResponse)
 def group_buy_page(group_buy_id: ObjectId, request: Request, principal: OwnPagePrincipal, factory: Factory) -> Response:
     problem = request.query_params.get("problem", "")[:40]
+    # Shared by link or by QR code (a friend scans it from this screen): the page's own public address.
+    share_url = f"{str(request.base_url).rstrip('/')}/group-buys/{group_buy_id}"
     return render(request, "marketing/group_buy.html",
-                  {**_context(factory, group_buy_id), "principal": principal, "problem": problem})
+                  {**_context(factory, group_buy_id), "principal": principal, "problem": problem,
+                   "share_url": share_url, "share_qr": Markup(qr.svg(share_url, scale=4))})
 
 
 @router.get("/group-buys/{group_buy_id}/progress", response_class=HTMLResponse)

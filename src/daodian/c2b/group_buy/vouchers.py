@@ -14,15 +14,18 @@ This module imports no order service, so vouchers.counter and vouchers.service m
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from daodian.c2b.group_buy.errors import GroupBuyPending
 from daodian.c2b.group_buy.models import GroupBuy, GroupBuyJoin, GroupBuyStatus
+from daodian.kit.db import gathered
 from daodian.vouchers.errors import VoucherRefunded
+from daodian.vouchers.events import BATCH_ORDER_IDS
 
 Outcome = Literal["pending", "succeeded", "failed"]
 _OUTCOMES: dict[str, Outcome] = {GroupBuyStatus.OPEN: "pending", GroupBuyStatus.SETTLING: "pending",
@@ -47,6 +50,13 @@ def _query():
         .join(GroupBuy, GroupBuy.id == GroupBuyJoin.group_buy_id)
 
 
+# Built once: a verification asks for every voucher, and building the statement cost as much as running it.
+_DEALS_OF_ORDERS = (select(GroupBuyJoin.order_id, GroupBuy.id, GroupBuy.status, GroupBuy.ends_at)
+                    .join(GroupBuy, GroupBuy.id == GroupBuyJoin.group_buy_id)
+                    .where(GroupBuyJoin.order_id.in_(bindparam("order_ids", expanding=True))))
+DEALS = "c2b.group_buy.deal_of_order"  # a kind of kit.db.gathered lookup: order id -> VoucherDeal
+
+
 def deal_of_order(session: Session, order_id: int) -> VoucherDeal | None:
     """The deal whose join this order pays, or None for an ordinary order (one indexed lookup)."""
     row = session.execute(_query().where(GroupBuyJoin.order_id == order_id)).first()
@@ -57,15 +67,19 @@ def deals_of_orders(session: Session, order_ids: set[int]) -> dict[int, VoucherD
     """The deals of many orders in one query, by order id; ordinary orders are absent."""
     if not order_ids:
         return {}
-    rows = session.execute(_query().where(GroupBuyJoin.order_id.in_(order_ids)))
+    rows = session.execute(_DEALS_OF_ORDERS, {"order_ids": list(order_ids)})
     return {row.order_id: VoucherDeal(row.id, GroupBuyStatus(row.status), row.ends_at) for row in rows}
 
 
 def check_redeemable(session: Session, order_id: int, *, zone: str, now: datetime) -> None:
     """Raise unless a voucher of this order may be consumed as far as group buys go: ordinary orders and
     joins of a deal that succeeded pass; an undecided deal gives `group_buy_pending` (409) with its close
-    in the store's local time (`zone`); a failed deal gives `voucher_refunded` (409)."""
-    deal = deal_of_order(session, order_id)
+    in the store's local time (`zone`); a failed deal gives `voucher_refunded` (409).
+
+    In a batch of verifications (kit.api.group_commit) the deals of all its vouchers' orders are read at once,
+    at its first verification: a deal's outcome, once `settled` or `failed`, never changes, and one read as
+    pending meanwhile is refused as pending, as it would have been a moment earlier."""
+    deal = gathered(session, DEALS, order_id, partial(deals_of_orders, session), keys_from=BATCH_ORDER_IDS)
     if deal is None or deal.outcome == "succeeded":
         return
     details = {"group_buy_id": deal.group_buy_id, "status": deal.status, "ends_at": deal.ends_at.isoformat()}

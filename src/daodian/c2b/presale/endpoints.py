@@ -14,11 +14,13 @@ from daodian.c2b.presale.schemas import PresaleCreate, PresaleRead, VoteIn, Vote
 from daodian.kit.api import idempotency
 from daodian.kit.api.http import DbSession, ObjectId, access, transaction_factory
 from daodian.kit.api.pagination import Page, Paging, fetch_page
+from daodian.kit.api.scopes import declare
 from daodian.kit.clock import utcnow
 from daodian.kit.db import unit_of_work
 from daodian.merchants import service as merchants
 
 router = APIRouter(tags=["presales"])
+declare(router, "marketing:read", "marketing:write")  # the scopes apps' tokens need here (kit.api.scopes)
 
 
 @router.get("/presales", response_model=Page[PresaleRead], openapi_extra=access("public"))

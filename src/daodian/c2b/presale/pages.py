@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from daodian.accounts.own_transaction_deps import AppSettings, Factory, OwnPagePrincipal
 from daodian.c2b.presale import service as presales
+from daodian.c2b.presale.models import PresaleVote
 from daodian.c2b.presale.schemas import VoteIn
 from daodian.kit.api.http import ObjectId
 from daodian.kit.clock import utcnow
@@ -41,9 +42,14 @@ def presale_page(presale_id: ObjectId, request: Request, principal: OwnPagePrinc
         stores = list(session.scalars(select(Store).where(Store.merchant_id == read.merchant_id,
                                                           Store.status != StoreStatus.CLOSED).order_by(Store.id)))
         store_options = [(s.id, s.name) for s in stores]
+        # The consumer's own votes: each candidate's panel says "you voted" and links the deposit order.
+        my_votes = {} if not principal.is_authenticated else dict(session.execute(
+            select(PresaleVote.candidate_id, PresaleVote.deposit_order_id).where(
+                PresaleVote.consumer_id == principal.user_id,
+                PresaleVote.candidate_id.in_([c.id for c in read.candidates]))).all())
     return render(request, "marketing/presale.html", {
         "principal": principal, "presale": read, "left": time_left(read.closes_at, utcnow()), "stores": store_options,
-        "problem": problem})
+        "problem": problem, "my_votes": my_votes})
 
 
 @router.get("/presales/{presale_id}/progress", response_class=HTMLResponse)

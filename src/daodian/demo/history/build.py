@@ -88,7 +88,8 @@ def _offer(rng, city: HistoryCity, ids: Ids, now) -> tuple[history.Offer, histor
     offer = history.Offer(
         consumer_ids=consumer_ids, sku_ids=np.asarray(skus["id"], dtype=np.int64), sku_leaf=product_leaf[sku_product],
         product_leaves=city.product_leaves, item_leaf=item_leaf, service_leaves=city.service_leaves,
-        offer_store=offer_store[keep], offer_item=offer_item)
+        offer_store=offer_store[keep], offer_item=offer_item,
+        favoured=np.flatnonzero(np.isin(offer_store[keep], chain)))
     people = range(city.consumers_from, len(users["id"]))
     prices = history_rows.Prices(
         sku_price=np.asarray(skus["price_fen"], dtype=np.int64), sku_merchant=product_merchant[sku_product],

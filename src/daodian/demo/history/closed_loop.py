@@ -20,6 +20,11 @@ PURCHASES_PER_CONSUMER = 1.6  # online product orders per consumer per 90 days
 CONSUMPTIONS_PER_CONSUMER = 1.2  # unrelated service visits per consumer per 90 days (the noise)
 VOUCHER_SHARE = 0.55  # visits paid online with a voucher; the rest are recorded at the POS
 IDENTIFIED_SHARE = 0.85  # POS records where the member agreed to be identified
+# The demo chain's regulars: people who come back to it (a real chain has them, and its console shows a
+# demo's merchant charts above the privacy threshold k=10 per store and month only with enough of them).
+REGULARS_SHARE = 0.1  # of the consumers ...
+REGULARS_AT_LEAST = 300  # ... and never fewer than this (a small demo city)
+REGULAR_VISITS = 2.4  # visits per regular per 90 days, spread over the chain's offers
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Offer:
     service_leaves: list[str]
     offer_store: np.ndarray  # store id of each (store, item) offer in the history stores
     offer_item: np.ndarray  # item position of each offer
+    favoured: np.ndarray | None = None  # offer positions at the demo chain, where its regulars go
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,16 @@ def plan(rng: np.random.Generator, offer: Offer, days: int, now: np.datetime64) 
     n_consumer = np.repeat(offer.consumer_ids, m)
     n_offer = rng.integers(0, offer.offer_store.size, n_consumer.size)
     n_at = _uniform_times(rng, start, now, n_consumer.size)
+
+    # The chain's regulars: extra visits to its offers only.
+    if offer.favoured is not None and offer.favoured.size:
+        regulars = rng.choice(offer.consumer_ids, min(n_people, max(int(n_people * REGULARS_SHARE),
+                                                                      REGULARS_AT_LEAST)), replace=False)
+        r = rng.poisson(REGULAR_VISITS * scale, regulars.size)
+        r_consumer = np.repeat(regulars, r)
+        n_consumer = np.concatenate([n_consumer, r_consumer])
+        n_offer = np.concatenate([n_offer, offer.favoured[rng.integers(0, offer.favoured.size, r_consumer.size)]])
+        n_at = np.concatenate([n_at, _uniform_times(rng, start, now, r_consumer.size)])
 
     f_offer = np.array([offers_of[s][j % offers_of[s].size] for s, j in
                         zip(f_leaf.tolist(), rng.integers(0, 1 << 30, f_leaf.size).tolist())], dtype=np.int64)

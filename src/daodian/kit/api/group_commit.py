@@ -15,7 +15,8 @@ them one after another in one unit of work, each in a SAVEPOINT of its own:
 
 The units of a batch share one Session, and lookups for the transaction's length (kit.db.remembered,
 kit.db.gathered: a unit names in `wants` what it will look up, and the batch reads each kind once for all).
-After a unit's rollback both are dropped and read afresh. SQLite has one writer per process (its write turn,
+After the rollback of a unit that wrote something both are dropped and read afresh (a refusal decided
+before writing keeps them: `_Writes`). SQLite has one writer per process (its write turn,
 kit.api.http); PostgreSQL a few. A PostgreSQL batch gives up a row lock it waited BATCH_LOCK_TIMEOUT for (a
 deadlock between two batches would otherwise hold both for a second): that unit runs alone afterwards.
 """
@@ -27,7 +28,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from daodian.kit.api.http import in_write_turn
@@ -115,14 +116,18 @@ class GroupCommit:
             if not self.is_sqlite:
                 session.execute(text(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'"))
             _start_memo(session, batch)
+            writes = _Writes()
+            event.listen(session.connection(), "before_cursor_execute", writes)
             for unit in batch:
                 savepoint = session.begin_nested()
+                written = writes.count
                 try:
                     outcomes.append(unit.work(session))
                     savepoint.commit()
                 except DomainError as exc:
                     savepoint.rollback()
-                    _forget(session, batch)
+                    if writes.count != written:  # a refusal that changed nothing keeps what the batch read
+                        _forget(session, batch)
                     if unit.after_error is not None:
                         unit.after_error(session, exc)
                     outcomes.append(exc)
@@ -143,6 +148,23 @@ class GroupCommit:
                 with unit_of_work(factory) as session:
                     unit.after_error(session, exc)
             return exc
+
+
+class _Writes:
+    """Counts the statements of a batch's connection that may change rows. Most refusals (a wrong code, a use
+    already consumed) are decided before their unit writes anything: rolling such a unit back undoes
+    nothing, so the batch keeps what it read (the memo, the loaded objects) instead of reading it all again
+    for every unit after each refusal. (An object the unit changed in memory without writing it is expired by
+    the savepoint's rollback itself.)"""
+
+    WRITING = ("INSERT", "UPDATE", "DELETE", "WITH", "REPLACE", "MERGE")  # WITH: a CTE may write
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, _connection, _cursor, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:7].upper().startswith(self.WRITING):
+            self.count += 1
 
 
 def _start_memo(session: Session, batch: list[_Unit]) -> None:

@@ -50,8 +50,8 @@ def _turn_per_transaction(request: Request) -> bool:
 
 def _needs_write_turn(request: Request) -> bool:
     """On SQLite one transaction writes at a time whatever we do. A writing request (any method but a read)
-    waits for its turn in the event loop, with neither a thread nor a timeout, instead of inside SQLite's
-    busy_timeout holding a thread and a slot, where a lock holder slowed down between its thread hops (its
+    waits for its turn in the event loop (holding its slot), with neither a thread nor a timeout, instead of
+    inside SQLite's busy_timeout holding a thread, where a lock holder slowed down between its thread hops (its
     principal lookup, its route, its commit) could time the waiters out with 503s under load."""
     return (request.method not in READ_METHODS and request.app.state.settings.is_sqlite
             and not _turn_per_transaction(request))
@@ -95,23 +95,29 @@ def transaction_factory(request: Request) -> Callable[[], Session] | sessionmake
 
 
 async def _db_gate(request: Request) -> Session:
-    """The write turn first when the request needs it, then a slot (a request holding a slot never waits for
-    the turn), then the request's unit of work, whose session it returns: DbSlot and DbSession are this one
-    dependency, resolved once per request. All three are let go on the request's function-scope exit stack,
-    where FastAPI ends `scope="function"` dependencies: after the route and its response's serialisation,
-    before the response is sent. A plain async dependency, not a generator: FastAPI wraps each generator
+    """A slot, then the write turn when the request needs it, then the request's unit of work, whose session it
+    returns: DbSlot and DbSession are this one dependency, resolved once per request.
+
+    Slot before turn, for every route: idempotent routes take the turn per transaction from their worker
+    thread while they hold their slot (transaction_factory), and their group-commit units wait on a writer
+    that takes the turn. When plain writes took the turn first and a slot second, one of them holding the
+    turn could wait for a slot held by requests that all waited for the turn: nobody moved again. Now the
+    turn's holder always has its slot already and waits for nothing but its own work.
+
+    All three are let go on the request's function-scope exit stack, where FastAPI ends `scope="function"`
+    dependencies: after the route and its response's serialisation, before the response is sent. A plain async dependency, not a generator: FastAPI wraps each generator
     dependency in two context managers, a cancel scope and a checkpoint, which cost more than this whole gate
     (and the three nested dependencies it replaces cost three times that)."""
     app = request.app
     exits: AsyncExitStack = request.scope["fastapi_function_astack"]  # FastAPI's own, asserted by it too
+    slots = _app_slots(app)
+    await slots.acquire()
+    exits.callback(slots.release)
     if _needs_write_turn(request):
         turn = _app_turn(app)
         await turn.acquire()
         exits.callback(turn.release)
         request.state.holds_write_turn = True
-    slots = _app_slots(app)
-    await slots.acquire()
-    exits.callback(slots.release)
     unit = RequestUnit(app.state.session_factory, read_only=request.method in READ_METHODS)
     token = CURRENT_UNIT.set(unit)
     exits.callback(CURRENT_UNIT.reset, token)

@@ -90,8 +90,10 @@ class IdempotencyInProgress(Conflict):
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
 
 
-def key_header(request: Request) -> str:
+async def key_header(request: Request) -> str:
     """The `Idempotency-Key` header, required on the routes that declare `openapi(...)` below.
+
+    Async though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, one hop more.
 
     A dependency rather than a FastAPI `Header` parameter, so that a missing key is the documented
     400 `idempotency_key_required` (not a generic 422), after authentication (401) and before the body

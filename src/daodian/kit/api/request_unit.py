@@ -7,16 +7,21 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from daodian.kit.db import BEGIN_MODE, WRITE_TURN
+from daodian.kit.db import BEGIN_MODE, STATEMENT_BY_STATEMENT, WRITE_TURN
 
-_DEFERRED_BINDS: dict[int, tuple[Engine, Engine]] = {}  # id(engine) -> (engine, its reading twin); a few
+_READING_BINDS: dict[int, tuple[Engine, Engine]] = {}  # id(engine) -> (engine, its reading twin); a few
 
 
 def _reading_bind(engine: Engine) -> Engine:
-    """The engine whose connections begin SQLite transactions DEFERRED: a read takes no write lock."""
-    known = _DEFERRED_BINDS.get(id(engine))
+    """The engine a read request's session uses: each statement on its own, no transaction around them. On
+    PostgreSQL (AUTOCOMMIT) that sees what a transaction at READ COMMITTED would have seen, every statement its
+    own snapshot, without the BEGIN and COMMIT round trips (GET /api/v1/health: three round trips became one);
+    SQLite reads the same way (kit.db.STATEMENT_BY_STATEMENT), and takes no write lock."""
+    known = _READING_BINDS.get(id(engine))
     if known is None or known[0] is not engine:
-        known = _DEFERRED_BINDS[id(engine)] = (engine, engine.execution_options(**{BEGIN_MODE: "DEFERRED"}))
+        options = ({BEGIN_MODE: STATEMENT_BY_STATEMENT} if engine.dialect.name == "sqlite"
+                   else {"isolation_level": "AUTOCOMMIT"})
+        known = _READING_BINDS[id(engine)] = (engine, engine.execution_options(**options))
     return known[1]
 
 
@@ -27,15 +32,16 @@ class RequestUnit:
     and the transaction ends in the thread that ran the route (kit.api.one_hop) or, for a route run
     otherwise, at the dependency's exit.
 
-    Reads (GET, HEAD, OPTIONS) on SQLite begin DEFERRED, taking no write lock; everything else locks up front
-    (kit.db). The request's session factory puts no write turn in its sessions (that is transaction_factory's),
-    so unit_of_work's WRITE_TURN has nothing to do here."""
+    Reads (GET, HEAD, OPTIONS) run each statement on its own (`_reading_bind`), on SQLite taking no write lock;
+    everything else is one transaction, on SQLite locked up front (kit.db). The request's session factory puts
+    no write turn in its sessions (that is transaction_factory's), so unit_of_work's WRITE_TURN has nothing to
+    do here."""
 
     def __init__(self, factory: sessionmaker[Session], *, read_only: bool) -> None:
         bind = factory.kw.get("bind")
-        if read_only and isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        if read_only and isinstance(bind, Engine):
             self.session = factory(bind=_reading_bind(bind))
-        else:  # PostgreSQL, and a factory bound to a connection (the tests'), which issues no BEGIN of its own
+        else:  # writes, and a factory bound to a connection (the tests'), which issues no BEGIN of its own
             self.session = factory()
         assert WRITE_TURN not in self.session.info, "a request's session is not transaction_factory's"
         self.ended = False

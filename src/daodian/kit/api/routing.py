@@ -107,6 +107,32 @@ class RouteIndex:
         await self.router.app(scope, receive, send)  # the framework's own answer: 405, a redirect, 404
 
 
+def serves(route: BaseRoute, scope: Scope) -> bool | None:
+    """Whether `route` answers this request (path and method) with its own handler: None if it does not
+    match, False if it matches but its path parameters fail their types (`/tiers/{tier_id}` matches
+    `/tiers/summary`, then answers 422), True otherwise. What a 405's `Allow` header is made of."""
+    match, child_scope = route.matches(scope)
+    if match is not Match.FULL:
+        return None
+    if not isinstance(route, APIRoute):
+        return True
+    values = child_scope.get("path_params", {})
+    return not any(field.validate(values.get(field.alias), {}, loc=("path", field.alias))[1]
+                   for field in route.dependant.path_params)
+
+
+def allowed_methods(routes: list[BaseRoute], scope: Scope, methods: tuple[str, ...]) -> list[str]:
+    """The methods a path accepts: those whose first matching route (the one that would answer) serves it."""
+    allowed = []
+    for method in methods:
+        method_scope = {**scope, "method": method}
+        first = next((answer for answer in (serves(route, method_scope) for route in routes) if answer is not None),
+                     None)
+        if first:
+            allowed.append(method)
+    return allowed
+
+
 def index_routes(router: APIRouter) -> None:
     """Route the app's requests through a RouteIndex of its router."""
     router.middleware_stack = RouteIndex(router)

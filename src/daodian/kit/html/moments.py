@@ -16,3 +16,12 @@ def local_time(moment: datetime | None, zone: str | None = None, fmt: str = "%Y-
 
 # Registered once, when web.pages builds the routes: templates call local_time(moment, store.timezone).
 env.globals["local_time"] = local_time
+
+
+def time_left(until: datetime, now: datetime) -> dict[str, int] | None:
+    """Whole days, hours and minutes until `until` (a deadline shown as a countdown); None once it has passed."""
+    seconds = int((until - now).total_seconds())
+    if seconds <= 0:
+        return None
+    minutes = seconds // 60
+    return {"days": minutes // 1440, "hours": minutes % 1440 // 60, "minutes": minutes % 60}

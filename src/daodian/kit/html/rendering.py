@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,29 @@ env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
 env.filters["yuan"] = format_yuan
 
 
+def nickname(display_name: str | None) -> str:
+    """How a consumer appears to other people (reviews): the first character and two stars, as on receipts,
+    never the full real name an account was opened with."""
+    name = (display_name or "").strip()
+    return f"{name[0]}**" if name else "***"
+
+
+env.filters["nickname"] = nickname
+
+
 def request_locale(request: Request) -> str:
     return i18n.pick_locale(request.cookies.get(LANG_COOKIE), get_settings().default_locale)
 
 
 def localized(obj: Any, field: str = "name") -> str:
-    """The English name when the page is in English and one exists, else the Chinese one."""
+    """The English name when the page is in English and one exists, else the Chinese one. `obj` is a model
+    or a JSON-ready dict (the views some pages render without building models)."""
+    get = obj.get if isinstance(obj, Mapping) else lambda name: getattr(obj, name, None)
     if i18n.current_locale.get() == "en":
-        english = getattr(obj, f"{field}_en", None)
+        english = get(f"{field}_en")
         if english:
             return english
-    return getattr(obj, f"{field}_zh", None) or getattr(obj, field, "")
+    return get(f"{field}_zh") or get(field) or ""
 
 
 env.globals["L"] = localized

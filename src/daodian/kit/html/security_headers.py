@@ -12,6 +12,7 @@ lookup and a few header appends.
 """
 
 import re
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,14 +23,26 @@ CAMERA_PATHS = re.compile(r"^/merchant/counter/\d+/verify$")
 HSTS_SECONDS = 180 * 24 * 3600
 
 
-def content_security_policy(nonce: str | None) -> str:
+def tile_source(url_template: str) -> str:
+    """The CSP source of the map tiles' server ("" when they come from this site): the scheme and host of
+    the tile URL template, its {s} label widened to `*` (CSP wildcards only whole leftmost labels)."""
+    parts = urlsplit(url_template)
+    if not parts.scheme or not parts.hostname:
+        return ""
+    host = parts.hostname
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else ""
+    return f"{parts.scheme}://{host}" if host and "{" not in host else ""
+
+
+def content_security_policy(nonce: str | None, images: str = "") -> str:
     scripts = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     # Styles: the charts and htmx set inline styles on elements, which only 'unsafe-inline' allows; a
     # style cannot run code, so this is the usual trade.
     return ("default-src 'self'; "
             f"script-src {scripts}; "
             "style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; "
+            f"img-src 'self' data: blob:{' ' + images if images else ''}; "
             "connect-src 'self'; "
             "font-src 'self'; "
             "object-src 'none'; "
@@ -47,6 +60,7 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.hsts = settings.cookie_secure
+        self.images = tile_source(settings.map_tile_url)  # the map's tiles (web/listings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,7 +76,7 @@ class SecurityHeaders:
                 if content_type.startswith(b"text/html"):
                     nonce = (scope.get("state") or {}).get("csp_nonce")
                     added += [
-                        (b"content-security-policy", content_security_policy(nonce).encode()),
+                        (b"content-security-policy", content_security_policy(nonce, self.images).encode()),
                         (b"x-frame-options", b"DENY"),
                         (b"referrer-policy", b"strict-origin-when-cross-origin"),
                         (b"permissions-policy", permissions_policy(scope["path"]).encode()),

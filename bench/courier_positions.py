@@ -1,0 +1,159 @@
+"""Couriers' position reports under load: 2,000 couriers each reporting every 5 s (400 writes/s), and what that
+does to everyone else's requests, in one run.
+
+    flock /tmp/bench.lock .venv/bin/python bench/courier_positions.py
+    flock /tmp/bench.lock .venv/bin/python bench/courier_positions.py \
+        --database-url postgresql+psycopg://postgres@127.0.0.1/daodian_bench_positions
+
+A real server (uvicorn, `--workers`, periodic jobs off) on a scratch database with `--couriers` couriers on
+duty, each with a bearer token, and one consumer. wrk drives `POST /api/v1/couriers/me/positions`, taking the
+couriers in turn, paced to about `--rate` reports/s (bench/courier_positions.lua). The anchor is the same
+server without that load: a probe (wrk, 4 connections) on `GET /api/v1/me` as the consumer, in interleaved
+rounds with and without the position load, so a change in the shared machine's load falls on both alike.
+Printed: the reports/s held, their p50/p99, how many the server kept (each courier's report every ~5 s is
+kept; a faster one would be answered but not stored), and the probe's p50/p99 with and without the load.
+Target (issue 19): 400 reports/s held on SQLite and PostgreSQL while the probe's p99 rises by <= 20 %.
+
+A leg in which wrk saw a socket error or a status above 399, fewer reports than asked, or a server that died,
+stops the run with a non-zero exit and no figures.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import BenchFailed, fresh_database, load_average, main_guard, running_server, wrk_binary  # noqa: E402
+
+from daodian import migrate  # noqa: E402
+from daodian.accounts import service as accounts  # noqa: E402
+from daodian.accounts.models import User  # noqa: E402
+from daodian.delivery.models import Courier, CourierPosition  # noqa: E402
+from daodian.kit.clock import utcnow  # noqa: E402
+from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
+from daodian.kit.settings import Settings  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+LUA = BENCH / "courier_positions.lua"
+RESULT = re.compile(r"^RESULT (\{.*\})$", re.M)
+
+
+def prepare(url: str, couriers: int) -> tuple[list[str], str]:
+    """The couriers' tokens and the consumer's."""
+    fresh_database(url)
+    settings = Settings(env="dev", database_url=url)
+    engine = create_db_engine(settings)
+    migrate.upgrade(settings, engine)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        now = utcnow()
+        session.execute(User.__table__.insert(), [
+            {"phone": f"1770{i:07d}", "display_name": f"骑手{i}", "password_hash": "!", "is_operator": False,
+             "is_active": True, "failed_logins": 0, "created_at": now} for i in range(couriers + 1)])
+        ids = session.scalars(select(User.id).order_by(User.id)).all()
+        session.execute(Courier.__table__.insert(), [
+            {"user_id": user_id, "speed_m_per_min": 250, "capacity": 4, "online": True, "created_at": now,
+             "position_at": now - timedelta(minutes=1)} for user_id in ids[1:]])
+        users = {u.id: u for u in session.scalars(select(User))}
+        tokens = [accounts.open_session(session, users[user_id], kind="bearer", days=1)[0] for user_id in ids[1:]]
+        consumer = accounts.open_session(session, users[ids[0]], kind="bearer", days=1)[0]
+    engine.dispose()
+    return tokens, consumer
+
+
+def wrk(url: str, path: str, *, connections: int, seconds: float, script: Path | None = None,
+        args: list[str] | None = None, headers: list[str] | None = None, env: dict | None = None) -> dict:
+    command = [wrk_binary(), "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds:.0f}s",
+               "--latency", "-s", str(script or BENCH / "request_path.lua")]
+    for header in headers or []:
+        command += ["-H", header]
+    command += [f"{url}{path}"]
+    if args:
+        command += ["--", *args]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=seconds + 60)
+    found = RESULT.search(done.stdout)
+    if done.returncode != 0 or not found:
+        raise BenchFailed(f"wrk failed on {path}:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(found.group(1))
+    if result["socket_errors"] or result["non_2xx_3xx"]:
+        raise BenchFailed(f"{path}: {result['socket_errors']} socket errors, {result['non_2xx_3xx']} error statuses")
+    result["rate"] = result["requests"] / result["seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=f"sqlite:///{BENCH.parent / 'var' / 'bench' / 'positions.sqlite3'}")
+    parser.add_argument("--couriers", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=400.0, help="position reports per second to hold")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per leg")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=48, help="wrk connections sending positions")
+    options = parser.parse_args()
+
+    tokens, consumer = prepare(options.database_url, options.couriers)
+    token_file = Path(tempfile.mkstemp(prefix="couriers-", suffix=".txt")[1])
+    token_file.write_text("\n".join(tokens) + "\n")
+    # Each connection waits `pause` before each request, so `connections` / (pause + latency) is the rate:
+    # paced a little faster than asked, and the rate actually held is what is checked and printed.
+    pause_ms = max(1, int(options.connections / (options.rate * 1.1) * 1000))
+    probe_headers = [f"Authorization: Bearer {consumer}"]
+    calm, loaded, positions = [], [], []
+    env = {"DAODIAN_PERIODIC_JOBS": "false"}
+    print(f"{options.couriers} couriers, {options.workers} workers, database "
+          f"{options.database_url.split('://')[0]}, {load_average()}")
+    try:
+        with running_server(options.database_url, options.workers, env) as url:
+            wrk(url, "/api/v1/me", connections=4, seconds=3, headers=probe_headers)  # warm up
+            for _ in range(options.rounds):
+                calm.append(wrk(url, "/api/v1/me", connections=4, seconds=options.seconds, headers=probe_headers))
+                holder: dict = {}
+                load = threading.Thread(target=lambda into=holder: into.update(wrk(
+                    url, "/api/v1/couriers/me/positions", connections=options.connections,
+                    seconds=options.seconds + 2, script=LUA, args=[str(token_file)],
+                    env={"PAUSE_MS": str(pause_ms)})))
+                load.start()
+                loaded.append(wrk(url, "/api/v1/me", connections=4, seconds=options.seconds,
+                                  headers=probe_headers))
+                load.join()
+                if "rate" not in holder:
+                    raise BenchFailed("the position load did not finish")
+                positions.append(holder)
+    finally:
+        token_file.unlink(missing_ok=True)
+    engine = create_db_engine(Settings(env="dev", database_url=options.database_url))
+    with unit_of_work(make_session_factory(engine), read_only=True) as session:
+        kept = session.scalar(select(func.count()).select_from(CourierPosition))
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT 1"))
+    engine.dispose()
+
+    held = min(p["rate"] for p in positions)
+    sent = sum(p["requests"] for p in positions)
+    calm_p99 = max(c["p99_ms"] for c in calm)
+    loaded_p99 = max(c["p99_ms"] for c in loaded)
+    print(f"position reports: {held:,.0f}/s held (lowest round; asked {options.rate:,.0f}/s), p50 "
+          f"{max(p['p50_ms'] for p in positions):.1f} ms, p99 {max(p['p99_ms'] for p in positions):.1f} ms; "
+          f"{kept:,} of {sent:,} kept")
+    print(f"GET /api/v1/me without the load: {min(c['rate'] for c in calm):,.0f} req/s, p50 "
+          f"{max(c['p50_ms'] for c in calm):.1f} ms, p99 {calm_p99:.1f} ms")
+    print(f"GET /api/v1/me with the load:    {min(c['rate'] for c in loaded):,.0f} req/s, p50 "
+          f"{max(c['p50_ms'] for c in loaded):.1f} ms, p99 {loaded_p99:.1f} ms "
+          f"({(loaded_p99 / calm_p99 - 1) * 100:+.0f} % p99; target <= +20 %)")
+    print(f"held >= {options.rate:.0f}/s: {'yes' if held >= options.rate else 'NO'}; "
+          f"p99 rise <= 20 %: {'yes' if loaded_p99 <= calm_p99 * 1.2 else 'NO'}; {load_average()}")
+
+
+if __name__ == "__main__":
+    main_guard(main)

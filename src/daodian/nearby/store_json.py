@@ -1,0 +1,82 @@
+"""Store views as JSON, kept per process, for putting a nearby page together without the database.
+
+A store's view (merchants.stores.store_views) changes only when the store's row is stamped, which the
+nearby index hears of within about a second (it polls every change, nearby.index). So each process keeps
+the views it has shown, as JSON split around their `open_now` (which is the one the ranking used,
+written in per answer), and forgets a store's as soon as the index applies a change to it. A view read
+from a database snapshot older than a change the index has applied meanwhile is shown but not kept: a
+request notes `generation` before its first read, and a view is kept only if nothing was forgotten since.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import pydantic_core
+from sqlalchemy.orm import Session
+
+from daodian.merchants import stores
+
+Hit = Any  # nearby.index.Hit (imported by nothing here: the index holds a StoreJson)
+
+MAX_KEPT = 50_000  # store views kept per process (about 1 KB each); the oldest tenth goes when full
+_OPEN, _OPEN_TRUE = b'"open_now":false', b'"open_now":true'
+_FIRST = b'{"distance_m":'
+
+
+class StoreJson:
+    """Store views as JSON, by store id, split around their `open_now`."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[bytes, bytes]] = {}
+        self._generation = 0  # moves on every forget: a view read before a change is then not kept
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    @property
+    def generation(self) -> int:
+        """Note it before a request's first database read; pass it to `items_json`."""
+        return self._generation
+
+    def forget(self, store_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._generation += 1
+            for store_id in store_ids:
+                self._kept.pop(store_id, None)
+
+    def items_json(self, session: Session, hits: list[Hit], generation: int) -> bytes:
+        """nearby.views.items(session, hits) as a JSON array; `generation` as noted before the request's
+        first read from `session`."""
+        kept = self._kept
+        missing = [h.store_id for h in hits if h.store_id not in kept]
+        read = self._read(session, missing, generation) if missing else {}
+        shown = [(h, kept.get(h.store_id) or read.get(h.store_id)) for h in hits]
+        shown = [(h, view) for h, view in shown if view is not None]  # else deleted since the index looked
+        # The hits' own fields in one call, cut apart again: each object starts with the same key.
+        rest = pydantic_core.to_json([{"distance_m": round(h.distance_m), "open_now": h.open_now, "score": h.score,
+                                       "score_parts": h.score_parts, "promoted": h.promoted} for h, _ in shown])
+        tails = rest[len(_FIRST) + 1:-1].split(b"}," + _FIRST) if shown else []
+        parts = [b'{"store":' + view[0] + (_OPEN_TRUE if h.open_now else _OPEN) + view[1] + b"," + _FIRST[1:] + tail
+                 for (h, view), tail in zip(shown, tails)]
+        parts[:-1] = [p + b"}" for p in parts[:-1]]
+        return b"[" + b",".join(parts) + b"]"
+
+    def _read(self, session: Session, store_ids: list[int], generation: int) -> dict[int, tuple[bytes, bytes]]:
+        """Read these stores' views; keep them unless a store was forgotten since `generation` (they may
+        be older than the change the index applied: shown this once, not kept)."""
+        found = {}
+        for view in stores.store_views(session, store_ids, open_now=dict.fromkeys(store_ids, False)):
+            before, after = pydantic_core.to_json(view).split(_OPEN, 1)
+            found[view["id"]] = (before, after)
+        with self._lock:
+            if generation == self._generation:
+                kept = self._kept
+                kept.update(found)
+                if len(kept) > MAX_KEPT:  # the oldest tenth goes (dicts keep insertion order)
+                    for store_id in list(kept)[: len(kept) - MAX_KEPT * 9 // 10]:
+                        del kept[store_id]
+        return found
