@@ -1,7 +1,5 @@
 """Couriers, deliveries and the dispatch board over JSON; the consumer's live tracking as server-sent events."""
 
-import asyncio
-import json
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
@@ -9,8 +7,7 @@ from fastapi.responses import StreamingResponse
 from daodian.accounts.authz import Action, authorize, require_operator
 from daodian.accounts.dependencies import LoggedIn
 from daodian.accounts.own_transaction_deps import Factory, OwnLoggedIn
-from daodian.delivery import couriers, deliveries, dispatching
-from daodian.delivery.models import Delivery, DeliveryStatus
+from daodian.delivery import couriers, deliveries, dispatching, tracking
 from daodian.delivery.reads import board_of, courier_read, delivery_read, read_for
 from daodian.delivery.schemas import (
     BoardRead,
@@ -28,12 +25,9 @@ from daodian.delivery.schemas import (
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.scopes import declare
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
 
 router = APIRouter(tags=["delivery"])
 declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
-TRACKING_POLL_S = 2.0  # how often a tracking stream looks for news (positions are kept every few seconds)
-TRACKING_MAX_S = 15 * 60  # a stream ends after this; EventSource reconnects by itself
 
 
 # --- couriers ---------------------------------------------------------------------------------------
@@ -151,29 +145,7 @@ async def order_delivery_events(order_id: ObjectId, request: Request, factory: F
                                 principal: OwnLoggedIn) -> StreamingResponse:
     """Live tracking as server-sent events: a `delivery` event (the same JSON as `GET .../delivery`) now and at
     each change of status, ETA or courier position, until delivered or cancelled."""
-    with unit_of_work(factory, read_only=True) as session:
-        delivery_id = deliveries.of_order(session, principal, order_id).id  # 404 before the stream starts
-
-    def snapshot() -> str:
-        with unit_of_work(factory, read_only=True) as session:
-            delivery = session.get(Delivery, delivery_id)
-            return read_for(session, principal, delivery).model_dump_json()
-
-    async def stream():
-        last, waited = None, 0.0
-        yield "retry: 3000\n\n"
-        while waited < TRACKING_MAX_S and not await request.is_disconnected():
-            data = await asyncio.to_thread(snapshot)
-            if data != last:
-                last = data
-                yield f"event: delivery\ndata: {data}\n\n"
-                if json.loads(data)["status"] in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
-                    return
-            await asyncio.sleep(TRACKING_POLL_S)
-            waited += TRACKING_POLL_S
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return tracking.events(request, factory, principal, order_id, lambda read: read.model_dump_json())
 
 
 # --- dispatch board ----------------------------------------------------------------------------------

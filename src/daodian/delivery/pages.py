@@ -6,24 +6,20 @@ API, WGS-84); the tracking page listens to server-sent events and moves the cour
 without map tiles: the markers, the scale and the attribution still show.
 """
 
-import asyncio
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from daodian.accounts.authz import Action, Principal
 from daodian.accounts.dependencies import PagePrincipal
 from daodian.accounts.own_transaction_deps import Factory, OwnPagePrincipal
-from daodian.delivery import couriers, deliveries
-from daodian.delivery.endpoints import TRACKING_MAX_S, TRACKING_POLL_S
+from daodian.delivery import couriers, deliveries, tracking
 from daodian.delivery.errors import NotACourier
-from daodian.delivery.models import Delivery, DeliveryStatus
 from daodian.delivery.reads import board_of, courier_read, delivery_read, read_for
 from daodian.delivery.schemas import PositionIn, ShiftIn
 from daodian.geo.datum import from_wgs84
 from daodian.kit.api.http import DbSession, ObjectId
-from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, NotFound
 from daodian.kit.html.forms import CheckedForm, login_redirect, see_other, text
 from daodian.kit.html.rendering import render
@@ -133,28 +129,8 @@ def tracking_page(order_id: ObjectId, request: Request, session: DbSession, prin
 async def tracking_events(order_id: ObjectId, request: Request, factory: Factory,
                           principal: OwnPagePrincipal) -> Response:
     """The tracking page's server-sent events: the delivery as JSON plus its points in the tiles' datum."""
-    with unit_of_work(factory, read_only=True) as session:
-        delivery_id = deliveries.of_order(session, principal, order_id).id
-
-    def snapshot() -> str:
-        with unit_of_work(factory, read_only=True) as session:
-            read = read_for(session, principal, session.get(Delivery, delivery_id))
-            return json.dumps({"delivery": json.loads(read.model_dump_json()), "map": _map_data(read)})
-
-    async def stream():
-        last, waited = None, 0.0
-        yield "retry: 3000\n\n"
-        while waited < TRACKING_MAX_S and not await request.is_disconnected():
-            data = await asyncio.to_thread(snapshot)
-            if data != last:
-                last = data
-                yield f"event: delivery\ndata: {data}\n\n"
-                if json.loads(data)["delivery"]["status"] in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
-                    return
-            await asyncio.sleep(TRACKING_POLL_S)
-            waited += TRACKING_POLL_S
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+    return tracking.events(request, factory, principal, order_id, lambda read: json.dumps(
+        {"delivery": json.loads(read.model_dump_json()), "map": _map_data(read)}))
 
 
 # --- dispatch boards --------------------------------------------------------------------------------------
