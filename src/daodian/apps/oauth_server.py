@@ -14,7 +14,7 @@ from functools import cached_property
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
-from authlib.oauth2.rfc6749.requests import OAuth2Payload
+from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest, OAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -56,6 +56,17 @@ class FormPayload(OAuth2Payload):
         for key, value in self._pairs:
             values[key].append(value)
         return values
+
+
+class ReadFields(JsonPayload):
+    """A request's fields as a JSON payload."""
+
+    def __init__(self, fields: dict[str, str]):
+        self._fields = fields
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._fields
 
 
 class PlainRequest(OAuth2Request):
@@ -340,8 +351,12 @@ class Server(AuthorizationServer):
     def create_oauth2_request(self, request: PlainRequest) -> PlainRequest:
         return request
 
-    def create_json_request(self, request):
-        raise NotImplementedError("no JSON endpoints")
+    def create_json_request(self, request: PlainRequest) -> JsonRequest:
+        """Authlib asks for this only from its JSON endpoints (dynamic client registration, RFC 7591/7592), which
+        daodian does not mount (apps are registered in the developer console); the fields as read stand in."""
+        json_request = JsonRequest(request.method, request.uri, request.headers)
+        json_request.payload = ReadFields({**request.args, **request.form})
+        return json_request
 
     def handle_response(self, status: int, body, headers) -> tuple[int, object, list]:
         return status, body, list(headers or [])
