@@ -23,7 +23,7 @@ from daodian.kit.ops import metrics
 from daodian.kit.ops.metrics import RequestMetrics
 from daodian.kit.ops.request_ids import RequestIds
 from daodian.kit.settings import Settings, get_settings
-from daodian.nearby.index import warm_up as start_nearby
+from daodian.nearby.process import warm_up as start_nearby
 from daodian.search.service import start as start_search
 from daodian.web.error_pages import render_error_page
 from daodian.web.pages import build_pages_router

@@ -12,6 +12,7 @@ from daodian.merchants import stores as store_rules
 from daodian.merchants.models import MerchantStatus, StoreStatus
 from daodian.merchants.schemas import HoursInterval, Location, OpeningHours, StoreUpdate
 from daodian.nearby import index as nearby
+from daodian.nearby import process as nearby_process
 from daodian.taxonomy.models import ServiceCategory
 from daodian.taxonomy.service import subtree_ids
 from tests.factories import auth, make_merchant, make_store, make_user
@@ -29,7 +30,7 @@ def north(metres: float, lng_offset_m: float = 0.0) -> tuple[float, float]:
 @pytest.fixture
 def http(client, app):
     """The client, with the nearby index polling the database on every request."""
-    nearby.index_for(app.state, None).freshness.interval_s = 0
+    nearby_process.index_for(app.state, None).freshness.interval_s = 0
     return client
 
 

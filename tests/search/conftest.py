@@ -9,7 +9,7 @@ from daodian.catalog.models import Product
 from daodian.catalog.schemas import ProductCreate, SkuCreate
 from daodian.geo.datum import Datum, from_wgs84
 from daodian.merchants.models import Merchant, Store
-from daodian.nearby import index as nearby
+from daodian.nearby import process as nearby_process
 from daodian.taxonomy.models import CatalogStatus
 from tests.factories import make_merchant, make_store, make_user
 
@@ -62,5 +62,5 @@ def world(db) -> World:
 @pytest.fixture
 def api(world, client, app):
     """The client, started after `world` exists, so the indexes built at start-up hold it."""
-    nearby.index_for(app.state, None).freshness.interval_s = 0
+    nearby_process.index_for(app.state, None).freshness.interval_s = 0
     return client

@@ -17,6 +17,7 @@ from daodian.linkage.schemas import Near, NearbyStore
 from daodian.linkage.service import StoreFinder
 from daodian.merchants import stores as store_rules
 from daodian.nearby import index as nearby
+from daodian.nearby import process as nearby_process
 from daodian.nearby import views
 
 RADIUS_M = 20_000  # a city district or two; the ranking halves distance points every kilometre anyway
@@ -72,7 +73,7 @@ def nearest_stores(request: Request, session: Session, near: Near, category_code
 
 
 def _hits(request: Request, session: Session, near: Near, category_code: str, limit: int) -> list[nearby.Hit]:
-    index = nearby.index_for(request.app.state, session)
+    index = nearby_process.index_for(request.app.state, session)
     index.refresh(session)
     category_ids = index.categories.subtree(session, category_code)
     return index.search(*to_wgs84(near.lat, near.lng, near.datum), RADIUS_M, category_ids=category_ids,

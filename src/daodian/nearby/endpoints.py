@@ -18,6 +18,7 @@ from daodian.kit.api.scopes import declare
 from daodian.merchants import promotions
 from daodian.merchants.schemas import LocationRead, StoreRead
 from daodian.nearby import index as nearby
+from daodian.nearby import process as nearby_process
 
 router = APIRouter()
 declare(router, "map:read")  # the scopes apps' tokens need here (kit.api.scopes)
@@ -90,7 +91,7 @@ def nearby_stores(
     take at most one of any five consecutive results. With `sort=distance`, the nearest stores in the
     radius, nearest first.
     """
-    index = nearby.index_for(request.app.state, session)
+    index = nearby_process.index_for(request.app.state, session)
     generation = index.views.generation  # before this request reads anything (nearby.store_json)
     category_ids = index.categories.subtree(session, service_category) if service_category else None
     index.refresh(session)

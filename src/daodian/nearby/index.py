@@ -15,10 +15,7 @@ stores are scored beside it and placed as geo.ranking says; a hit's `score_parts
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,12 +23,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from daodian.geo import ranking
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
 from daodian.kit.freshness import Freshness
 from daodian.nearby import kernel, loader, snapshot
 from daodian.nearby.categories import Subtrees
@@ -334,7 +329,6 @@ def _postings(table: StoreTable, codes: np.ndarray, slots: np.ndarray, cell_m: f
 
 # --- one index per app -------------------------------------------------------------------------------
 
-_build_lock = threading.Lock()
 
 
 def open_index(session: Session, source: Any = None, *, directory: Path | None = None,
@@ -362,45 +356,3 @@ def _still_good(session: Session, manifest: snapshot.Manifest | None) -> bool:
     newest = (manifest.newest_store[0], datetime.fromisoformat(manifest.newest_store[1])) if manifest.newest_store else None
     return loader.still_holds(session, manifest.stores, newest, manifest.watermark_at - Freshness().overlap,
                               max(_REBUILD_MIN, _REBUILD_SHARE * manifest.stores))
-
-
-def index_for(state: Any, session: Session) -> StoreIndex:
-    """The app's index, (re)built from `session` if missing or built from another session factory."""
-    factory = state.session_factory
-    index = getattr(state, "nearby", None)
-    if index is None or index.source is not factory:
-        with _build_lock:
-            index = getattr(state, "nearby", None)
-            if index is None or index.source is not factory:
-                index = state.nearby = open_index(session, factory)
-    return index
-
-
-def _return_freed_arrays_to_the_system() -> None:
-    """Keep glibc's mmap threshold where it starts. By default it rises to the size of the largest block
-    freed (up to 32 MB), after which numpy's temporaries come from per-thread heaps that keep their freed
-    memory: one worker of a server grew by 200 MB so after a burst of concurrent requests. Fixed, every
-    array above 128 KB is mapped on its own and handed back when freed. (Process-wide: set here because
-    the nearby index is what makes such arrays; harmless elsewhere, and a no-op off glibc.)"""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-
-
-def warm_up(state: Any) -> None:
-    """Open the index at start-up; on failure (e.g. an unmigrated database) the first request retries."""
-    _return_freed_arrays_to_the_system()
-    factory: sessionmaker[Session] = state.session_factory
-    try:
-        with unit_of_work(factory, read_only=True) as session:
-            state.nearby = open_index(session, factory)
-        state.nearby.compile()
-        log.info("nearby index: %d stores%s", len(state.nearby),
-                 f" (snapshot {state.nearby.snapshot})" if state.nearby.snapshot else "")
-    except SQLAlchemyError:
-        log.exception("nearby index not built at start-up; the first nearby request will retry")

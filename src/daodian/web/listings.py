@@ -18,6 +18,7 @@ from daodian.media import service as media
 from daodian.media.models import OwnerKind
 from daodian.merchants import stores
 from daodian.nearby import index as nearby
+from daodian.nearby import process as nearby_process
 from daodian.nearby import views
 from daodian.web.listing_figures import figures_of
 
@@ -109,7 +110,7 @@ def near_items(request: Request, session: Session, category_code: str | None, qu
                limit: int = MAX_ROWS) -> list[dict]:
     """The stores near the shopper within the chosen distance (open ones only when asked), as NearbyStore
     dicts in the nearby ranking's order; also search's finder of stores near you (web.search_pages)."""
-    index = nearby.index_for(request.app.state, session)
+    index = nearby_process.index_for(request.app.state, session)
     index.refresh(session)
     category_ids = index.categories.subtree(session, category_code) if category_code else None
     lat, lng = to_wgs84(query.near.lat, query.near.lng, query.near.datum)
