@@ -5,9 +5,22 @@
 local tokens = {}
 local next_token = 0
 local pause_ms = tonumber(os.getenv("PAUSE_MS") or "100")
+local threads_made = 0
+
+-- Each wrk thread has a Lua state of its own: the threads share the couriers out (thread i takes every n-th
+-- from the i-th), so each courier is sent by one thread, once per round through the file.
+function setup(thread)
+  thread:set("thread_no", threads_made)
+  threads_made = threads_made + 1
+end
 
 function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  local threads = tonumber(args[2] or "1")
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % threads == (thread_no or 0) % threads then tokens[#tokens + 1] = line end
+    i = i + 1
+  end
   next_token = math.random(#tokens)
 end
 

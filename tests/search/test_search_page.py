@@ -20,7 +20,9 @@ def test_chinese_page_shows_products_and_services(api, world):
     assert 'lang="zh-CN"' in html
     assert 'data-testid="search-products"' in html and f'href="/p/{world.tyre.id}"' in html
     assert "米其林轮胎 205/55R16" in html and "轮胎安装" in html
-    assert 'data-testid="locate-form"' in html and 'data-testid="search-stores"' not in html
+    # Without a place: the services' stores across the city (web.search_pages), and the button to locate.
+    assert 'data-testid="locate-form"' in html and 'data-testid="search-stores"' in html and "全城门店" in html
+    assert f'data-store-card="{world.tyre_near.id}"' in html and f'data-store-card="{world.tyre_far.id}"' in html
 
 
 def test_english_page_uses_english_names(api, world):

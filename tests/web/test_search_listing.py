@@ -85,7 +85,15 @@ def test_every_filter_link_keeps_the_search_words_and_the_place(three, client):
     assert f'name="q" value="{WORDS}"' in form[:form.index("</form>")]
 
 
-def test_without_a_place_the_page_asks_for_one_and_lists_nothing(three, client):
+def test_without_a_place_the_page_lists_the_city_by_weighted_rating_and_offers_near_me(three, client):
     page = _page(client)
     assert 'data-testid="locate-form"' in page and 'name="distance" value="3000"' in page
-    assert "data-store-card" not in page and "data-map-data" not in page
+    assert _order(client, three) == ["middle", "far", "near"]  # 智能 without a place: the weighted rating
+    assert _order(client, three, sort="sales") == ["far", "middle", "near"]
+    assert "data-map-data" in page and '"viewer": null' in page and "data-metres" not in page
+    assert f'href="/sc/{CATEGORY}"' in page  # no place to keep
+
+
+def test_service_chips_keep_the_shoppers_place(three, client):
+    page = html_lib.unescape(_page(client, **HERE))
+    assert f'href="/sc/{CATEGORY}?lat=30.259000&lng=120.149000&datum=gcj02"' in page

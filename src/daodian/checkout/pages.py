@@ -94,7 +94,7 @@ def _item_checkout(request: Request, session: Session, principal: Principal, ite
     store_ids = stores.item_reads(session, [item])[0].store_ids[:STORE_CHOICES]
     rows = session.scalars(select(Store).where(Store.id.in_(store_ids)).order_by(Store.id)).all()
     offered = [s for s in stores.store_reads(session, list(rows)) if s.status != "closed"]
-    return {"principal": principal, "item": item, "merchant": merchant, "stores": offered,
+    return {"principal": principal, "item": item, "at_home": bool(item.at_home), "merchant": merchant, "stores": offered,
             "can_pay": can_pay_online(request),
             **checkout_discounts.page_offer(session, principal, [CartLineIn(service_item_id=item.id)], None)}
 
@@ -107,7 +107,8 @@ def item_checkout(item_id: ObjectId, request: Request, principal: OwnPagePrincip
     with unit_of_work(factory, read_only=True) as session:
         context = _item_checkout(request, session, principal, item_id)
     return render(request, "orders/checkout_item.html", {
-        **context, "values": {"store_id": store_id, "quantity": 1, "coupon_ids": None, "points": 0},
+        **context, "values": {"store_id": store_id, "quantity": 1, "coupon_ids": None, "points": 0, "name": "",
+                              "phone": "", "address": "", "lat": "", "lng": ""},
         "form_key": new_form_key(), "error": None})
 
 
@@ -115,20 +116,34 @@ def item_checkout(item_id: ObjectId, request: Request, principal: OwnPagePrincip
 def buy_item(item_id: ObjectId, request: Request, principal: OwnPagePrincipal, factory: Factory,
              form: CheckedForm) -> Response:
     require_login(principal)
-    values = {"store_id": _int(text(form, "store_id", 20)), "quantity": _int(text(form, "quantity", 4), 0)}
+    values = {"store_id": _int(text(form, "store_id", 20)), "quantity": _int(text(form, "quantity", 4), 0),
+              "name": text(form, "name", 64), "phone": text(form, "phone", 20), "address": text(form, "address", 255),
+              "lat": text(form, "lat", 32), "lng": text(form, "lng", 32)}
     values["coupon_ids"], values["points"] = checkout_discounts.page_choice(form)
     key = _form_key(form)
+    at_home = text(form, "at_home", 4) == "1"  # the item's rules (orders) decide; this only shapes the order
     try:
+        address = _visit_address(values) if at_home else None
         data = OrderCreate(lines=[OrderLineIn(service_item_id=item_id, quantity=values["quantity"])],
-                           store_id=values["store_id"], coupon_ids=values["coupon_ids"], points=values["points"])
+                           store_id=None if at_home else values["store_id"], delivery_address=address,
+                           coupon_ids=values["coupon_ids"], points=values["points"])
         order = _place_order(request, principal, key, data)
     except (ValidationError, DomainError) as exc:
-        error = N_("Pick a quantity from 1 to 99.") if isinstance(exc, ValidationError) else message_for(exc)
+        error = (N_("Give your name, phone and address; allow the position so the provider finds you.")
+                 if at_home and isinstance(exc, ValidationError) else
+                 N_("Pick a quantity from 1 to 99.") if isinstance(exc, ValidationError) else message_for(exc))
         with unit_of_work(factory, read_only=True) as session:
             context = _item_checkout(request, session, principal, item_id)
         return render(request, "orders/checkout_item.html", {
             **context, "values": values, "form_key": new_form_key(), "error": error}, status=422)
     return _pay_placed(request, principal, key, order["id"])
+
+
+def _visit_address(values: dict) -> DeliveryAddress:
+    """The service address of an at-home item (上门服务), with the phone's position (static/door.js, WGS-84): the
+    provider is sent there. Without the position the order is refused (`service_address_missing`)."""
+    return DeliveryAddress(name=values["name"], phone=values["phone"], address=values["address"],
+                           location=_door(values))
 
 
 def _pay_placed(request: Request, principal: Principal, key: str, order_id: int) -> Response:

@@ -22,6 +22,9 @@ router = APIRouter()
 # Delivery or pickup does not change the price: a summary asked before the address is typed is priced
 # as a delivery to this placeholder (never stored: the dry run rolls back).
 _PRICING_ADDRESS = DeliveryAddress(name="-", phone="13800000000", address="-")
+# An at-home item (上门服务) is priced like any other; its address only decides where the provider goes.
+_PRICING_VISIT = DeliveryAddress(name="-", phone="13800000000", address="-",
+                                 location={"lat": 30.0, "lng": 120.0, "datum": "wgs84"})
 
 
 def _number(raw: str, default: int | None) -> int | None:
@@ -47,9 +50,11 @@ def item_summary(item_id: ObjectId, request: Request, principal: OwnPagePrincipa
                  form: CheckedForm) -> Response:
     require_login(principal)
     coupon_ids, points = checkout_discounts.page_choice(form)
+    at_home = text(form, "at_home", 4) == "1"  # the form says so; the order's rules check it against the item
     return _summary(request, factory, principal, lambda: OrderCreate(
         lines=[OrderLineIn(service_item_id=item_id, quantity=_number(text(form, "quantity", 4), 0))],
-        store_id=_number(text(form, "store_id", 20), None), coupon_ids=coupon_ids, points=points))
+        store_id=None if at_home else _number(text(form, "store_id", 20), None),
+        delivery_address=_PRICING_VISIT if at_home else None, coupon_ids=coupon_ids, points=points))
 
 
 @router.post("/buy/product/{product_id}/summary", response_class=HTMLResponse)

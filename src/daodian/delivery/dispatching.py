@@ -2,7 +2,8 @@
 (daodian.dispatch, which plans in metres and seconds), then its decisions recorded as assignments.
 
 Pools: a merchant with riders of its own has its deliveries carried by them; every other merchant's by the
-platform's fleet. Each pool is planned on its own. A courier carrying a route is passed as free where and when
+platform's fleet. Visits (上门服务) are pooled the same way among providers only, one at a time each (a bag of
+one: the provider stays for the service), and deliveries among the other couriers. Each pool is planned on its own. A courier carrying a route is passed as free where and when
 that route ends (the engine does not divert couriers mid-route). The engine is deterministic and each of its
 assignments has an id derived from its content, so a cycle retried after a crash records nothing twice; the
 partial unique index on live assignments makes sure a delivery has one courier even if two runners raced.
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from daodian.delivery import couriers as courier_service
 from daodian.delivery.deliveries import assign
 from daodian.delivery.errors import AlreadyTaken
-from daodian.delivery.models import Courier, Delivery, DeliveryStatus
+from daodian.delivery.models import Courier, Delivery, DeliveryKind, DeliveryStatus
 from daodian.delivery.plane import LocalPlane, around
 from daodian.dispatch import model as engine_model
 from daodian.dispatch.engine import plan
@@ -27,6 +28,7 @@ from daodian.merchants.models import Store
 
 S = DeliveryStatus
 DROPOFF_SERVICE_S = 240  # hand over at the door: half before the instant, half after (the engine's rule)
+VISIT_SERVICE_S = 3600  # a provider busy at the door: the service itself, about an hour
 CYCLE_S = 10
 
 
@@ -37,12 +39,12 @@ class CycleResult:
     available_couriers: int
 
 
-def params_for(pool: list[Courier]) -> engine_model.Params:
+def params_for(pool: list[Courier], visits: bool = False) -> engine_model.Params:
     """One speed and capacity per pool (the engine's model): the slowest rider's and the smallest bag, so that no
-    plan asks a courier for more than they can do."""
+    plan asks a courier for more than they can do. Providers do one visit at a time."""
     return engine_model.Params(
         speed_m_per_min=float(min(c.speed_m_per_min for c in pool)),
-        capacity=min(c.capacity for c in pool),
+        capacity=1 if visits else min(c.capacity for c in pool),
         cycle_s=CYCLE_S,
         travel_unit_s=1,
     )
@@ -61,17 +63,19 @@ def run_cycle(session: Session, now: datetime, policy: engine_model.Policy = "op
                                    .order_by(Delivery.id)))
     on_duty = [c for c in session.scalars(select(Courier).where(Courier.online.is_(True), Courier.lat.is_not(None))
                                           .order_by(Courier.id)) if courier_service.on_duty(c, now)]
-    own_fleets = {c.merchant_id for c in on_duty if c.merchant_id is not None}
-    pools: dict[int | None, tuple[list[Delivery], list[Courier]]] = defaultdict(lambda: ([], []))
+    own_fleets = {(bool(c.is_provider), c.merchant_id) for c in on_duty if c.merchant_id is not None}
+    pools: dict[tuple[bool, int | None], tuple[list[Delivery], list[Courier]]] = defaultdict(lambda: ([], []))
     for delivery in waiting:
-        pools[delivery.merchant_id if delivery.merchant_id in own_fleets else None][0].append(delivery)
+        visit = delivery.kind == DeliveryKind.VISIT
+        own = (visit, delivery.merchant_id) in own_fleets
+        pools[(visit, delivery.merchant_id if own else None)][0].append(delivery)
     for courier in on_duty:
-        pools[courier.merchant_id][1].append(courier)
+        pools[(bool(courier.is_provider), courier.merchant_id)][1].append(courier)
     assigned = 0
-    for key in sorted(pools, key=lambda k: (k is not None, k or 0)):
+    for key in sorted(pools, key=lambda k: (k[0], k[1] is not None, k[1] or 0)):
         deliveries, pool = pools[key]
         if deliveries and pool:
-            assigned += _plan_pool(session, deliveries, pool, now, policy)
+            assigned += _plan_pool(session, deliveries, pool, now, policy, visits=key[0])
     return CycleResult(assigned=assigned, open_deliveries=len(waiting), available_couriers=len(on_duty))
 
 
@@ -88,7 +92,7 @@ def _busy_until(session: Session, pool: list[Courier]) -> dict[int, Delivery]:
 
 
 def _plan_pool(session: Session, deliveries: list[Delivery], pool: list[Courier], now: datetime,
-               policy: engine_model.Policy) -> int:
+               policy: engine_model.Policy, *, visits: bool = False) -> int:
     stores = {s.id: s for s in session.scalars(select(Store).where(Store.id.in_({d.store_id for d in deliveries})))}
     busy = _busy_until(session, pool)
     plane: LocalPlane = around([(c.lat, c.lng) for c in pool] + [(d.dropoff_lat, d.dropoff_lng) for d in deliveries])
@@ -102,7 +106,8 @@ def _plan_pool(session: Session, deliveries: list[Delivery], pool: list[Courier]
         carrying = busy.get(c.id)
         if carrying is not None and carrying.planned_dropoff_at is not None:
             position = plane.to_xy(carrying.dropoff_lat, carrying.dropoff_lng)
-            free_at = max(now_s, _seconds(carrying.planned_dropoff_at) + DROPOFF_SERVICE_S // 2)
+            stay = VISIT_SERVICE_S if carrying.kind == DeliveryKind.VISIT else DROPOFF_SERVICE_S // 2
+            free_at = max(now_s, _seconds(carrying.planned_dropoff_at) + stay)
         else:
             position, free_at = plane.to_xy(c.lat, c.lng), now_s
         if carrying is not None and carrying.planned_dropoff_at is None:
@@ -112,7 +117,7 @@ def _plan_pool(session: Session, deliveries: list[Delivery], pool: list[Courier]
                                                     free_at=free_at))
     if not engine_couriers:
         return 0
-    state = engine_model.DispatchState(orders=orders, couriers=tuple(engine_couriers), params=params_for(pool))
+    state = engine_model.DispatchState(orders=orders, couriers=tuple(engine_couriers), params=params_for(pool, visits))
     decisions = plan(state, now_s, policy)
     by_id = {str(d.id): d for d in deliveries}
     couriers_by_id = {str(c.id): c for c in pool}

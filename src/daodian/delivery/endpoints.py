@@ -1,13 +1,18 @@
 """Couriers, deliveries and the dispatch board over JSON; the consumer's live tracking as server-sent events."""
 
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import StreamingResponse
+from typing import Annotated
 
-from daodian.accounts.authz import Action, authorize, require_operator
-from daodian.accounts.dependencies import LoggedIn
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from daodian.accounts.authz import Action, Principal, authorize, require_operator
+from daodian.accounts.dependencies import LoggedIn, admit_app, bearer_scheme
 from daodian.accounts.own_transaction_deps import Factory, OwnLoggedIn
-from daodian.delivery import couriers, deliveries, dispatching, tracking
+from daodian.accounts.tokens.lookup import principal_for
+from daodian.delivery import couriers, deliveries, dispatching, handover, positions, tracking, visits
+from daodian.delivery.errors import WrongHandoverCode
 from daodian.delivery.reads import board_of, courier_read, delivery_read, read_for
 from daodian.delivery.schemas import (
     BoardRead,
@@ -21,10 +26,13 @@ from daodian.delivery.schemas import (
     PositionAck,
     PositionIn,
     ShiftIn,
+    VisitCompleteIn,
 )
 from daodian.kit.api.http import DbSession, ObjectId, access
 from daodian.kit.api.scopes import declare
 from daodian.kit.clock import utcnow
+from daodian.kit.errors import NotAuthenticated
+from daodian.vouchers.errors import VoucherNotFound
 
 router = APIRouter(tags=["delivery"])
 declare(router, "order:read", "order:write")  # the scopes apps' tokens need here (kit.api.scopes)
@@ -62,11 +70,29 @@ def set_shift(body: ShiftIn, session: DbSession, principal: LoggedIn) -> Courier
     return courier_read(session, couriers.set_shift(session, principal, body))
 
 
+async def _reporting_courier(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                       Depends(bearer_scheme)]) -> Principal:
+    """The caller of a position report, from this process's memory of tokens (accounts.tokens.lookup: read
+    once per token and process). No database gate: a report waits in delivery.positions' queue, holding
+    neither a slot nor SQLite's write turn that other requests need."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated()
+    principal = await principal_for(request.app.state.session_factory, credentials.credentials[:128], "bearer")
+    if principal is None:
+        raise NotAuthenticated()
+    if principal.app_id is not None:
+        return await admit_app(request, principal)  # refuses: no app acts as a courier (kit.api.scopes)
+    return principal
+
+
 @router.post("/couriers/me/positions", response_model=PositionAck, openapi_extra=access("courier"))
-def report_position(body: PositionIn, session: DbSession, principal: LoggedIn) -> PositionAck:
+async def report_position(body: PositionIn, request: Request,
+                          principal: Annotated[Principal, Depends(_reporting_courier)]) -> PositionAck:
     """Where the courier is now, with its datum. Reports closer together than the server keeps them are
-    answered with `kept: false` and when to send the next one."""
-    kept, next_after = couriers.report_position(session, principal, body)
+    answered with `kept: false` and when to send the next one. Errors: `not_a_courier` (403)."""
+    # Written with the reports that arrive meanwhile, one transaction for all, answered once committed; one
+    # known to come too soon is answered from this process's memory (delivery.positions).
+    kept, next_after = await positions.batches_of(request.app).report(principal.user_id, body)
     return PositionAck(kept=kept, next_after=next_after)
 
 
@@ -107,9 +133,43 @@ def pick_up(delivery_id: ObjectId, session: DbSession, principal: LoggedIn) -> D
 
 @router.post("/deliveries/{delivery_id}/deliver", response_model=DeliveryRead, openapi_extra=access("courier"))
 def deliver(delivery_id: ObjectId, body: HandoverIn, session: DbSession, principal: LoggedIn) -> DeliveryRead:
-    """Handed over at the door, with the consumer's code. Errors: `wrong_handover_code` (409),
-    `wrong_delivery_state` (409) before pickup."""
-    return delivery_read(session, deliveries.hand_over(session, principal, delivery_id, body.code))
+    """Handed over at the door, with the consumer's code. Errors: `wrong_handover_code` (409, with
+    `details.attempts_left`), `handover_locked` (429: five wrong codes; the consumer or the store asks for a fresh
+    one), `wrong_delivery_state` (409) before pickup or for a visit."""
+    try:
+        return delivery_read(session, deliveries.hand_over(session, principal, delivery_id, body.code))
+    except WrongHandoverCode:
+        session.rollback()  # the wrong code counts, in a transaction of its own
+        handover.record_failure(session, delivery_id)
+        session.commit()
+        raise
+
+
+@router.post("/deliveries/{delivery_id}/handover-code", response_model=ConsumerDeliveryRead | DeliveryRead,
+             openapi_extra=access("self|merchant:counter"))
+def new_handover_code(delivery_id: ObjectId, session: DbSession, principal: LoggedIn) -> DeliveryRead:
+    """A fresh handover code (the wrong attempts forgotten), for the consumer or the store's counter staff, after
+    `handover_locked`. Errors: `delivery_not_found` (404), `wrong_delivery_state` (409: done, or a visit)."""
+    return read_for(session, principal, handover.fresh_code(session, principal, delivery_id))
+
+
+@router.post("/deliveries/{delivery_id}/complete-visit", response_model=DeliveryRead,
+             openapi_extra=access("courier"))
+def complete_visit(delivery_id: ObjectId, body: VisitCompleteIn, request: Request, session: DbSession,
+                   principal: LoggedIn) -> DeliveryRead:
+    """The provider did the at-home service: the consumer's voucher code is verified (one use, exactly once, as at
+    the counter) and the visit is done; the service order completes as a verified one does. Errors: the counter's
+    (`voucher_not_found` 404 also for another order's code, `voucher_used_up`, `voucher_expired`,
+    `voucher_refunded` 409, `verification_throttled` 429), `wrong_delivery_state` (409: not set off yet, or not a
+    visit), `delivery_not_found` (404)."""
+    try:
+        return delivery_read(session, visits.complete(session, principal, delivery_id, body.code,
+                                                      request.app.state.settings))
+    except VoucherNotFound:
+        session.rollback()  # the wrong code counts against the provider and the visit, in its own transaction
+        visits.record_failure(session, principal, delivery_id)
+        session.commit()
+        raise
 
 
 @router.post("/deliveries/{delivery_id}/ready", response_model=DeliveryRead,

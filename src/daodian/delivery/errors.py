@@ -1,4 +1,4 @@
-from daodian.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from daodian.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 
 
 class DeliveryNotFound(NotFound):
@@ -43,3 +43,13 @@ class NoDeliveryLocation(Invalid):
 
 class NoStoreToDeliverFrom(Conflict):
     code, message = "no_store_to_deliver_from", "The merchant has no open store to deliver from."
+
+
+class HandoverLocked(TooManyRequests):
+    code, message = ("handover_locked", "Too many wrong handover codes for this delivery: the consumer or the "
+                     "store asks for a fresh code.")
+
+
+class CourierRoleMismatch(Conflict):
+    code, message = ("courier_role_mismatch", "Visits go to service providers and deliveries to couriers; this "
+                     "courier cannot take this one.")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daodian.kit.clock import utcnow
@@ -24,6 +24,9 @@ class Courier(Base):
     merchant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     speed_m_per_min: Mapped[int] = mapped_column(Integer, default=250)  # ~15 km/h: an e-bike in city traffic
     capacity: Mapped[int] = mapped_column(Integer, default=4)  # orders in one bag
+    # A provider (上门服务 technician) is sent on visits to consumers' addresses, never with food; a courier
+    # (False) carries deliveries, never visits (delivery.couriers.fits).
+    is_provider: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     shift_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no new route after this
     lat: Mapped[float | None] = mapped_column(Float)  # last accepted position, WGS-84
@@ -60,8 +63,14 @@ class DeliveryStatus(StrEnum):  # the transitions are in delivery.states
     CANCELLED = "cancelled"  # the order was refunded before pickup
 
 
+class DeliveryKind(StrEnum):
+    DELIVERY = "delivery"  # a courier carries a product order from the store to the door
+    VISIT = "visit"  # a provider goes from the store to the door to do an at-home service; done with the voucher
+
+
 class Delivery(Base):
-    """Carrying one paid delivery order from a store of its merchant to the consumer's door."""
+    """Carrying one paid delivery order from a store of its merchant to the consumer's door, or (kind `visit`)
+    sending a provider from the store to the consumer's address for an at-home service item."""
 
     __tablename__ = "deliveries"
 
@@ -72,8 +81,11 @@ class Delivery(Base):
     consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     dropoff_lat: Mapped[float] = mapped_column(Float)  # WGS-84
     dropoff_lng: Mapped[float] = mapped_column(Float)
+    kind: Mapped[DeliveryKind] = mapped_column(String(16), default=DeliveryKind.DELIVERY.value,
+                                               server_default=DeliveryKind.DELIVERY.value)
     status: Mapped[DeliveryStatus] = mapped_column(String(16), index=True)
     handover_code: Mapped[str] = mapped_column(String(8))  # the consumer shows it at the door
+    handover_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong codes typed
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # paid: the click of click-to-door
     ready_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the store's estimate
     courier_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("couriers.id"), index=True)

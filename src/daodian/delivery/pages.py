@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from daodian.accounts.authz import Action, Principal
 from daodian.accounts.dependencies import PagePrincipal
 from daodian.accounts.own_transaction_deps import Factory, OwnPagePrincipal
-from daodian.delivery import couriers, deliveries, tracking
-from daodian.delivery.errors import NotACourier
+from daodian.delivery import couriers, deliveries, handover, tracking, visits
+from daodian.delivery.errors import NotACourier, WrongHandoverCode
 from daodian.delivery.reads import board_of, courier_read, delivery_read, read_for
 from daodian.delivery.schemas import PositionIn, ShiftIn
 from daodian.geo.datum import from_wgs84
@@ -25,6 +25,7 @@ from daodian.kit.html.forms import CheckedForm, login_redirect, see_other, text
 from daodian.kit.html.rendering import render
 from daodian.kit.settings import get_settings
 from daodian.merchants import service as merchants
+from daodian.vouchers.errors import VoucherNotFound
 
 router = APIRouter()
 STEPS = {"accept": deliveries.accept, "arrive": deliveries.arrive, "pickup": deliveries.pick_up}
@@ -84,6 +85,8 @@ def courier_step(delivery_id: ObjectId, step: str, request: Request, session: Db
     try:
         if step == "deliver":
             deliveries.hand_over(session, principal, delivery_id, text(form, "code", 8))
+        elif step == "complete":
+            visits.complete(session, principal, delivery_id, text(form, "code", 40), request.app.state.settings)
         elif step in STEPS:
             STEPS[step](session, principal, delivery_id)
         else:
@@ -92,6 +95,10 @@ def courier_step(delivery_id: ObjectId, step: str, request: Request, session: Db
         raise
     except DomainError as error:
         session.rollback()
+        if isinstance(error, WrongHandoverCode):  # the wrong code counts (delivery.handover)
+            handover.record_failure(session, delivery_id)
+        elif isinstance(error, VoucherNotFound) and step == "complete":  # against the provider and the visit
+            visits.record_failure(session, principal, delivery_id)
         return _courier_page(request, session, principal, error=error.code, status=error.status)
     return see_other("/courier")
 

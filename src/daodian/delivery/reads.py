@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from daodian.accounts.authz import Principal
 from daodian.accounts.models import User
 from daodian.delivery import couriers as courier_service
-from daodian.delivery.models import Courier, Delivery, DeliveryStatus
+from daodian.delivery.models import Courier, Delivery, DeliveryKind, DeliveryStatus
 from daodian.delivery.schemas import BoardRead, ConsumerDeliveryRead, CourierRead, DeliveryRead, TimelineEntry
 from daodian.geo.datum import Datum
 from daodian.kit.clock import utcnow
@@ -27,7 +27,7 @@ def courier_read(session: Session, courier: Courier, carrying: int | None = None
                                   .where(Delivery.courier_id == courier.id, Delivery.status.in_(CARRYING)))
     user = session.get(User, courier.user_id)
     return CourierRead(id=courier.id, user_id=courier.user_id, display_name=user.display_name if user else "",
-                       merchant_id=courier.merchant_id, online=courier.online,
+                       merchant_id=courier.merchant_id, provider=bool(courier.is_provider), online=courier.online,
                        on_duty=courier_service.on_duty(courier, utcnow()), capacity=courier.capacity,
                        speed_m_per_min=courier.speed_m_per_min, shift_ends_at=courier.shift_ends_at,
                        position=_location(courier.lat, courier.lng), position_at=courier.position_at,
@@ -52,10 +52,10 @@ def delivery_read(session: Session, d: Delivery, *, for_consumer: bool = False) 
     fields = dict(
         id=d.id, order_id=d.order_id, merchant_id=d.merchant_id, store_id=d.store_id, store_name=store.name,
         store_location=_location(store.lat, store.lng), dropoff=_location(d.dropoff_lat, d.dropoff_lng),
-        status=d.status, courier=courier_read(session, courier) if courier else None, ready_at=d.ready_at,
+        kind=d.kind, status=d.status, courier=courier_read(session, courier) if courier else None, ready_at=d.ready_at,
         eta=d.planned_dropoff_at if d.status in CARRYING else None, timeline=timeline(d))
     if for_consumer:
-        return ConsumerDeliveryRead(**fields, handover_code=d.handover_code)
+        return ConsumerDeliveryRead(**fields, handover_code=d.handover_code if d.kind != DeliveryKind.VISIT else None)
     return DeliveryRead(**fields)
 
 

@@ -13,6 +13,8 @@ class CourierCreate(InputModel):
     user_id: EntityId
     speed_m_per_min: Annotated[JsonInt, Field(ge=30, le=2000)] = 250
     capacity: Annotated[JsonInt, Field(ge=1, le=20)] = 4
+    provider: StrictBool = Field(False, description="A service provider (上门服务): sent on visits to consumers' "
+                                 "addresses for at-home service items, never with deliveries; couriers the reverse.")
 
 
 class ShiftIn(InputModel):
@@ -36,6 +38,11 @@ class HandoverIn(InputModel):
     code: Annotated[str, Field(min_length=4, max_length=8, pattern=r"^[0-9]+$")]
 
 
+class VisitCompleteIn(InputModel):
+    code: Annotated[str, Field(min_length=1, max_length=40, description="The voucher code the consumer shows (or "
+                                                                          "its QR's content).")]
+
+
 class ManualAssignIn(InputModel):
     courier_id: EntityId
     reason: Annotated[str, Field(min_length=1, max_length=200)] = "manual"
@@ -46,6 +53,7 @@ class CourierRead(BaseModel):
     user_id: int
     display_name: str
     merchant_id: int | None
+    provider: bool = Field(False, description="Goes on visits (上门服务) rather than carrying deliveries.")
     online: bool
     on_duty: bool
     capacity: int
@@ -70,6 +78,8 @@ class DeliveryRead(BaseModel):
     store_name: str
     store_location: Location
     dropoff: Location
+    kind: Literal["delivery", "visit"] = Field("delivery", description="`visit`: a provider goes to the consumer's "
+                                               "address for an at-home service; done with the voucher's code.")
     status: str
     courier: CourierRead | None
     ready_at: datetime
@@ -78,7 +88,8 @@ class DeliveryRead(BaseModel):
 
 
 class ConsumerDeliveryRead(DeliveryRead):
-    handover_code: str = Field(description="Shown only to the consumer: they give it to the courier at the door.")
+    handover_code: str | None = Field(description="Shown only to the consumer: they give it to the courier at the "
+                                      "door. None for a visit: the provider verifies the voucher's code instead.")
 
 
 class BoardRead(BaseModel):

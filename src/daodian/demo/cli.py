@@ -21,6 +21,7 @@ from daodian.demo.generate import (
 from daodian.demo.history.closed_loop import DEFAULT_DAYS, HISTORY_STORES
 from daodian.demo.history.planted import planted_pairs
 from daodian.demo.layout import TooFewStores
+from daodian.demo.live import couriers as live_couriers
 from daodian.demo.live import deals as live_deals
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.errors import DomainError
@@ -70,6 +71,8 @@ def demo(
             with progress_bar() as bar:
                 result = build_demo_city(session, stores=stores, consumers=consumers, seed=seed,
                                          progress=RichSteps(bar), history_days=0 if no_history else history_days)
+        with unit_of_work(make_session_factory(engine)) as session:  # couriers and a provider on duty, near the chain
+            fleet = live_couriers.seed(session, result.chain_merchant_id)
         with unit_of_work(make_session_factory(engine)) as session:  # illustrative photos, drawn (demo.images)
             photos = demo_images.add_photos(session, storage_for(settings), limits_of(settings), seed=seed)
         analyze(engine)
@@ -87,6 +90,10 @@ def demo(
         engine.dispose()
     show(result, engine.dialect.name)
     console.print(f"Drew {photos} illustrative photos of stores and products.")
+    if fleet.logins:
+        console.print("On duty near the chain's stores (courier page /courier, same password): " + ", ".join(
+            f"{x.name} {x.phone}" for x in fleet.logins) + f"; at-home service item {fleet.at_home_item_id} "
+            f"(/buy/item/{fleet.at_home_item_id}) sends the provider to the buyer.")
     if result.history_days:
         console.print(f"Mined {len(mined.rules)} product -> service rules from {result.history_days} days of history "
                       f"({mined.created} new candidate links for operators: GET /api/v1/admin/links?status=candidate).")

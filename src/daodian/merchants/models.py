@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daodian.kit.clock import utcnow
@@ -126,3 +126,5 @@ class ServiceItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Uses per voucher: 1 for a single service, e.g. 5 for a five-session card (vouchers.service).
     sessions: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 上门服务: a provider goes to the consumer's address (daodian.delivery, a visit) instead of a store visit.
+    at_home: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -16,7 +16,7 @@ from daodian.accounts.authz import Action, Principal, require_operator
 from daodian.accounts.dependencies import PagePrincipal
 from daodian.kit.api.http import DbSession, ObjectId
 from daodian.kit.api.pagination import PageParams, Paging
-from daodian.kit.errors import DomainError
+from daodian.kit.errors import Conflict, DomainError
 from daodian.kit.html.forms import CheckedForm, field_errors, is_htmx, login_redirect, parse_yuan, see_other, text
 from daodian.kit.html.rendering import render
 from daodian.merchants import hours_form, service, service_items, stores
@@ -165,6 +165,8 @@ def _item_input(form: FormData) -> tuple[dict, dict, dict]:
               "store_ids": [int(v) for v in shown["store_ids"] if v.isascii() and v.isdigit() and len(v) < 20]}
     if shown["status"]:
         values["status"] = shown["status"]
+    shown["at_home"] = "1" if text(form, "at_home", 4) == "1" else ""
+    values["at_home"] = bool(shown["at_home"])
     try:
         values["price_fen"] = parse_yuan(shown["price"])
     except ValueError as exc:
@@ -237,7 +239,7 @@ def edit_item(item_id: ObjectId, request: Request, session: DbSession, principal
     read = stores.item_reads(session, [item])[0]
     values = {"name_zh": read.name_zh, "name_en": read.name_en or "", "description": read.description,
               "service_category": read.category.code, "price": _yuan_input(read.price_fen),
-              "duration_min": str(read.duration_min), "status": read.status,
+              "duration_min": str(read.duration_min), "status": read.status, "at_home": "1" if read.at_home else "",
               "store_ids": [str(s) for s in read.store_ids]}
     return _item_page(request, session, principal, merchant, values=values, item_id=item.id)
 
@@ -281,7 +283,32 @@ def admin(request: Request, session: DbSession, principal: PagePrincipal, paging
 
 @router.post("/admin/merchants/{merchant_id}/approve")
 def approve(merchant_id: ObjectId, session: DbSession, principal: PagePrincipal, form: CheckedForm) -> Response:
+    merchant = _change_status(session, principal, merchant_id, MerchantStatus.PENDING, MerchantStatus.ACTIVE)
+    if text(form, "next", 8) == "list":  # from the merchants page (web.operator_pages), back to it
+        return see_other("/admin/merchants?status=pending&done=approved")
+    return see_other(f"/admin?approved={merchant.id}")
+
+
+@router.post("/admin/merchants/{merchant_id}/suspend")
+def suspend(merchant_id: ObjectId, session: DbSession, principal: PagePrincipal, form: CheckedForm) -> Response:
+    _change_status(session, principal, merchant_id, MerchantStatus.ACTIVE, MerchantStatus.SUSPENDED)
+    return see_other("/admin/merchants?status=active&done=suspended")
+
+
+@router.post("/admin/merchants/{merchant_id}/reinstate")
+def reinstate(merchant_id: ObjectId, session: DbSession, principal: PagePrincipal, form: CheckedForm) -> Response:
+    _change_status(session, principal, merchant_id, MerchantStatus.SUSPENDED, MerchantStatus.ACTIVE)
+    return see_other("/admin/merchants?status=suspended&done=reinstated")
+
+
+def _change_status(session, principal: Principal, merchant_id: int, before: MerchantStatus,
+                   after: MerchantStatus) -> Merchant:
+    """The merchants page's buttons: each moves a merchant from one state only (a closed merchant, say, is
+    refused with 409); a repeated click finds it moved already and changes nothing. Operators only."""
     require_operator(principal)
     merchant = service.get_merchant(session, merchant_id)
-    service.update_merchant(session, principal, merchant, MerchantUpdate(status=MerchantStatus.ACTIVE))
-    return see_other(f"/admin?approved={merchant.id}")
+    if merchant.status == after:
+        return merchant
+    if merchant.status != before:
+        raise Conflict(f"This merchant is {merchant.status}, not {before}.", code="merchant_status_changed")
+    return service.update_merchant(session, principal, merchant, MerchantUpdate(status=after))

@@ -13,7 +13,8 @@ from daodian.taxonomy.service import leaf_service_category
 def create_item(session: Session, merchant_id: int, data: ServiceItemCreate) -> ServiceItem:
     cat = leaf_service_category(session, data.service_category)
     item = ServiceItem(merchant_id=merchant_id, category_id=cat.id, name_zh=data.name_zh.strip(), name_en=data.name_en,
-                       description=data.description, price_fen=data.price_fen, duration_min=data.duration_min)
+                       description=data.description, price_fen=data.price_fen, duration_min=data.duration_min,
+                       at_home=data.at_home)
     session.add(item)
     session.flush()
     return item

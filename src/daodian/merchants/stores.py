@@ -337,6 +337,7 @@ def item_reads(session: Session, items: list[ServiceItem]) -> list[ServiceItemRe
     return [
         ServiceItemRead(id=i.id, merchant_id=i.merchant_id, category=CategoryRead.model_validate(cats[i.category_id]),
                         name_zh=i.name_zh, name_en=i.name_en, description=i.description, price_fen=i.price_fen,
-                        duration_min=i.duration_min, status=i.status, store_ids=stores[i.id])
+                        duration_min=i.duration_min, status=i.status, at_home=bool(i.at_home),
+                        store_ids=stores[i.id])
         for i in items
     ]

@@ -28,6 +28,7 @@ class Fulfilment(StrEnum):
     DELIVERY = "delivery"
     PICKUP = "pickup"
     AT_STORE = "at_store"  # service orders: consumed at a store against a voucher
+    AT_HOME = "at_home"  # service orders of at-home items: a provider comes to the address (daodian.delivery)
 
 
 class Order(Base):

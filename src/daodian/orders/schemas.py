@@ -47,7 +47,9 @@ class OrderCreate(InputModel):
         None, description="Product orders: `delivery` (with `delivery_address`) or `pickup` (with `store_id`).")
     store_id: EntityId | None = Field(
         None, description="Pickup store, or for service orders the store the consumer means to visit.")
-    delivery_address: DeliveryAddress | None = None
+    delivery_address: DeliveryAddress | None = Field(
+        None, description="Product orders for delivery: the door. Service orders of at-home items (上门服务): the "
+        "service address, with its `location` and datum (the provider is sent there).")
     note: Annotated[str, Field(max_length=200)] = ""
     coupon_ids: Annotated[list[EntityId], Field(max_length=5, description="Coupons to use (at most one of the "
                                                 "merchant's and one of the platform's combine).")] = []
@@ -60,8 +62,9 @@ class OrderCreate(InputModel):
         if products and any(line.service_item_id is not None for line in self.lines):
             raise ValueError("products and service items go in separate orders")
         if not products:
-            if self.fulfilment is not None or self.delivery_address is not None:
-                raise ValueError("service orders are used at a store: leave out fulfilment and delivery_address")
+            if self.fulfilment is not None:
+                raise ValueError("service orders are used at a store, or at home for at-home items (a delivery_address "
+                                 "only): leave out fulfilment")
         elif self.fulfilment == "pickup":
             if self.store_id is None or self.delivery_address is not None:
                 raise ValueError("pickup needs store_id and no delivery_address")

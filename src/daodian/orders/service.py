@@ -131,7 +131,12 @@ def _fulfilment(session: Session, data: OrderCreate, kind: OrderKind, merchant_i
         if store.merchant_id != merchant_id or store.status == StoreStatus.CLOSED:
             raise FulfilmentInvalid("That store is not an open store of this merchant.", code="invalid_store")
     if kind == OrderKind.SERVICE:
-        if data.fulfilment is not None or data.delivery_address is not None:
+        if data.fulfilment is not None:
+            raise FulfilmentInvalid("Service orders are consumed at a store; leave out fulfilment and address.")
+        at_home = {i.id for i in repository.items(session, item_ids).values() if i.at_home}
+        if at_home:
+            return _at_home(data, at_home == item_ids)
+        if data.delivery_address is not None:
             raise FulfilmentInvalid("Service orders are consumed at a store; leave out fulfilment and address.")
         if store is not None and repository.items_offered_at(session, store.id, item_ids) != item_ids:
             raise StoreDoesNotOffer()
@@ -141,6 +146,17 @@ def _fulfilment(session: Session, data: OrderCreate, kind: OrderKind, merchant_i
     if data.fulfilment == "delivery" and data.delivery_address is not None and store is None:
         return Fulfilment.DELIVERY, None, data.delivery_address.model_dump()
     raise FulfilmentInvalid()
+
+
+def _at_home(data: OrderCreate, all_at_home: bool) -> tuple[Fulfilment, int | None, dict | None]:
+    """At-home items (上门服务): a provider is sent to the address (daodian.delivery), which needs its location."""
+    if not all_at_home or data.store_id is not None:
+        raise FulfilmentInvalid("At-home services go in an order of their own, without a store.",
+                                code="at_home_order_invalid")
+    if data.delivery_address is None or data.delivery_address.location is None:
+        raise FulfilmentInvalid("This service comes to you: give the service address with its location.",
+                                code="service_address_missing")
+    return Fulfilment.AT_HOME, None, data.delivery_address.model_dump()
 
 
 # --- reading and access -----------------------------------------------------------------------

@@ -1,17 +1,25 @@
-"""The category trees: synced from the seed (tree.py), read whole or by code, leaves checked."""
+"""The category trees: synced from the seed (tree.py), read whole or by code, leaves checked; operators add,
+rename, retire and re-activate categories (taxonomy.editing)."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daodian.kit.errors import Invalid, NotFound
 from daodian.taxonomy import repository
-from daodian.taxonomy.models import ProductCategory, ServiceCategory
+from daodian.taxonomy.models import CategoryStatus, ProductCategory, ServiceCategory
 from daodian.taxonomy.schemas import CategoryDetail, CategoryNode, CategoryRead
 from daodian.taxonomy.tree import PRODUCT_TREE, SERVICE_TREE, walk
 
 
 def sync_taxonomy(session: Session) -> int:
-    """Upsert both category trees by code; returns how many rows were added or changed."""
+    """Upsert both category trees by code; returns how many rows were added or changed.
+
+    It runs at every `daodian db upgrade` (so at each deploy, demo and test database), and operators edit the
+    same rows from the console. So that their edits survive it: a row an operator added or renamed
+    (`operator_edited_at` set) is left exactly as it is, and no row's `status` is ever touched, so a category
+    an operator retired stays retired; rows the seed does not name (operators' own) are never deleted. The
+    seed still adds what it names and nobody has yet.
+    """
     changed = 0
     for model, tree in ((ProductCategory, PRODUCT_TREE), (ServiceCategory, SERVICE_TREE)):
         existing = {c.code: c for c in repository.all_categories(session, model)}
@@ -19,6 +27,8 @@ def sync_taxonomy(session: Session) -> int:
             parent_id = existing[parent_code].id if parent_code else None
             row = existing.get(node.code)
             values = dict(name_zh=node.name_zh, name_en=node.name_en, level=level, sort_order=order, parent_id=parent_id)
+            if row is not None and row.operator_edited_at is not None:
+                continue  # an operator's edit wins over the seed
             if row is None:
                 row = model(code=node.code, **values)
                 session.add(row)
@@ -34,12 +44,15 @@ def sync_taxonomy(session: Session) -> int:
 
 
 def category_tree(session: Session, model: repository.CategoryModel) -> list[CategoryNode]:
+    """The tree people pick from and browse: without retired categories, nor anything under one."""
     nodes: dict[int, CategoryNode] = {}
     roots: list[CategoryNode] = []
-    for cat in repository.all_categories(session, model):
+    for cat in repository.all_categories(session, model):  # parents come before their children (by level)
+        if cat.status == CategoryStatus.RETIRED or (cat.parent_id is not None and cat.parent_id not in nodes):
+            continue
         node = CategoryNode.model_validate(cat)
         nodes[cat.id] = node
-        (nodes[cat.parent_id].children if cat.parent_id in nodes else roots).append(node)
+        (nodes[cat.parent_id].children if cat.parent_id is not None else roots).append(node)
     return roots
 
 

@@ -1,7 +1,10 @@
 """The platform's category trees: stable codes with zh-CN and English names.
 
 Codes never change once published (links, imports and third-party apps refer to them); names may.
-`daodian db upgrade` syncs these into the database.
+`daodian db upgrade` syncs these into the database: it adds what is missing and puts names and places back,
+except on categories an operator has added, renamed, retired or re-activated from the console
+(taxonomy.editing), which keep the operator's version (service.sync_taxonomy says why). So renaming a seed
+category here reaches a database only where no operator has edited it.
 """
 
 from typing import NamedTuple

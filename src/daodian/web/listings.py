@@ -1,7 +1,8 @@
 """Store listings with a filter bar, shared by the category page and search: where the shopper is (when the
 page knows), how far (500 m / 1 km / 3 km / the whole city), the order (smart / distance / rating / 人均 /
 sales), open now, a range of 人均. Stores near the shopper come from the nearby index, ranked as the API
-ranks them (promotions labelled); without a position, from the category's public stores."""
+ranks them (promotions labelled); without a position, from the category's public stores citywide, the smart
+order then being a weighted (Bayesian) rating."""
 
 import math
 from dataclasses import dataclass, field, replace
@@ -124,7 +125,8 @@ def _near_rows(request: Request, session: Session, category_code: str | None, qu
     return rows_from_items(near_items(request, session, category_code, query))
 
 
-def _category_rows(session: Session, category_code: str | None) -> list[Row]:
+def category_rows(session: Session, category_code: str | None) -> list[Row]:
+    """A category's public stores citywide, for a page without the shopper's position (also search's)."""
     reads, _ = stores.list_stores(session, PageParams(limit=MAX_ROWS, after_id=None), merchant_id=None,
                                   category_code=category_code, public_only=True)
     return [Row(store=read.model_dump(mode="json"), rank=i) for i, read in enumerate(reads)]
@@ -180,7 +182,7 @@ def refine(rows: list[Row], query: ListingQuery) -> list[Row]:
 
 
 def listing(request: Request, session: Session, category_code: str | None, query: ListingQuery) -> list[Row]:
-    rows = _near_rows(request, session, category_code, query) if query.near else _category_rows(session, category_code)
+    rows = _near_rows(request, session, category_code, query) if query.near else category_rows(session, category_code)
     return refine(enrich(session, rows), query)
 
 

@@ -35,7 +35,9 @@ from daodian.records.review_pages import router as review_pages
 from daodian.vouchers.counter_pages import router as counter_pages
 from daodian.web.catalog_pages import router as catalog_pages
 from daodian.web.docs_page import router as docs_page
+from daodian.web.operator_categories import router as operator_categories
 from daodian.web.operator_pages import router as operator_pages
+from daodian.web.operator_promotions import router as operator_promotions
 from daodian.web.photo_pages import router as photo_pages
 from daodian.web.search_pages import router as search_pages
 from daodian.web.store_pages import router as store_pages
@@ -59,7 +61,7 @@ ROUTERS = (
     checkout_summary_pages,  # the checkout's live breakdown (htmx)
     refund_pages,  # a consumer's refund request from the order page
     overview_pages,  # console: 经营概况, today against last week
-    operator_pages,  # operator console: merchants, categories, promotions
+    operator_pages, operator_categories, operator_promotions,  # operator console: merchants, categories, promotions
     docs_page,  # /docs from local assets, /favicon.ico
     oauth_endpoints, developer_pages, embed_pages,  # apps: OAuth, developer console and guide, the embed
     webhook_pages,  # apps' webhook endpoints and delivery logs in the developer console

@@ -1,6 +1,7 @@
 """The consumer search page: the same search as the API (search.service), and, when the page knows where the
 shopper is (the "near me" button adds lat/lng from the browser, which reports WGS-84), the stores near them
-offering the matched services as a listing with the category page's filter bar, rows and map (web.listings).
+offering the matched services as a listing with the category page's filter bar, rows and map (web.listings);
+without a position, the same listing of their stores across the city, as the service's own page shows it.
 It lives in web/ rather than search/ because the listing's figures read orders and records, which sit above
 search in the layers."""
 
@@ -41,6 +42,19 @@ def _merged(result: SearchResult) -> list[dict]:
     return merged[:listings.MAX_ROWS]
 
 
+def _citywide(session: Session, result: SearchResult) -> list[listings.Row]:
+    """Without a position: the matched services' public stores across the city, as each service's page
+    (/sc/<code>) lists them without one; a store offering two of them appears once. refine() then orders them
+    (智能: the weighted rating)."""
+    seen, rows = set(), []
+    for match in result.service_categories[:service.MAX_STORE_SERVICES]:
+        for row in listings.category_rows(session, match.code):
+            if row.store["id"] not in seen and len(rows) < listings.MAX_ROWS:
+                seen.add(row.store["id"])
+                rows.append(row)
+    return rows
+
+
 def _search(request: Request, session: Session, q: str, query: listings.ListingQuery) -> SearchResult | None:
     if not q:
         return None
@@ -63,6 +77,8 @@ def search_page(request: Request, session: DbSession, principal: PagePrincipal, 
     rows = []
     if result is not None and query.near is not None:
         rows = listings.refine(listings.enrich(session, listings.rows_from_items(_merged(result))), query)
+    elif result is not None and result.service_categories:
+        rows = listings.refine(listings.enrich(session, _citywide(session, result)), query)
     return render(request, "search/index.html", {
         "principal": principal, "q": q, "result": result, "near": query.near,
         **listings.page_context("/search", {"q": q}, query, rows, request.app.state.settings),
