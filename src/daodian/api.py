@@ -1,6 +1,6 @@
 """Mounts every domain's JSON routes under /api/v1."""
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -18,8 +18,7 @@ from daodian.delivery.endpoints import router as delivery_router
 from daodian.follows.endpoints import router as follows_router
 from daodian.health import router as readiness_router
 from daodian.kit.api.http import DbSession, access
-from daodian.kit.api.one_hop import OneHopRoute
-from daodian.kit.api.query import unambiguous_query
+from daodian.kit.api.one_hop import ApiRoute
 from daodian.kit.api.routing import include_flat
 from daodian.kit.api.scopes import ANY_APP, declare
 from daodian.kit.api.scopes import annotate as annotate_scopes
@@ -79,10 +78,9 @@ ROUTERS = (
 
 def api_router() -> APIRouter:
     """The router every JSON route is added to: one reading of query strings for the whole API
-    (kit.api.query): unknown parameters are ignored, a single-valued one given twice is refused. A sync
+    (kit.api.query, run by kit.api.one_hop): unknown parameters are ignored, a single-valued one given twice is refused. A sync
     route runs in one worker-thread hop (kit.api.one_hop)."""
-    return APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=[Depends(unambiguous_query)],
-                     route_class=OneHopRoute)
+    return APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, route_class=ApiRoute)
 
 
 def build_api_router() -> APIRouter:

@@ -1,6 +1,7 @@
 """Builds the ASGI app: JSON API under /api/v1, pages at /, /merchant and /admin, static assets."""
 
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -9,19 +10,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from daodian import __version__, bootstrap
 from daodian.api import build_api_router
 from daodian.apps.embed import EmbedCors
-from daodian.apps.rate_limits import RateLimitHeaders
+from daodian.apps.rate_limits import rate_limit_headers
 from daodian.coupons.claim_fast_path import ClaimFastPath
 from daodian.jobs import scheduler
 from daodian.kit.api import dependency_memo
 from daodian.kit.api.error_handlers import install_error_handlers
+from daodian.kit.api.request_unit import close_readers
 from daodian.kit.api.routing import include_flat, index_routes
 from daodian.kit.api.scopes import document as document_scopes
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.html.rendering import WEB_DIR
 from daodian.kit.html.security_headers import SecurityHeaders
 from daodian.kit.ops import metrics
-from daodian.kit.ops.metrics import RequestMetrics
-from daodian.kit.ops.request_ids import RequestIds
+from daodian.kit.ops.edge import Door, Edge
 from daodian.kit.settings import Settings, get_settings
 from daodian.nearby.process import warm_up as start_nearby
 from daodian.search.service import start as start_search
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         if jobs is not None:
             jobs.shutdown(wait=False)
         if engine is not None:
+            close_readers(engine)  # the read sessions' connections, kept checked out (kit.api.request_unit)
             engine.dispose()
 
     app = FastAPI(title="daodian", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -76,11 +78,13 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     index_routes(app.router)
     dependency_memo.install()  # FastAPI's per-request questions about each dependency, answered once
-    app.add_middleware(ClaimFastPath, fastapi_app=app)
-    app.add_middleware(RateLimitHeaders)  # apps' RateLimit-* headers (apps.rate_limits)
-    app.add_middleware(EmbedCors)  # pages on apps' registered origins may read the API (apps.embed)
-    # Outermost last: every response, the fast path's too, carries the headers and is counted and traced.
-    app.add_middleware(SecurityHeaders, settings=settings)
-    app.add_middleware(RequestMetrics)
-    app.add_middleware(RequestIds)
+    # One middleware (kit.ops.edge): every response, the doors' too, carries a request id and the headers, and
+    # is counted and timed.
+    app.add_middleware(Edge, hooks=[
+        SecurityHeaders(settings),
+        rate_limit_headers,  # apps' RateLimit-* headers (apps.rate_limits)
+    ], doors=[
+        Door(EmbedCors.takes, EmbedCors),  # pages on apps' registered origins may read the API (apps.embed)
+        Door(ClaimFastPath.takes, partial(ClaimFastPath, fastapi_app=app)),  # a coupon grab's crowd
+    ])
     return app

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse
 
 from daodian.app import create_app
 from daodian.kit.ops.logs import RequestIdFilter, logging_config
-from daodian.kit.ops.request_ids import RequestIds
+from daodian.kit.ops.edge import Edge
 from daodian.kit.settings import PROJECT_ROOT
 from tests.factories import make_shop, make_user, make_voucher, verify_voucher
 from tests.support.databases import empty_database, prepare_database
@@ -86,7 +86,7 @@ def test_log_lines_are_json_with_the_request_id():
         await PlainTextResponse("ok")(scope, receive, send)
 
     try:
-        client = TestClient(RequestIds(app))  # no lifespan: the bare app speaks only HTTP
+        client = TestClient(Edge(app))  # no lifespan: the bare app speaks only HTTP
         assert client.get("/", headers={"X-Request-Id": "trace-0001-xyz"}).text == "ok"
         logger.info("outside any request")
     finally:

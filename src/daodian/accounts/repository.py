@@ -25,20 +25,23 @@ def memberships_of(session: Session, user_id: int) -> list[StaffMembership]:
     return list(session.scalars(select(StaffMembership).where(StaffMembership.user_id == user_id)))
 
 
-# Built once: building a statement cost as much as running it (GET /me runs both).
-_ACCOUNT = select(User.id, User.phone, User.display_name, User.is_operator).where(User.id == bindparam("user_id"))
-_ROLES = (select(StaffMembership.merchant_id, StaffMembership.role)
-          .where(StaffMembership.user_id == bindparam("user_id")).order_by(StaffMembership.id))
+# Built once: building a statement cost as much as running it. One statement for GET /me: the account's columns
+# on every row, with one row per staff membership (or one row of NULLs when it has none).
+_ACCOUNT_WITH_ROLES = (
+    select(User.id, User.phone, User.display_name, User.is_operator, StaffMembership.merchant_id,
+           StaffMembership.role)
+    .outerjoin(StaffMembership, StaffMembership.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(StaffMembership.id)
+)
 
 
-def account_columns(session: Session, user_id: int) -> Row | None:
-    """(id, phone, display_name, is_operator) of an account."""
-    return session.execute(_ACCOUNT, {"user_id": user_id}).first()
-
-
-def roles_of(session: Session, user_id: int) -> list[tuple[int, str]]:
-    """(merchant id, role) of each staff membership of an account, in the order they were made."""
-    return [tuple(row) for row in session.execute(_ROLES, {"user_id": user_id})]
+def account_with_roles(session: Session, user_id: int) -> list[Row]:
+    """(id, phone, display_name, is_operator, merchant_id, role) per staff membership of an account, in the order
+    they were made; one row with merchant_id None when it has none; no row when there is no such account.
+    Run as Core on the session's connection: these are columns, not entities, and the ORM's execution path
+    (its options, its loading) cost more than the statement."""
+    return session.connection().execute(_ACCOUNT_WITH_ROLES, {"user_id": user_id}).all()
 
 
 def staff_of(session: Session, merchant_id: int) -> list[tuple[StaffMembership, User]]:

@@ -78,11 +78,12 @@ def principal_for(session: Session, user: User) -> Principal:
 
 def me(session: Session, user_id: int) -> MeRead:
     # Columns, not entities: loading a User into the session cost more than the rest of GET /me.
-    found = repository.account_columns(session, user_id)
-    if found is None:
+    rows = repository.account_with_roles(session, user_id)
+    if not rows:
         raise NotFound()
-    memberships = [MembershipRead(merchant_id=merchant_id, role=role)
-                   for merchant_id, role in repository.roles_of(session, user_id)]
+    found = rows[0]
+    memberships = [MembershipRead(merchant_id=row.merchant_id, role=row.role) for row in rows
+                   if row.merchant_id is not None]
     return MeRead(id=found.id, phone=found.phone, display_name=found.display_name, is_operator=found.is_operator,
                   memberships=memberships)
 

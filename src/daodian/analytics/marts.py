@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from daodian.analytics import queries
 from daodian.analytics.export import ROW_GROUP, _atomic_write, publish
-from daodian.analytics.queries import normalise
+from daodian.analytics.frames import normalise
 
 PER_MERCHANT = ("sales_cube", "rfm")  # a dashboard reads its merchant's rows
 WHOLE = ("merchant_overview", "platform_months")  # the operator's dashboard reads all of it

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from daodian.apps.errors import RateLimited
 
@@ -68,23 +68,8 @@ async def limit(request: Request, grant_key: str) -> None:
     setattr(request.state, STATE_KEY, found)
 
 
-class RateLimitHeaders:
-    """Adds an app request's RateLimit-* headers to its answer (a dict lookup for every other request)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                found = (scope.get("state") or {}).get(STATE_KEY)
-                if found:
-                    message = {**message, "headers": [*message.get("headers", ()),
-                                                       *((k.lower().encode(), v.encode()) for k, v in found.items())]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def rate_limit_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    """A header hook of kit.ops.edge: an app request's RateLimit-* headers (a dict lookup for every other one)."""
+    found = (scope.get("state") or {}).get(STATE_KEY)
+    if found:
+        headers += ((k.lower().encode(), v.encode()) for k, v in found.items())

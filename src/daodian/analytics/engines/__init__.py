@@ -8,7 +8,7 @@ from pathlib import Path
 
 from daodian.analytics.engines.base import Engine
 from daodian.analytics.engines.duckdb_engine import DuckDBEngine, shared
-from daodian.analytics.queries import normalise
+from daodian.analytics.frames import normalise
 from daodian.kit.settings import Settings
 
 

@@ -24,9 +24,10 @@ import pandas as pd
 import pyarrow as pa
 
 from daodian.analytics import marts, queries
+from daodian.analytics.dialects import DuckDialect
 from daodian.analytics.engines.base import scope_of, snapshot
 from daodian.analytics.export import DATASETS, Manifest, data_files
-from daodian.analytics.queries import normalise
+from daodian.analytics.frames import normalise
 
 MATERIALIZE_BYTES = 256 * 1024 * 1024
 KEPT_MERCHANTS = 8  # merchants whose rows stay in memory after their queries
@@ -36,7 +37,7 @@ _EVERYONE = object()  # the scope of queries across merchants (distinct from "no
 
 class DuckDBEngine:
     name = "duckdb"
-    dialect = queries.DuckDialect()
+    dialect = DuckDialect()
 
     def __init__(self, facts_dir: Path, *, threads: int | None = None, materialize: bool | None = None):
         self.facts_dir = facts_dir

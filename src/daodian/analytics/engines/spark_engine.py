@@ -11,9 +11,10 @@ import pandas as pd
 from pyspark.sql import SparkSession
 
 from daodian.analytics import marts, queries
+from daodian.analytics.dialects import SparkDialect
 from daodian.analytics.engines.base import scope_of, snapshot
 from daodian.analytics.export import DATASETS, data_files
-from daodian.analytics.queries import normalise
+from daodian.analytics.frames import normalise
 
 CACHE_BYTES = 512 * 1024 * 1024  # Parquet bytes per dataset up to which the engine caches it in memory
 _SPARK_TYPES = {"int64": "BIGINT", "string": "STRING", "date32[day]": "DATE", "timestamp[us, tz=UTC]": "TIMESTAMP"}
@@ -43,7 +44,7 @@ class SparkEngine:
     """Like DuckDBEngine, a query about one merchant sees (and reads) only that merchant's bucket and rows."""
 
     name = "spark"
-    dialect = queries.SparkDialect()
+    dialect = SparkDialect()
 
     def __init__(self, facts_dir: Path, *, master: str = "local[2]"):
         self.facts_dir = facts_dir

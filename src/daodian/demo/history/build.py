@@ -13,6 +13,7 @@ from daodian.demo import names
 from daodian.demo.history import closed_loop as history
 from daodian.demo.history import marketing as marketing_history
 from daodian.demo.history import rows as history_rows
+from daodian.demo.history import tables
 from daodian.kit.db import Base
 
 Ids = Callable[[str, int], np.ndarray]
@@ -56,7 +57,7 @@ def add_history(rng: np.random.Generator, city: HistoryCity, ids: Ids, now: np.d
         (labels.get(name, name), tables[name], columns) for name, columns in built.tables]
 
 
-def _offer(rng, city: HistoryCity, ids: Ids, now) -> tuple[history.Offer, history_rows.Prices, tuple[dict, dict]]:
+def _offer(rng, city: HistoryCity, ids: Ids, now) -> tuple[history.Offer, tables.Prices, tuple[dict, dict]]:
     users, products, skus, items = city.user_cols, city.product_cols, city.sku_cols, city.item_cols
     consumer_ids = np.asarray(users["id"][city.consumers_from:], dtype=np.int64)
     product_ids = np.asarray(products["id"], dtype=np.int64)
@@ -91,7 +92,7 @@ def _offer(rng, city: HistoryCity, ids: Ids, now) -> tuple[history.Offer, histor
         offer_store=offer_store[keep], offer_item=offer_item,
         favoured=np.flatnonzero(np.isin(offer_store[keep], chain)))
     people = range(city.consumers_from, len(users["id"]))
-    prices = history_rows.Prices(
+    prices = tables.Prices(
         sku_price=np.asarray(skus["price_fen"], dtype=np.int64), sku_merchant=product_merchant[sku_product],
         sku_name=sku_name, item_ids=item_ids, item_price=np.asarray(items["price_fen"], dtype=np.int64),
         item_merchant=item_merchant, item_name=np.asarray(items["name_zh"], dtype=object), clerk_of=clerk_of,
@@ -114,7 +115,7 @@ def _clerks(rng, merchants: list[int], city: HistoryCity, ids: Ids, now) -> tupl
     return users, roles, {m: int(u) for m, u in zip(merchants, user_ids)}
 
 
-def _fold_ratings(store_cols: dict, built: history_rows.HistoryTables) -> None:
+def _fold_ratings(store_cols: dict, built: tables.HistoryTables) -> None:
     """Each review folded into the running mean, as records.repository.add_to_store_rating does."""
     ids = np.asarray(store_cols["id"], dtype=np.int64)
     avg = np.asarray(store_cols["rating_avg"], dtype=float).copy()
@@ -126,7 +127,7 @@ def _fold_ratings(store_cols: dict, built: history_rows.HistoryTables) -> None:
     store_cols["rating_avg"], store_cols["rating_count"] = avg, count
 
 
-def _stock(rng, sku_cols: dict, built: history_rows.HistoryTables) -> None:
+def _stock(rng, sku_cols: dict, built: tables.HistoryTables) -> None:
     """Units left: what the shop had minus what the history sold (orders reserve stock; cancelled and expired
     ones gave it back); never below zero."""
     ids = np.asarray(sku_cols["id"], dtype=np.int64)

@@ -18,7 +18,8 @@ from collections import defaultdict
 import numpy as np
 
 from daodian.coupons import stock
-from daodian.demo.history.rows import DAY_US, MINUTE_US, _Facts
+from daodian.demo.history.tables import MINUTE_US, Facts
+from daodian.demo.rows import DAY_US
 from daodian.kit import codes
 
 EARN_FEN_PER_POINT = 100  # the default rate (loyalty.earning.DEFAULT_POINTS_PER_YUAN when it exists)
@@ -44,7 +45,7 @@ def extend(rng: np.random.Generator, tables: list[tuple[str, Columns]], store_co
            now: np.datetime64) -> list[tuple[str, Columns]]:
     """The history's (table name, columns) with these tables added before the facts, and their facts merged
     into the history's in time order (ids increase with time, as live facts' do)."""
-    facts = _Facts()
+    facts = Facts()
     history = dict(tables)
     paid = _paid_orders(history["orders"])
     mine = _coupons(rng, paid, store_cols, creator_of, ids, now, facts)
@@ -82,7 +83,7 @@ def _us(n: float) -> np.timedelta64:
 # --- coupons --------------------------------------------------------------------------------------------
 
 
-def _coupons(rng, paid, store_cols: Columns, creator_of: dict[int, int], ids, now, facts: _Facts) -> list:
+def _coupons(rng, paid, store_cols: Columns, creator_of: dict[int, int], ids, now, facts: Facts) -> list:
     stores_of: dict[int, list[int]] = defaultdict(list)
     for store, merchant, status in zip(store_cols["id"], store_cols["merchant_id"], store_cols["status"]):
         if status == "open":
@@ -172,7 +173,7 @@ class _Ledger:
                               reference=reference, reverses_id=None, expires_at=expires_at, created_at=at))
 
 
-def _points(rng, paid, consumer_ids: np.ndarray, ids, now, facts: _Facts) -> list:
+def _points(rng, paid, consumer_ids: np.ndarray, ids, now, facts: Facts) -> list:
     ledger = _Ledger()
     events = []  # (at, order) so that each consumer's balance runs forward in time
     start = now - _us(90 * DAY_US)
@@ -234,7 +235,7 @@ def _points(rng, paid, consumer_ids: np.ndarray, ids, now, facts: _Facts) -> lis
 # --- follows, tiers, memberships -------------------------------------------------------------------------
 
 
-def _follows(rng, paid, creator_of: dict[int, int], chain_merchant_id: int, ids, now, facts: _Facts) -> list:
+def _follows(rng, paid, creator_of: dict[int, int], chain_merchant_id: int, ids, now, facts: Facts) -> list:
     first: dict[tuple[int, int], np.datetime64] = {}
     spend: dict[tuple[int, int], int] = defaultdict(int)
     orders_of: dict[int, int] = defaultdict(int)

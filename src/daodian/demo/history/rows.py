@@ -11,16 +11,15 @@ records.repository.add_to_store_rating does, stock never below zero, and every c
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from daodian.demo.history import booking_rows
 from daodian.demo.history.closed_loop import Events, Offer
+from daodian.demo.history.tables import MINUTE_US, Columns, Facts, HistoryTables, Ids, Prices, append, iso
 from daodian.demo.rows import DAY_US
 from daodian.kit import codes
 
-MINUTE_US = 60_000_000
 REVIEW_SHARE = 0.35
 REPLY_SHARE = 0.2
 UNUSED_VOUCHER_SHARE = 0.06  # vouchers bought lately and not redeemed yet
@@ -28,65 +27,11 @@ RATING_P = np.array([0.03, 0.05, 0.12, 0.35, 0.45])
 REVIEW_TEXTS = ("服务很好，下次还来。", "师傅很专业，价格透明。", "环境干净，等位有点久。", "性价比高，推荐。",
                 "一般般，还可以。", "态度不太好，有待改进。", "")
 REPLY = "感谢您的评价，期待再次光临！"
-BOOKING_STORES = 25
-SLOT_HOURS_UTC = (2, 6, 11)  # 10:00, 14:00 and 19:00 in Hangzhou
-
-Columns = dict[str, object]
-Ids = Callable[[str, int], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Per SKU and per service item position: what it costs, who sells it and what it is called."""
-
-    sku_price: np.ndarray
-    sku_merchant: np.ndarray
-    sku_name: np.ndarray
-    item_ids: np.ndarray
-    item_price: np.ndarray
-    item_merchant: np.ndarray
-    item_name: np.ndarray
-    clerk_of: dict[int, int]  # merchant id -> the staff user who works its counter
-    consumer_name: dict[int, str]
-    consumer_phone: dict[int, str]
-    chain_merchant_id: int
-    voucher_valid_days: int = 90
-
-
-@dataclass
-class HistoryTables:
-    tables: list[tuple[str, Columns]] = field(default_factory=list)  # in foreign-key order
-    rating_sum: dict[int, int] = field(default_factory=dict)  # store id -> sum of new experience ratings
-    rating_n: dict[int, int] = field(default_factory=dict)
-    sold: dict[int, int] = field(default_factory=dict)  # sku id -> units sold (paid or reserved)
-
-
-class _Facts:
-    def __init__(self) -> None:
-        self.rows: list[tuple] = []
-
-    def add(self, kind: str, at, payload: dict, merchant_id=None, store_id=None, consumer_id=None) -> None:
-        self.rows.append((kind, at, merchant_id, store_id, consumer_id, payload))
-
-    def columns(self, ids: Ids, now: np.datetime64) -> Columns:
-        n = len(self.rows)
-        at = np.array([r[1] for r in self.rows], dtype="datetime64[us]")
-        order = np.argsort(at, kind="stable")  # export order follows time, as live facts would
-        rows = [self.rows[i] for i in order.tolist()]
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-        return dict(id=ids("facts", n), kind=[r[0] for r in rows], occurred_at=at[order], recorded_at=at[order],
-                    merchant_id=[r[2] for r in rows], store_id=[r[3] for r in rows], consumer_id=[r[4] for r in rows],
-                    payload=[encode(r[5]) for r in rows])
-
-
-def _iso(t: np.datetime64) -> str:
-    return f"{np.datetime_as_string(t, unit='us')}+00:00"
-
 
 def build(rng: np.random.Generator, events: Events, offer: Offer, prices: Prices, ids: Ids,
           now: np.datetime64) -> HistoryTables:
     out = HistoryTables()
-    facts = _Facts()
+    facts = Facts()
     orders: dict[str, list] = {k: [] for k in ORDER_COLUMNS}
     lines: dict[str, list] = {k: [] for k in LINE_COLUMNS}
     payments: dict[str, list] = {k: [] for k in PAYMENT_COLUMNS}
@@ -96,7 +41,7 @@ def build(rng: np.random.Generator, events: Events, offer: Offer, prices: Prices
                                                       payments)
     records, record_lines = _records(rng, events, offer, prices, ids, facts)
     reviews = _reviews(rng, prices, ids, now, out, facts, verifications, owners, records, record_lines)
-    slots, bookings = _bookings(rng, offer, prices, ids, now, facts)
+    slots, bookings = booking_rows.bookings(rng, offer, prices, ids, now, facts)
     out.tables = [("orders", orders), ("order_lines", lines), ("payments", payments), ("refunds", refunds),
                   ("vouchers", vouchers), ("verifications", verifications), ("consumption_records", records),
                   ("consumption_lines", record_lines), ("reviews", reviews), ("booking_slots", slots),
@@ -117,21 +62,16 @@ REFUND_COLUMNS = ("id", "order_id", "payment_id", "provider", "status", "amount_
                   "created_at", "completed_at")
 
 
-def _append(columns: dict[str, list], **row) -> None:
-    for name, value in row.items():
-        columns[name].append(value)
-
-
 def _pay(ids_payment: int, order_id: int, consumer: int, amount: int, paid_at, refunded: int,
          payments: dict[str, list]) -> None:
-    _append(payments, id=ids_payment, order_id=order_id, provider="sandbox", status="succeeded", amount_fen=amount,
+    append(payments, id=ids_payment, order_id=order_id, provider="sandbox", status="succeeded", amount_fen=amount,
             refunded_fen=refunded, out_trade_no=f"DEMO{ids_payment:012d}", provider_trade_no=f"SBX{ids_payment:012d}",
             pay_url=None, late=False, details="{}", created_by=consumer, created_at=paid_at - MINUTE_US,
             succeeded_at=paid_at, updated_at=paid_at)
 
 
 def _product_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, now, out: HistoryTables,
-                    facts: _Facts, orders, lines, payments, refunds) -> None:
+                    facts: Facts, orders, lines, payments, refunds) -> None:
     n = events.purchase_consumer.size
     order_ids, line_ids = ids("orders", n), ids("order_lines", n)
     roll = rng.random(n)
@@ -173,7 +113,7 @@ def _product_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids,
             if roll[i] < 0.07 and paid_at + refund_after[i] < now:  # returned within seven days, refunded in full
                 rid, closed = next(refund_ids), paid_at + refund_after[i]
                 status, refunded_fen = "refunded", total
-                _append(refunds, id=rid, order_id=oid, payment_id=pid, provider="sandbox", status="succeeded",
+                append(refunds, id=rid, order_id=oid, payment_id=pid, provider="sandbox", status="succeeded",
                         amount_fen=total, reason="七天无理由退货", voided_uses="{}", out_refund_no=f"DEMOR{rid:011d}",
                         provider_refund_no=f"SBXR{rid:011d}", failure=None, idempotency_key_id=None,
                         requested_by=consumer, created_at=closed, completed_at=closed)
@@ -186,15 +126,15 @@ def _product_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids,
             _pay(pid, oid, consumer, total, paid_at, refunded_fen, payments)
         address = json.dumps({"name": prices.consumer_name[consumer], "phone": prices.consumer_phone[consumer],
                               "address": "杭州市西湖区文三路90号"}, ensure_ascii=False)
-        _append(orders, id=oid, consumer_id=consumer, merchant_id=merchant, kind="product", status=status,
+        append(orders, id=oid, consumer_id=consumer, merchant_id=merchant, kind="product", status=status,
                 fulfilment="delivery", store_id=None, delivery_address=address, note="", total_fen=total,
                 paid_fen=paid_fen, refunded_fen=refunded_fen, expires_at=expires, created_at=created, paid_at=paid_at,
                 closed_at=closed, updated_at=closed if closed is not None else (paid_at or created))
-        _append(lines, id=int(line_ids[i]), order_id=oid, sku_id=sku_id, service_item_id=None,
+        append(lines, id=int(line_ids[i]), order_id=oid, sku_id=sku_id, service_item_id=None,
                 name=str(prices.sku_name[sku]), unit_price_fen=price, quantity=qty, amount_fen=total, sessions=1)
 
 
-def _service_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, now, facts: _Facts, orders, lines,
+def _service_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, now, facts: Facts, orders, lines,
                     payments) -> tuple[Columns, Columns, dict[int, int]]:
     """One voucher per visit paid online, verified at the visit; plus some bought lately and unused."""
     visits = np.flatnonzero(events.visit_by_voucher)
@@ -232,34 +172,34 @@ def _service_orders(rng, events: Events, offer: Offer, prices: Prices, ids: Ids,
         facts.add("order.paid", paid_at, {"order_id": oid, "payment_id": pid, "provider": "sandbox",
                                           "amount_fen": price, "kind": "service"}, **scope)
         facts.add("voucher.issued", paid_at, {"voucher_id": vid, "order_id": oid, "service_item_id": item_id, "uses": 1,
-                                              "unit_price_fen": price, "expires_at": _iso(paid_at + valid)}, **scope)
+                                              "unit_price_fen": price, "expires_at": iso(paid_at + valid)}, **scope)
         used = i < visits.size
         status, closed = ("completed", verified_at[i]) if used else ("voucher_issued", None)
         if used:
             check_id = int(verification_ids[i])
             owners[check_id] = who
-            _append(checks, id=check_id, voucher_id=vid, merchant_id=merchant, store_id=store,
+            append(checks, id=check_id, voucher_id=vid, merchant_id=merchant, store_id=store,
                     staff_user_id=prices.clerk_of[merchant], terminal_id="demo-counter-1", verified_at=verified_at[i],
                     reversed_at=None, reversed_by=None)
             facts.add("voucher.verified", verified_at[i], {"verification_id": check_id, "voucher_id": vid,
                                                            "order_id": oid, "service_item_id": item_id, "uses_left": 0,
                                                            "value_fen": price}, **scope)
             facts.add("order.completed", closed, {"order_id": oid, "total_fen": price}, **scope)
-        _append(orders, id=oid, consumer_id=who, merchant_id=merchant, kind="service", status=status,
+        append(orders, id=oid, consumer_id=who, merchant_id=merchant, kind="service", status=status,
                 fulfilment="at_store", store_id=store, delivery_address=None, note="", total_fen=price, paid_fen=price,
                 refunded_fen=0, expires_at=created + np.timedelta64(30 * MINUTE_US, "us"), created_at=created,
                 paid_at=paid_at, closed_at=closed, updated_at=closed if used else paid_at)
-        _append(lines, id=int(line_ids[i]), order_id=oid, sku_id=None, service_item_id=item_id,
+        append(lines, id=int(line_ids[i]), order_id=oid, sku_id=None, service_item_id=item_id,
                 name=str(prices.item_name[item]), unit_price_fen=price, quantity=1, amount_fen=price, sessions=1)
         _pay(pid, oid, who, price, paid_at, 0, payments)
-        _append(vouchers, id=vid, code=codes.new_code(), order_id=oid, order_line_id=int(line_ids[i]), consumer_id=who,
+        append(vouchers, id=vid, code=codes.new_code(), order_id=oid, order_line_id=int(line_ids[i]), consumer_id=who,
                 merchant_id=merchant, service_item_id=item_id, unit_price_fen=price, uses_total=1,
                 uses_left=0 if used else 1, refunded_uses=0, expires_at=paid_at + valid, created_at=paid_at,
                 updated_at=verified_at[i] if used else paid_at)
     return vouchers, checks, owners
 
 
-def _records(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, facts: _Facts) -> tuple[Columns, Columns]:
+def _records(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, facts: Facts) -> tuple[Columns, Columns]:
     """A POS record per visit not paid by voucher; at the demo chain an oil change often comes with its oil."""
     visits = np.flatnonzero(~events.visit_by_voucher)
     record_ids = ids("consumption_records", visits.size)
@@ -283,7 +223,7 @@ def _records(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, facts:
             record_lines.append((int(offer.sku_ids[sku]), None, str(prices.sku_name[sku]), 1, int(prices.sku_price[sku])))
         total = sum(line[4] for line in record_lines)
         receipt = f"DEMO-{rid}"
-        _append(records, id=rid, merchant_id=merchant, store_id=store, receipt_id=receipt, consumer_id=who,
+        append(records, id=rid, merchant_id=merchant, store_id=store, receipt_id=receipt, consumer_id=who,
                 identified_by="phone" if who else "none", voucher_id=None, recorded_by=prices.clerk_of[merchant],
                 source=str(source[j]), occurred_at=at, total_fen=total, currency="CNY",
                 content_hash=hashlib.sha256(receipt.encode()).hexdigest(), created_at=at + np.timedelta64(MINUTE_US, "us"))
@@ -300,7 +240,7 @@ def _records(rng, events: Events, offer: Offer, prices: Prices, ids: Ids, facts:
     return records, lines
 
 
-def _reviews(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: _Facts, verifications: Columns,
+def _reviews(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: Facts, verifications: Columns,
              owners: dict[int, int], records: Columns, record_lines: Columns) -> Columns:
     """Some verified visits get one review each; the store rating folds each one in."""
     basis: list[tuple] = []  # (record_id, verification_id, consumer, merchant, store, at, has_products)
@@ -315,7 +255,7 @@ def _reviews(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: _Fac
     return _review_rows(rng, prices, ids, now, out, facts, basis)
 
 
-def _review_rows(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: _Facts, basis: list[tuple]) -> Columns:
+def _review_rows(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: Facts, basis: list[tuple]) -> Columns:
     chosen = [b for b, r in zip(basis, rng.random(len(basis))) if r < REVIEW_SHARE]
     review_ids = ids("reviews", len(chosen))
     cols: dict[str, list] = {k: [] for k in ("id", "consumer_id", "merchant_id", "store_id", "record_id",
@@ -334,7 +274,7 @@ def _review_rows(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: 
         reply_at = min(created + np.timedelta64(DAY_US, "us"), now) if replied[i] else None
         rating_product = int(product[i]) if has_products else None
         words = REVIEW_TEXTS[text[i]]
-        _append(cols, id=rid, consumer_id=who, merchant_id=merchant, store_id=store, record_id=record_id,
+        append(cols, id=rid, consumer_id=who, merchant_id=merchant, store_id=store, record_id=record_id,
                 verification_id=check_id, rating_experience=int(experience[i]), rating_service=int(service[i]),
                 rating_product=rating_product, text=words, status="visible",
                 merchant_reply=REPLY if replied[i] else None, replied_at=reply_at,
@@ -350,57 +290,3 @@ def _review_rows(rng, prices: Prices, ids: Ids, now, out: HistoryTables, facts: 
             facts.add("review.replied", reply_at, {"review_id": rid, "reply_length": len(REPLY)}, merchant_id=merchant,
                       store_id=store)
     return cols
-
-
-def _bookings(rng, offer: Offer, prices: Prices, ids: Ids, now, facts: _Facts) -> tuple[Columns, Columns]:
-    """Daily slots over the last two weeks and the next one at some stores, booked within capacity."""
-    picks = rng.choice(offer.offer_store.size, min(BOOKING_STORES, offer.offer_store.size), replace=False)
-    _, first = np.unique(offer.offer_store[picks], return_index=True)  # one bookable item per store
-    picks = picks[first]
-    today = now.astype("datetime64[D]")
-    slots: dict[str, list] = {k: [] for k in ("id", "merchant_id", "store_id", "service_item_id", "starts_at", "ends_at",
-                                              "capacity", "booked", "status", "created_at", "updated_at")}
-    bookings: dict[str, list] = {k: [] for k in ("id", "slot_id", "consumer_id", "merchant_id", "store_id",
-                                                 "service_item_id", "status", "payment", "voucher_id", "order_id",
-                                                 "cancelled_at", "cancelled_by", "cancel_reason", "marked_at",
-                                                 "marked_by", "created_at")}
-    plan = [(int(offer.offer_store[p]), int(offer.offer_item[p]), today + np.timedelta64(d, "D") +
-             np.timedelta64(h, "h")) for p in picks.tolist() for d in range(-14, 8) for h in SLOT_HOURS_UTC]
-    slot_ids = ids("booking_slots", len(plan))
-    capacity = rng.integers(2, 6, len(plan))
-    demand = np.minimum(rng.poisson(1.6, len(plan)), capacity)
-    booking_ids = iter(ids("bookings", int(demand.sum())).tolist())
-    for s, (store, item, starts) in enumerate(plan):
-        starts = starts.astype("datetime64[us]")
-        slot_id, item_id, merchant = int(slot_ids[s]), int(prices.item_ids[item]), int(prices.item_merchant[item])
-        opened = starts - np.timedelta64(14 * DAY_US, "us")
-        held = 0
-        for who in rng.choice(offer.consumer_ids, int(demand[s]), replace=False).tolist():
-            bid = next(booking_ids)
-            made = starts - np.timedelta64(int(rng.uniform(0.1, 6) * DAY_US), "us")
-            made = min(made, now - np.timedelta64(MINUTE_US, "us"))
-            roll = rng.random()
-            past = starts < now
-            status = ("cancelled" if roll < 0.07 else "no_show" if roll < 0.15 else "attended") if past else \
-                ("cancelled" if roll < 0.1 else "booked")
-            cancelled_at = min(made + np.timedelta64(DAY_US // 4, "us"), now) if status == "cancelled" else None
-            marked_at = starts + np.timedelta64(30 * MINUTE_US, "us") if status in ("attended", "no_show") else None
-            clerk = prices.clerk_of[merchant]
-            _append(bookings, id=bid, slot_id=slot_id, consumer_id=who, merchant_id=merchant, store_id=store,
-                    service_item_id=item_id, status=status, payment="pay_at_store", voucher_id=None, order_id=None,
-                    cancelled_at=cancelled_at, cancelled_by=who if cancelled_at is not None else None,
-                    cancel_reason="consumer" if cancelled_at is not None else None, marked_at=marked_at,
-                    marked_by=clerk if marked_at is not None else None, created_at=made)
-            held += status != "cancelled"
-            payload = {"booking_id": bid, "slot_id": slot_id, "service_item_id": item_id, "starts_at": _iso(starts),
-                       "payment": "pay_at_store"}
-            scope = dict(merchant_id=merchant, store_id=store, consumer_id=who)
-            facts.add("booking.created", made, payload, **scope)
-            if cancelled_at is not None:
-                facts.add("booking.cancelled", cancelled_at, {**payload, "reason": "consumer", "late": False}, **scope)
-            elif marked_at is not None:
-                facts.add(f"booking.{status}", marked_at, payload, **scope)
-        _append(slots, id=slot_id, merchant_id=merchant, store_id=store, service_item_id=item_id, starts_at=starts,
-                ends_at=starts + np.timedelta64(60 * MINUTE_US, "us"), capacity=int(capacity[s]), booked=held,
-                status="open", created_at=opened, updated_at=opened)
-    return slots, bookings

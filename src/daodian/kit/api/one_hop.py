@@ -15,19 +15,25 @@ a single hop, in which it:
    raised, then close; a failed commit raises from here, before any response, as it did from the
    dependency's exit.
 
+An API route (`ApiRoute`, api.py) also refuses a single-valued query parameter given twice (kit.api.query)
+before FastAPI solves its dependencies.
+
 Nothing else changes: dependencies, the status code, headers a route sets through a `Response`
 parameter and the serialisation are FastAPI's own; a route without DbSession just makes one hop less.
 Async endpoints and generators (streams) are left as they are.
 """
 
 import inspect
+from collections.abc import Callable, Coroutine
 from functools import partial, wraps
 from typing import Any
 
 import anyio.to_thread
 from fastapi.routing import APIRoute
+from starlette.requests import Request
 from starlette.responses import Response
 
+from daodian.kit.api.query import refuse_repeats
 from daodian.kit.api.request_unit import CURRENT_UNIT
 
 ENDPOINT = "__one_hop_endpoint__"  # the wrapped endpoint, on its wrapper
@@ -41,6 +47,19 @@ class OneHopRoute(APIRoute):
                                                  or inspect.isasyncgenfunction(endpoint)):
             endpoint = _in_one_hop(endpoint, self)
         super().__init__(path, endpoint, **kwargs)
+
+
+class ApiRoute(OneHopRoute):
+    """A JSON API route (api.py): one hop, and the API's one reading of the query string (kit.api.query)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            refuse_repeats(request, self)
+            return await handler(request)
+
+        return handle
 
 
 def _in_one_hop(endpoint: Any, route: APIRoute) -> Any:

@@ -35,10 +35,11 @@ def _single_valued(route: APIRoute) -> tuple[str, ...]:
     return names
 
 
-async def unambiguous_query(request: Request) -> None:
-    """A router-wide dependency (api.py): refuse single-valued query parameters given more than once."""
-    route = request.scope.get("route")
-    if not request.query_params or not isinstance(route, APIRoute):
+def refuse_repeats(request: Request, route: APIRoute) -> None:
+    """Refuse single-valued query parameters given more than once (kit.api.one_hop calls it for every API
+    route, before FastAPI solves the route's dependencies: as a router-wide dependency it cost every request a
+    round of the solver, though most requests have no query string at all)."""
+    if not request.scope.get("query_string"):
         return
     repeated = [name for name in _single_valued(route) if len(request.query_params.getlist(name)) > 1]
     if repeated:

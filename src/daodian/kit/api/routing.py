@@ -32,8 +32,8 @@ def include_flat(target: APIRouter, router: APIRouter) -> None:
 
     A route made by `router`'s decorators already carries `router`'s prefix, tags, dependencies and
     responses; `add_api_route` adds `target`'s, the parent's first, as an inclusion does. A plain APIRoute
-    becomes `target`'s route class (the API's and the pages' routers: kit.api.one_hop.OneHopRoute); a route
-    of another class keeps it."""
+    becomes `target`'s route class (the API's router: kit.api.one_hop.ApiRoute; the pages': OneHopRoute); a
+    route of another class keeps it."""
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"include_flat copies API routes only, not {route!r}: include it with include_router")

@@ -7,14 +7,14 @@ sites, and no camera, microphone or location except where a page needs them (the
 codes with the camera; the consumer pages ask for the position to rank nearby stores). HSTS is sent when
 the cookies are Secure, i.e. when the site is served over HTTPS. The JSON API gets nosniff only.
 
-A pure ASGI middleware: it touches the response's first message only, so it costs every request a dict
-lookup and a few header appends.
+A header hook of the edge (kit.ops.edge): it touches the response's first message only, so it costs every
+request a dict lookup and a few header appends.
 """
 
 import re
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from daodian.kit.settings import Settings
 
@@ -57,34 +57,24 @@ def permissions_policy(path: str) -> str:
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+    """A header hook of kit.ops.edge: `security_headers(scope, headers)` adds what the response lacks."""
+
+    def __init__(self, settings: Settings) -> None:
         self.hsts = settings.cookie_secure
         self.images = tile_source(settings.map_tile_url)  # the map's tiles (web/listings)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                added = [(b"x-content-type-options", b"nosniff")]
-                if content_type.startswith(b"text/html"):
-                    nonce = (scope.get("state") or {}).get("csp_nonce")
-                    added += [
-                        (b"content-security-policy", content_security_policy(nonce, self.images).encode()),
-                        (b"x-frame-options", b"DENY"),
-                        (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                        (b"permissions-policy", permissions_policy(scope["path"]).encode()),
-                    ]
-                if self.hsts:
-                    added.append((b"strict-transport-security", f"max-age={HSTS_SECONDS}".encode()))
-                headers += [(name, value) for name, value in added if name not in present]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def __call__(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+        present = {name.lower() for name, _ in headers}
+        content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+        added = [(b"x-content-type-options", b"nosniff")]
+        if content_type.startswith(b"text/html"):
+            nonce = (scope.get("state") or {}).get("csp_nonce")
+            added += [
+                (b"content-security-policy", content_security_policy(nonce, self.images).encode()),
+                (b"x-frame-options", b"DENY"),
+                (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                (b"permissions-policy", permissions_policy(scope["path"]).encode()),
+            ]
+        if self.hsts:
+            added.append((b"strict-transport-security", f"max-age={HSTS_SECONDS}".encode()))
+        headers += [(name, value) for name, value in added if name not in present]

@@ -10,7 +10,7 @@ The request middleware is pure ASGI: one clock read and two observations per req
 
 import os
 import re
-import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +26,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 # Request latencies from 1 ms to 10 s: the hot paths live in the first buckets, a stuck request in the last.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -55,28 +55,23 @@ def route_of(scope: Scope) -> str:
     return _CONVERTOR.sub("}", path) if path else UNMATCHED
 
 
-class RequestMetrics:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+# Each (method, route) and (method, route, status) series, found once: `labels()` takes a lock and builds a key
+# per call, a few microseconds of every request.
+_TIMINGS: dict[tuple[str, str], Any] = {}
+_COUNTS: dict[tuple[str, str, int], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 500
 
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            route, method = route_of(scope), scope["method"]
-            REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
-            RESPONSES.labels(method, route, str(status)).inc()
+def note_response(scope: Scope, status: int, seconds: float) -> None:
+    """Count a response and its time under its route's template (kit.ops.edge calls it for every request)."""
+    route, method = route_of(scope), scope["method"]
+    timing = _TIMINGS.get((method, route))
+    if timing is None:
+        timing = _TIMINGS[(method, route)] = REQUEST_SECONDS.labels(method, route)
+    count = _COUNTS.get((method, route, status))
+    if count is None:
+        count = _COUNTS[(method, route, status)] = RESPONSES.labels(method, route, str(status))
+    timing.observe(seconds)
+    count.inc()
 
 
 def watch_pool(engine: Engine) -> None:

@@ -1,5 +1,5 @@
 """A request id on every request: taken from the caller's X-Request-Id when it looks like one (a proxy's), else
-made here; put on the response and on every log line written while the request runs (kit.ops.logs)."""
+made here; put on the response (kit.ops.edge) and on every log line written while the request runs (kit.ops.logs)."""
 
 import itertools
 import os
@@ -7,7 +7,7 @@ import re
 import secrets
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 HEADER = b"x-request-id"
 _ACCEPTED = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")  # anything else (a huge or odd header) is replaced
@@ -32,24 +32,7 @@ def new_request_id() -> str:
     return f"{_PREFIX}{next(_COUNT):016x}"
 
 
-class RequestIds:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((value for name, value in scope["headers"] if name == HEADER), None)
-        request_id = given.decode() if given and _ACCEPTED.match(given) else new_request_id()
-        token = current_request_id.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), (HEADER, request_id.encode())]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            current_request_id.reset(token)
+def request_id_of(scope: Scope) -> str:
+    """The caller's id when it looks like one (a proxy's), else a new one (kit.ops.edge puts it on the answer)."""
+    given = next((value for name, value in scope["headers"] if name == HEADER), None)
+    return given.decode() if given and _ACCEPTED.match(given) else new_request_id()
