@@ -16,7 +16,12 @@ A real server runs as `daodian serve --workers 2` does (`uvicorn daodian.asgi:ap
    nearby, one service; nearby, sort=distance; search `q=轮胎`. req/s, p50 and p99 (the median of the
    rounds' p50s, the highest of their p99s), and each leg's req/s as a share of health's.
 3. Per worker: resident (RSS) and proportional (PSS: shared pages split between the processes sharing
-   them) memory, after start-up and after the load.
+   them) memory, and of PSS the anonymous pages (the worker's own: not the snapshot's or libraries'
+   file pages), after start-up and after the load.
+
+The server runs without the periodic jobs and the webhook worker unless told --with-jobs: background
+work is not the path measured (bench/README.md), and the analytics job's pandas/DuckDB memory would be
+counted against the one worker that happens to run it.
 
 Every answer must be a 200: any other status or a socket error fails the run (exit status 1, no rates).
 """
@@ -80,9 +85,10 @@ def legs(places: list[tuple[float, float]]) -> dict[str, list[str]]:
 class Server:
     """`uvicorn daodian.asgi:app --workers N`, its log in a file, so that each worker's start shows."""
 
-    def __init__(self, database_url: str, workers: int, log: Path):
+    def __init__(self, database_url: str, workers: int, log: Path, jobs: bool = False):
         self.port, self.workers, self.log = free_port(), workers, log
-        env = {**os.environ, "DAODIAN_DATABASE_URL": database_url, "DAODIAN_ENV": "dev"}
+        env = {**os.environ, "DAODIAN_DATABASE_URL": database_url, "DAODIAN_ENV": "dev",
+               "DAODIAN_PERIODIC_JOBS": str(jobs).lower(), "DAODIAN_WEBHOOK_WORKER": str(jobs).lower()}
         self.started = time.perf_counter()
         with open(log, "w") as sink:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
@@ -104,12 +110,12 @@ class Server:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
         return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
-    def memory(self) -> list[tuple[float, float]]:
-        """(RSS, PSS) in MB of each worker."""
+    def memory(self) -> list[tuple[float, ...]]:
+        """(RSS, PSS, PSS of anonymous pages: the worker's own) in MB of each worker."""
         out = []
         for pid in self.worker_pids():
             fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
-            out.append((int(fields["Rss"].split()[0]) / 1024, int(fields["Pss"].split()[0]) / 1024))
+            out.append(tuple(int(fields[k].split()[0]) / 1024 for k in ("Rss", "Pss", "Pss_Anon")))
         return out
 
     def stop(self) -> None:
@@ -128,7 +134,8 @@ def wrk(url: str, paths_file: Path, seconds: float, connections: int, threads: i
     result = json.loads(line.removeprefix("RESULT "))
     bad = {status: n for status, n in result["statuses"].items() if status != "200"}
     if bad or result["socket_errors"]:
-        raise BenchFailed(f"answers other than 200 {bad} or socket errors ({result['socket_errors']}) at {url}")
+        raise BenchFailed(f"answers other than 200 {bad} or socket errors ({result['socket_errors']}: {result.get('errors')}) at {url}, "
+                          f"{paths_file.read_text().splitlines()[0][:40]}...")
     return result
 
 
@@ -142,6 +149,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--origins", type=int, default=2000)
     parser.add_argument("--cold", action="store_true", help="also time a start without the nearby snapshot")
+    parser.add_argument("--with-jobs", action="store_true",
+                        help="run the periodic jobs and the webhook worker too (off by default: not the path measured)")
     args = parser.parse_args()
 
     rows: list[tuple[str, str]] = [("load at start", load_average())]
@@ -156,24 +165,24 @@ def main() -> None:
             key = snapshot.database_key(session)
         engine.dispose()
         shutil.rmtree(snapshot.DEFAULT_DIR / key, ignore_errors=True)
-        server = Server(args.database_url, args.workers, work / "cold.log")
+        server = Server(args.database_url, args.workers, work / "cold.log", args.with_jobs)
         try:
             rows.append(("start-up, no snapshot (build, write, map)", f"{server.wait_ready():8.1f} s  ({load_average()})"))
-            rows.append(("  memory per worker (RSS / PSS MB)", _memory(server.memory())))
+            rows.append(("  memory per worker (RSS / PSS (anon) MB)", _memory(server.memory())))
         finally:
             server.stop()
-    server = Server(args.database_url, args.workers, work / "warm.log")
+    server = Server(args.database_url, args.workers, work / "warm.log", args.with_jobs)
     try:
         rows.append(("start-up, snapshot there (map, catch up)", f"{server.wait_ready():8.1f} s  ({load_average()})"))
-        rows.append(("  memory per worker after start (RSS / PSS MB)", _memory(server.memory())))
+        rows.append(("  memory per worker after start (RSS / PSS (anon) MB)", _memory(server.memory())))
         for file in files.values():  # warm-up: every worker's first requests of a kind cost more
             wrk(server.url, file, 2, args.connections, args.threads)
-        rows.append(("  memory per worker after the warm-up (RSS / PSS MB)", _memory(server.memory())))
+        rows.append(("  memory per worker after the warm-up (RSS / PSS (anon) MB)", _memory(server.memory())))
         results: dict[str, list[dict]] = {name: [] for name in files}
         for round_ in range(args.rounds):
             for name, file in files.items():
                 results[name].append(wrk(server.url, file, args.seconds, args.connections, args.threads))
-            rows.append((f"  memory per worker after round {round_ + 1} (RSS / PSS MB)", _memory(server.memory())))
+            rows.append((f"  memory per worker after round {round_ + 1} (RSS / PSS (anon) MB)", _memory(server.memory())))
     finally:
         server.stop()
     rows.append((f"wrk: {args.connections} connections, {args.threads} threads, {args.workers} workers, "
@@ -189,8 +198,8 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _memory(found: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{rss:.0f} / {pss:.0f}" for rss, pss in found)
+def _memory(found: list[tuple[float, ...]]) -> str:
+    return ", ".join(f"{rss:.0f} / {pss:.0f} ({anon:.0f})" for rss, pss, anon in found)
 
 
 if __name__ == "__main__":

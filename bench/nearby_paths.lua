@@ -36,8 +36,9 @@ function done(summary, latency, requests)
   local parts = {}
   for status, n in pairs(total) do parts[#parts + 1] = string.format('"%d": %d', status, n) end
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"statuses": {%s}, "socket_errors": %d}\n',
+    '"statuses": {%s}, "socket_errors": %d, "errors": "connect %d read %d write %d timeout %d"}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
     table.concat(parts, ", "),
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
 end

@@ -9,6 +9,7 @@ from daodian.kit.clock import utcnow
 from daodian.merchants import stores
 from daodian.merchants.models import Store
 from daodian.nearby import index as nearby
+from daodian.nearby import store_json
 from daodian.nearby.endpoints import NearbyPage
 from tests.nearby.city import MOMENTS, build_city
 from tests.nearby.reference import Everyone
@@ -70,3 +71,26 @@ def test_a_changed_store_shows_as_it_is_now(http, db, city, app):
     app.state.nearby.refresh(db, force=True)
     again = next(i["store"] for i in http.get(URL, params=params).json()["items"] if i["store"]["id"] == first["id"])
     assert again["name"] == "改名后的店"
+
+
+
+def test_views_kept_stay_within_their_bytes(http, db, city, app, monkeypatch):
+    # Each process keeps store views up to store_json.MAX_BYTES, the oldest going first; what it shows
+    # is the store as store_reads shows it, whether its view was kept or read again.
+    monkeypatch.setattr(store_json, "MAX_BYTES", 20_000)
+    rng = np.random.default_rng(5)
+    asked = [{"lat": lat, "lng": lng, "datum": "wgs84", "radius_m": 2000, "limit": 10}
+             for lat, lng in [city.places[i] for i in rng.integers(0, len(city.places), 12)]]
+    views = app.state.nearby.views
+    shown = set()
+    for params in asked * 2:
+        items = http.get(URL, params=params).json()["items"]
+        shown |= {i["store"]["id"] for i in items}
+        reads = stores.store_reads_by_id(db, [i["store"]["id"] for i in items],
+                                         open_now={i["store"]["id"]: i["open_now"] for i in items})
+        assert [i["store"] for i in items] == [r.model_dump(mode="json") for r in reads]
+        kept = sum(len(a) + len(b) + store_json._PER_VIEW for a, b in views._kept.values())
+        assert views.bytes == kept <= store_json.MAX_BYTES
+    assert 0 < len(views) < len(shown)  # some were let go
+    views.forget(list(views._kept)[:3])
+    assert views.bytes == sum(len(a) + len(b) + store_json._PER_VIEW for a, b in views._kept.values())

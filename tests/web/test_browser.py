@@ -1,4 +1,5 @@
-"""In Debian's Chromium: a merchant changes a store's opening hours; a consumer sees them in zh-CN and English."""
+"""In Debian's Chromium: a merchant changes a store's opening hours (on a desktop); a consumer sees them in zh-CN and
+English on a phone, a tablet and a desktop."""
 
 import re
 import secrets
@@ -6,7 +7,9 @@ import secrets
 import pytest
 
 from daodian.kit.db import unit_of_work
-from tests.factories import PASSWORD, make_merchant, make_store, make_user
+from tests.factories import make_merchant, make_store, make_user
+from tests.support.browser_pages import log_in, new_page, shoot
+from tests.support.viewports import SIZES
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
@@ -16,7 +19,7 @@ expect = sync_api.expect
 FRIDAY, MONDAY, WEDNESDAY = 5, 1, 3
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def night_store(live_server):
     """An owner with one store open 09:00-21:00 every day; names are unique because the server is shared."""
     tag = secrets.token_hex(3)
@@ -27,20 +30,10 @@ def night_store(live_server):
         return {"phone": owner.phone, "merchant_id": merchant.id, "store_id": store.id}
 
 
-def _new_page(browser, live_server):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    return context, context.new_page()
-
-
 def _merchant_sets_hours(browser, live_server, night_store) -> None:
-    context, page = _new_page(browser, live_server)
+    context, page = new_page(browser, "desktop", timeout_ms=10_000)
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_test_id("login-phone").fill(night_store["phone"])
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        expect(page).to_have_url(f"{live_server.url}/merchant")
+        log_in(page, live_server.url, night_store["phone"], lands_on="/merchant")
         page.get_by_test_id(f"merchant-{night_store['merchant_id']}").click()
         page.get_by_test_id(f"edit-store-{night_store['store_id']}").click()
         assert page.evaluate("typeof window.htmx") == "object", "htmx not served; run `make assets`"
@@ -66,10 +59,16 @@ def _merchant_sets_hours(browser, live_server, night_store) -> None:
         context.close()
 
 
-def test_merchant_changes_hours_and_a_consumer_sees_them_in_both_languages(browser, live_server, night_store):
+@pytest.fixture(scope="module")
+def hours_set(browser, live_server, night_store):
     _merchant_sets_hours(browser, live_server, night_store)
+    return night_store
 
-    context, page = _new_page(browser, live_server)  # a fresh consumer, not logged in
+
+@pytest.mark.parametrize("size", SIZES)
+def test_merchant_changes_hours_and_a_consumer_sees_them_in_both_languages(browser, live_server, hours_set, size):
+    night_store = hours_set
+    context, page = new_page(browser, size, timeout_ms=10_000)  # a fresh consumer, not logged in
     try:
         page.goto(f"{live_server.url}/s/{night_store['store_id']}")
         expect(page.get_by_test_id("login-link")).to_be_visible()
@@ -81,6 +80,7 @@ def test_merchant_changes_hours_and_a_consumer_sees_them_in_both_languages(brows
         expect(hours.get_by_test_id(f"hours-day-{WEDNESDAY}")).to_contain_text("09:00–14:00")
         expect(hours.get_by_test_id(f"hours-day-{WEDNESDAY}")).to_contain_text("17:00–22:00")
         expect(page.get_by_role("heading", name="营业时间")).to_be_visible()
+        shoot(page, f"store-hours-{size}")
 
         page.get_by_test_id("lang-en").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -13,17 +13,17 @@ from daodian.analytics.models import MemberSegment
 from daodian.follows import posts
 from daodian.follows.schemas import PostIn
 from daodian.kit.db import unit_of_work
-from tests.factories import PASSWORD, auth, make_product, make_user, principal_of, sku_of
+from tests.factories import auth, make_product, make_user, principal_of, sku_of
 from tests.marketing.group_buy_helpers import create_deal, join_and_pay
 from tests.marketing.presale_helpers import create_presale, vote_and_pay
 from tests.orders.helpers import LiveShop
+from tests.support.browser_pages import logged_in_page
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-PHONE = {"width": 390, "height": 844}
 POLL = 15_000  # the progress fragment polls every 3 s: a few polls' worth, on a busy machine
 
 
@@ -38,16 +38,8 @@ def _shoppers(live_server, count: int) -> list[dict]:
         return [auth(session, make_user(session, name=f"团友{i}")) for i in range(count)]
 
 
-def _logged_in(browser, live_server, phone: str, next_path: str, viewport: dict = PHONE):
-    context = browser.new_context(locale="zh-CN", viewport=viewport, has_touch=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login?next={next_path}")
-    page.get_by_test_id("login-phone").fill(phone)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page).to_have_url(f"{live_server.url}{next_path}")
-    return context, page
+def _logged_in(browser, live_server, phone: str, next_path: str, size: str = "phone"):
+    return logged_in_page(browser, live_server.url, phone, size, next_path=next_path)
 
 
 def _pay_on_the_order_page(page) -> None:
@@ -156,7 +148,7 @@ def test_a_manager_sends_a_post_to_a_segment_after_seeing_its_size(browser, live
         post_id = post.id
 
     context, page = _logged_in(browser, live_server, shop.manager.phone, f"/merchant/{shop.merchant.id}/posts",
-                               viewport={"width": 1280, "height": 900})
+                               size="desktop")
     try:
         page.get_by_test_id(f"send-post-{post_id}").click()
         expect(page.get_by_test_id("post-title")).to_have_text("新客专享洗车")

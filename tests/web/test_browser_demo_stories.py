@@ -1,12 +1,13 @@
-"""In Debian's Chromium, on a fresh demo city after the facts job, at phone, tablet and desktop sizes: the
-checkout's total is what the cashier charges; the merchant's landing figures and dashboards show data; the
-operator lands on the operator console; an error page is localised with the real login state; and axe-core
-finds no serious or critical violation on the main pages. Each main page is saved as a screenshot under
-var/screenshots/ (not committed) for people to look at."""
+"""In Debian's Chromium, on a fresh demo city after the facts job, each story at phone, tablet and desktop sizes
+(tests.support.viewports): the checkout's total is what the cashier charges and prices read as money; the
+merchant's landing figures and dashboards show data; the counter screen takes a code; the operator lands on the
+operator console; an error page is localised with the real login state; the consumer's main pages show their
+parts (order tabs, group buy countdown, pre-sale vote); /docs renders offline; and axe-core finds no serious or
+critical violation on the main pages. Each main page is saved as a screenshot under var/screenshots/ (not
+committed) for people to look at."""
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,23 +20,21 @@ from daodian.cli import app as cli
 from daodian.kit.db import unit_of_work
 from daodian.kit.settings import get_settings
 from daodian.merchants.models import Store
+from tests.support.axe import serious_violations as _axe
+from tests.support.browser_pages import log_in, new_page
+from tests.support.browser_pages import shoot as _shoot
 from tests.support.databases import drop_database, prepare_database
 from tests.support.live_server import LiveServer
+from tests.support.viewports import SIZES
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-AXE = ROOT / "src" / "daodian" / "web" / "static" / "vendor" / "axe.min.js"
 PASSWORD = "daodian-demo"  # the demo logins' password (daodian demo)
 OPERATOR, OWNER, CONSUMER = "13800000001", "13800000002", "13800000005"
-
-PHONE = {"width": 390, "height": 844}
-TABLET = {"width": 1024, "height": 768}
-DESKTOP = {"width": 1440, "height": 900}
+MONEY = re.compile(r"[−-]?¥\d{1,3}(,\d{3})*\.\d{2}")
 
 
 @pytest.fixture(scope="module")
@@ -58,50 +57,44 @@ def demo(backend, tmp_path_factory):
         server.chain = db.scalar(select(StaffMembership.merchant_id).join(User, User.id == StaffMembership.user_id)
                                  .where(User.phone == OWNER))
         server.store = db.scalar(select(Store.id).where(Store.merchant_id == server.chain).order_by(Store.id))
-        server.group_buy = db.scalar(select(GroupBuy.id).order_by(GroupBuy.id))
-        server.presale = db.scalar(select(Presale.id).order_by(Presale.id))
+        # open ones: the countdown and the vote buttons are there while the deal takes joins and votes
+        server.group_buy = db.scalar(select(GroupBuy.id).where(GroupBuy.status == "open").order_by(GroupBuy.id))
+        server.presale = db.scalar(select(Presale.id).where(Presale.status == "open").order_by(Presale.id))
+        assert server.group_buy and server.presale, "the demo city has no open group buy or pre-sale"
     server.start()
     yield server
     server.stop()
     drop_database(settings)
 
 
-def _page(browser, demo, viewport: dict, phone: str | None, next_path: str | None = None):
+def _page(browser, demo, size: str, phone: str | None, next_path: str | None = None):
     # bypass_csp: the test injects axe-core itself; the pages' own scripts run under their policy as always.
-    context = browser.new_context(locale="zh-CN", viewport=viewport, has_touch=viewport is PHONE, bypass_csp=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    context, page = new_page(browser, size, timeout_ms=20_000, bypass_csp=True)
     if phone:
-        page.goto(f"{demo.url}/login" + (f"?next={next_path}" if next_path else ""))
-        page.get_by_test_id("login-phone").fill(phone)
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+        try:
+            log_in(page, demo.url, phone, password=PASSWORD, next_path=next_path)
+        except BaseException:
+            context.close()
+            raise
     return context, page
 
 
-def _shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def _prices_look_like_money(page) -> None:
+    """Every price on the page reads as yuan: ¥, thousands separated, two decimals."""
+    shown = page.locator(".price").all_inner_texts()
+    assert shown, "no price on the page"
+    wrong = [p for p in shown if not MONEY.fullmatch(p.strip())]
+    assert not wrong, wrong
 
 
-def _axe(page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ["violations"]});
-        return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-                 .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-    }""")
-    return found
-
-
-def test_the_checkout_total_is_what_the_cashier_charges(browser, demo):
-    context, page = _page(browser, demo, PHONE, CONSUMER, f"/s/{demo.store}")
+@pytest.mark.parametrize("size", SIZES)
+def test_the_checkout_total_is_what_the_cashier_charges(browser, demo, size):
+    context, page = _page(browser, demo, size, CONSUMER, f"/s/{demo.store}")
     try:
         page.locator('[data-testid^="buy-item-"]').first.click()
         summary = page.get_by_test_id("checkout-breakdown-total")
         expect(summary).to_be_visible()
+        _prices_look_like_money(page)
         before = int(summary.get_attribute("data-fen"))
         balance = int(re.sub(r"\D", "", page.get_by_test_id("points-balance").inner_text()))
         spend = min(balance, 300, before - 1)
@@ -110,7 +103,7 @@ def test_the_checkout_total_is_what_the_cashier_charges(browser, demo):
         expect(page.get_by_test_id("checkout-breakdown-points")).to_have_count(1 if spend else 0)
         total = int(summary.get_attribute("data-fen"))
         assert total == before - spend
-        _shoot(page, "checkout-phone")
+        _shoot(page, f"checkout-{size}")
         assert _axe(page) == []
         page.get_by_test_id("place-order").click()
         expect(page).to_have_url(re.compile(r"/sandbox/pay/\d+\?token="))
@@ -120,12 +113,13 @@ def test_the_checkout_total_is_what_the_cashier_charges(browser, demo):
         context.close()
 
 
-def test_the_merchants_landing_and_dashboards_show_data(browser, demo):
-    context, page = _page(browser, demo, DESKTOP, OWNER, f"/merchant/{demo.chain}")
+@pytest.mark.parametrize("size", SIZES)
+def test_the_merchants_landing_and_dashboards_show_data(browser, demo, size):
+    context, page = _page(browser, demo, size, OWNER, f"/merchant/{demo.chain}")
     try:
         expect(page.get_by_test_id("overview")).to_be_visible()
         assert page.locator('[data-testid^="figure-"]').count() == 5
-        _shoot(page, "console-landing-desktop")
+        _shoot(page, f"console-landing-{size}")
         assert _axe(page) == []
         page.goto(f"{demo.url}/merchant/{demo.chain}/analytics")
         data = json.loads(page.locator("#analytics-data").text_content())
@@ -136,65 +130,107 @@ def test_the_merchants_landing_and_dashboards_show_data(browser, demo):
         assert len(stores) > 1
         for chart in ("sales", "sku-ranking", "stores", "coupon-funnel", "segments", "retention"):
             expect(page.get_by_test_id(f"chart-{chart}").locator("canvas").first).to_be_visible()
-        _shoot(page, "merchant-analytics-desktop")
+        _shoot(page, f"merchant-analytics-{size}")
         assert _axe(page) == []
     finally:
         context.close()
 
 
-def test_the_operator_lands_on_the_operator_console(browser, demo):
-    context, page = _page(browser, demo, TABLET, OPERATOR)
+@pytest.mark.parametrize("size", SIZES)
+def test_the_counter_screen_takes_a_code_and_says_what_is_wrong(browser, demo, size):
+    context, page = _page(browser, demo, size, OWNER, f"/merchant/counter/{demo.store}/verify")
+    try:
+        field = page.get_by_test_id("verify-code")
+        expect(field).to_be_focused()
+        field.fill("0000-0000-0000")
+        field.press("Enter")
+        expect(page.get_by_test_id("verify-error")).to_have_attribute("data-code", "voucher_not_found")
+        expect(field).to_be_focused()
+        _shoot(page, f"counter-{size}")
+        assert _axe(page) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_operator_lands_on_the_operator_console(browser, demo, size):
+    context, page = _page(browser, demo, size, OPERATOR)
     try:
         expect(page).to_have_url(f"{demo.url}/admin")
         for item in ("nav-all-merchants", "nav-categories", "nav-links", "nav-promotions", "nav-platform-analytics"):
             expect(page.get_by_test_id(item)).to_be_visible()
         page.get_by_test_id("nav-categories").click()
         expect(page.get_by_test_id("product-categories")).to_contain_text("auto.oil")
-        _shoot(page, "operator-categories-tablet")
+        _shoot(page, f"operator-categories-{size}")
         assert _axe(page) == []
+        problems = {}
+        for name, path in (("operator-merchants", "/admin/merchants"), ("operator-promotions", "/admin/promotions"),
+                           ("operator-category-rename", "/admin/categories/service/auto_service.car_wash"),
+                           ("operator-pending", "/admin")):
+            page.goto(f"{demo.url}{path}")
+            _shoot(page, f"{name}-{size}")
+            if found := _axe(page):
+                problems[path] = found
+        assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
     finally:
         context.close()
 
 
-def test_an_error_page_is_localised_with_the_real_login_state(browser, demo):
-    context, page = _page(browser, demo, TABLET, CONSUMER, "/orders")
+@pytest.mark.parametrize("size", SIZES)
+def test_an_error_page_is_localised_with_the_real_login_state(browser, demo, size):
+    context, page = _page(browser, demo, size, CONSUMER, "/orders")
     try:
         response = page.goto(f"{demo.url}/no/such/page")
         assert response.status == 404
         expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
         expect(page.get_by_test_id("my-orders-link")).to_be_visible()
-        _shoot(page, "error-404-tablet")
+        _shoot(page, f"error-404-{size}")
         assert _axe(page) == []
     finally:
         context.close()
 
 
-@pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
-def test_the_main_consumer_pages_pass_axe(browser, demo, viewport_name):
-    viewport = {"phone": PHONE, "desktop": DESKTOP}[viewport_name]
-    context, page = _page(browser, demo, viewport, CONSUMER)
+# The consumer's main pages, and what each must show at every size (part 4: order tabs, group buy countdown,
+# pre-sale vote, booking days).
+CONSUMER_PAGES = (("home", "/", None), ("store", "/s/{store}", None), ("orders", "/orders", "order-tabs"),
+                  ("vouchers", "/vouchers", None), ("group-buy", "/group-buys/{group_buy}", "countdown"),
+                  ("presale", "/presales/{presale}", "time-left"), ("booking", "/s/{store}/book", None))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_main_consumer_pages_show_their_parts_and_pass_axe(browser, demo, size):
+    context, page = _page(browser, demo, size, CONSUMER)
     problems = {}
     try:
-        for name, path in (("home", "/"), ("store", f"/s/{demo.store}"), ("orders", "/orders"),
-                           ("vouchers", "/vouchers"), ("group-buy", f"/group-buys/{demo.group_buy}"),
-                           ("presale", f"/presales/{demo.presale}"), ("booking", f"/s/{demo.store}/book")):
-            page.goto(f"{demo.url}{path}")
-            _shoot(page, f"{name}-{viewport_name}")
-            found = _axe(page)
-            if found:
+        for name, path, part in CONSUMER_PAGES:
+            page.goto(demo.url + path.format(store=demo.store, group_buy=demo.group_buy, presale=demo.presale))
+            if part:
+                expect(page.get_by_test_id(part)).to_be_visible()
+            if name == "store":
+                _prices_look_like_money(page)
+            if name == "presale":
+                expect(page.locator('button[data-testid^="vote-"], [data-testid^="my-vote-"]').first).to_be_visible()
+            _shoot(page, f"{name}-{size}")
+            if found := _axe(page):
                 problems[path] = found
+        page.goto(f"{demo.url}/orders")
+        page.get_by_test_id("tab-to_use").click()
+        expect(page.get_by_test_id("tab-to_use")).to_have_attribute("aria-current", "page")
+        expect(page.get_by_test_id("order-list")).to_have_attribute("data-tab", "to_use")
     finally:
         context.close()
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
 
 
-def test_the_api_docs_render_offline_from_local_assets(browser, demo):
-    context, page = _page(browser, demo, DESKTOP, None)
+@pytest.mark.parametrize("size", SIZES)
+def test_the_api_docs_render_offline_from_local_assets(browser, demo, size):
+    context, page = _page(browser, demo, size, None)
     outside = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(demo.url) else None)
     try:
         page.goto(f"{demo.url}/docs")
         expect(page.locator(".opblock").first).to_be_visible(timeout=60_000)  # the whole schema, built once
         assert outside == []
+        _shoot(page, f"api-docs-{size}")
     finally:
         context.close()

@@ -11,10 +11,11 @@ from PIL import Image
 
 from daodian.accounts.models import StaffRole
 from daodian.kit.db import unit_of_work
-from daodian.kit.settings import PROJECT_ROOT
 from daodian.records.schemas import ConsumptionLineIn
-from tests.factories import PASSWORD, add_staff, make_item, make_merchant, make_record, make_store, make_user
+from tests.factories import add_staff, make_item, make_merchant, make_record, make_store, make_user
 from tests.media.support import has_gps, jpeg_with_gps
+from tests.support.browser_pages import SCREENSHOTS, log_in, new_page
+from tests.support.viewports import SIZES
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
@@ -22,9 +23,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 CATEGORY = "auto_service.car_wash"
-SIZES = {"phone": {"width": 390, "height": 844}, "tablet": {"width": 820, "height": 1180},
-         "desktop": {"width": 1366, "height": 900}}
-SHOTS = PROJECT_ROOT / "var" / "screenshots"
 # Somewhere no other test puts stores: the listing near it holds only this module's.
 HERE_LAT, HERE_LNG = 29.8700, 121.5400
 
@@ -51,11 +49,8 @@ def chain(live_server):
         return {"phone": owner.phone, "ids": {k: s.id for k, s in made.items()}}
 
 
-def _context(browser, size):
-    context = browser.new_context(locale="zh-CN", viewport=SIZES[size], has_touch=size != "desktop",
-                                  geolocation={"latitude": HERE_LAT, "longitude": HERE_LNG})
-    context.set_default_timeout(10_000)
-    return context
+def _open(browser, size):
+    return new_page(browser, size, timeout_ms=10_000, geolocation={"latitude": HERE_LAT, "longitude": HERE_LNG})
 
 
 def _listing_url(live_server, **extra) -> str:
@@ -72,8 +67,7 @@ def _row_ids(page, ids) -> list[int]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_map_shows_markers_scale_and_attribution_without_tiles(browser, live_server, chain, size):
-    context = _context(browser, size)
-    page = context.new_page()
+    context, page = _open(browser, size)
     failed_tiles = []
     page.on("requestfailed", lambda r: failed_tiles.append(r.url) if "appmaptile" in r.url else None)
     try:
@@ -91,7 +85,7 @@ def test_map_shows_markers_scale_and_attribution_without_tiles(browser, live_ser
         expect(the_map.locator(".viewer-dot")).to_have_count(1)
         expect(the_map.locator(".leaflet-control-scale-line").first).to_be_visible()
         expect(the_map.locator(".leaflet-control-attribution")).to_contain_text("AutoNavi")
-        page.screenshot(path=str(SHOTS / f"category-map-{size}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"category-map-{size}.png"))
         # Tap a marker (zoom in first so none is clustered) and its store card opens.
         for _ in range(6):
             if the_map.locator(".leaflet-marker-icon:not(.marker-cluster)").count():
@@ -102,7 +96,7 @@ def test_map_shows_markers_scale_and_attribution_without_tiles(browser, live_ser
         card = the_map.get_by_test_id("map-card")
         expect(card).to_be_visible()
         assert card.locator("a").get_attribute("href").startswith("/s/")
-        page.screenshot(path=str(SHOTS / f"category-map-card-{size}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"category-map-card-{size}.png"))
     finally:
         context.close()
 
@@ -110,8 +104,7 @@ def test_map_shows_markers_scale_and_attribution_without_tiles(browser, live_ser
 @pytest.mark.parametrize("size", SIZES)
 def test_filter_and_sort_change_the_order(browser, live_server, chain, size):
     ids = chain["ids"]
-    context = _context(browser, size)
-    page = context.new_page()
+    context, page = _open(browser, size)
     try:
         page.goto(_listing_url(live_server, sort="distance"))
         assert _row_ids(page, ids) == [ids["a"], ids["d"], ids["b"], ids["c"]]
@@ -129,7 +122,7 @@ def test_filter_and_sort_change_the_order(browser, live_server, chain, size):
         page.get_by_test_id("distance-500").click()
         expect(page.get_by_test_id("distance-500")).to_have_attribute("aria-current", "true")
         assert _row_ids(page, ids) == [ids["a"], ids["d"]]  # b and c are 450 m and 900 m north: c leaves
-        page.screenshot(path=str(SHOTS / f"category-list-{size}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"category-list-{size}.png"), full_page=True)
     finally:
         context.close()
 
@@ -140,14 +133,9 @@ def test_uploaded_photo_comes_back_without_gps(browser, live_server, chain, size
     upload = tmp_path / "with-gps.jpg"
     upload.write_bytes(jpeg_with_gps(1200, 900))
     assert has_gps(upload.read_bytes())
-    context = _context(browser, size)
-    page = context.new_page()
+    context, page = _open(browser, size)
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_test_id("login-phone").fill(chain["phone"])
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        expect(page).to_have_url(f"{live_server.url}/merchant")
+        log_in(page, live_server.url, chain["phone"], lands_on="/merchant")
         page.goto(f"{live_server.url}/merchant/stores/{ids['a']}/photos")
         before = page.get_by_test_id("photo-thumb").count()
         page.get_by_test_id("photo-file").set_input_files(str(upload))
@@ -160,7 +148,7 @@ def test_uploaded_photo_comes_back_without_gps(browser, live_server, chain, size
         assert not has_gps(served.body())
         with Image.open(io.BytesIO(served.body())) as image:
             assert image.size == (1200, 900)
-        page.screenshot(path=str(SHOTS / f"console-photos-{size}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"console-photos-{size}.png"), full_page=True)
         # A text file named .jpg is refused with its code, the page stays usable.
         bad = tmp_path / "not-an-image.jpg"
         bad.write_bytes(b"hello")
@@ -170,7 +158,7 @@ def test_uploaded_photo_comes_back_without_gps(browser, live_server, chain, size
         # The store page shows the photos; the listing row shows the cover.
         page.goto(f"{live_server.url}/s/{ids['a']}")
         expect(page.get_by_test_id("store-photos").locator("img").first).to_be_visible()
-        page.screenshot(path=str(SHOTS / f"store-{size}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"store-{size}.png"), full_page=True)
         page.goto(_listing_url(live_server, sort="distance"))
         expect(page.locator(f'[data-store-card="{ids["a"]}"]').get_by_test_id("row-photo")).to_be_visible()
     finally:

@@ -1,4 +1,4 @@
-"""In Debian's Chromium, on phone and desktop sizes: a shopper searches, taps "near me" (the browser reports
+"""In Debian's Chromium, on phone, tablet and desktop sizes: a shopper searches, taps "near me" (the browser reports
 its position), gets the stores near them with the category listing's filter bar, changes the order, and
 switches to the map, which shows the stores' markers and the shopper with the tiles unreachable (no network
 here). Screenshots go to var/screenshots/ (not committed)."""
@@ -9,9 +9,10 @@ import pytest
 
 from daodian.accounts.models import StaffRole
 from daodian.kit.db import unit_of_work
-from daodian.kit.settings import PROJECT_ROOT
 from daodian.records.schemas import ConsumptionLineIn
 from tests.factories import add_staff, make_item, make_merchant, make_record, make_store, make_user
+from tests.support.browser_pages import SCREENSHOTS, new_page
+from tests.support.viewports import SIZES
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
@@ -19,8 +20,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 CATEGORY, WORDS = "auto_service.car_wash", "洗车"
-SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
-SHOTS = PROJECT_ROOT / "var" / "screenshots"
 # Somewhere no other test puts stores (the category map's story is some 100 km east).
 HERE_LAT, HERE_LNG = 29.4000, 120.6000
 
@@ -55,11 +54,8 @@ def _row_ids(page, ids) -> list[int]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_search_near_me_lists_sorts_and_maps_the_stores(browser, live_server, washes, size):
-    context = browser.new_context(locale="zh-CN", viewport=SIZES[size], has_touch=size != "desktop",
-                                  geolocation={"latitude": HERE_LAT, "longitude": HERE_LNG},
-                                  permissions=["geolocation"])
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+    context, page = new_page(browser, size, timeout_ms=10_000, geolocation={"latitude": HERE_LAT, "longitude": HERE_LNG},
+                             permissions=["geolocation"])
     tile_requests = []
     page.on("request", lambda r: tile_requests.append(r.url) if "appmaptile" in r.url else None)
     try:
@@ -85,7 +81,7 @@ def test_search_near_me_lists_sorts_and_maps_the_stores(browser, live_server, wa
         expect(the_map.locator(".viewer-dot")).to_have_count(1)
         expect(the_map.locator(".leaflet-control-attribution")).to_contain_text("AutoNavi")
         assert tile_requests  # the map asked for tiles, and none came: the markers stand without them
-        page.screenshot(path=str(SHOTS / f"search-map-{size}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"search-map-{size}.png"))
         page.get_by_test_id("view-list").click()
         expect(page.get_by_test_id("stores")).to_be_visible()
     finally:

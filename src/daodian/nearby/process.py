@@ -38,15 +38,20 @@ def _return_freed_arrays_to_the_system() -> None:
     freed (up to 32 MB), after which numpy's temporaries come from per-thread heaps that keep their freed
     memory: one worker of a server grew by 200 MB so after a burst of concurrent requests. Fixed, every
     array above 128 KB is mapped on its own and handed back when freed. (Process-wide: set here because
-    the nearby index is what makes such arrays; harmless elsewhere, and a no-op off glibc.)"""
+    the nearby index is what makes such arrays; harmless elsewhere, and a no-op off glibc.)
+    And at most _ARENAS heaps for small blocks: by default glibc gives threads up to eight per core, each
+    keeping its freed memory, and a server answers from a pool of threads (as MALLOC_ARENA_MAX would;
+    set before the pool starts, so its threads share these)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        libc.mallopt(_M_ARENA_MAX, _ARENAS)
     except (OSError, AttributeError):
         pass
 
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters
+_ARENAS = 2
 
 
 def warm_up(state: Any) -> None:

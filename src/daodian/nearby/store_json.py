@@ -21,7 +21,11 @@ from daodian.merchants import stores
 
 Hit = Any  # nearby.index.Hit (imported by nothing here: the index holds a StoreJson)
 
-MAX_KEPT = 50_000  # store views kept per process (about 1 KB each); the oldest tenth goes when full
+# JSON kept per process, by its bytes (a view is about 1.2 KB: some 27,000 stores); the oldest tenth goes
+# when full. Counted by bytes rather than views: 50,000 views took some 60 MB of each worker, plus the
+# allocator's slack around them (bench/nearby_http.py).
+MAX_BYTES = 32 * 2**20
+_PER_VIEW = 120  # a view's overhead besides its bytes: the tuple, two bytes objects, the dict's entry
 _OPEN, _OPEN_TRUE = b'"open_now":false', b'"open_now":true'
 _FIRST = b'{"distance_m":'
 
@@ -31,11 +35,17 @@ class StoreJson:
 
     def __init__(self) -> None:
         self._kept: dict[int, tuple[bytes, bytes]] = {}
+        self._bytes = 0  # of the views kept, by _size
         self._generation = 0  # moves on every forget: a view read before a change is then not kept
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._kept)
+
+    @property
+    def bytes(self) -> int:
+        """About how much memory the views kept take (their JSON and a little for each)."""
+        return self._bytes
 
     @property
     def generation(self) -> int:
@@ -46,7 +56,9 @@ class StoreJson:
         with self._lock:
             self._generation += 1
             for store_id in store_ids:
-                self._kept.pop(store_id, None)
+                gone = self._kept.pop(store_id, None)
+                if gone is not None:
+                    self._bytes -= _size(gone)
 
     def items_json(self, session: Session, hits: list[Hit], generation: int) -> bytes:
         """nearby.views.items(session, hits) as a JSON array; `generation` as noted before the request's
@@ -75,8 +87,17 @@ class StoreJson:
         with self._lock:
             if generation == self._generation:
                 kept = self._kept
-                kept.update(found)
-                if len(kept) > MAX_KEPT:  # the oldest tenth goes (dicts keep insertion order)
-                    for store_id in list(kept)[: len(kept) - MAX_KEPT * 9 // 10]:
-                        del kept[store_id]
+                for store_id, view in found.items():
+                    before = kept.get(store_id)
+                    self._bytes += _size(view) - (_size(before) if before is not None else 0)
+                    kept[store_id] = view
+                if self._bytes > MAX_BYTES:  # the oldest go, down to nine tenths (dicts keep insertion order)
+                    for store_id in list(kept):
+                        self._bytes -= _size(kept.pop(store_id))
+                        if self._bytes <= MAX_BYTES * 9 // 10:
+                            break
         return found
+
+
+def _size(view: tuple[bytes, bytes]) -> int:
+    return len(view[0]) + len(view[1]) + _PER_VIEW
