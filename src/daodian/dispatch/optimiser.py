@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from daodian.dispatch.bundling import bundle_orders, target_bundle_size
 from daodian.dispatch.costs import click_to_door_cost
@@ -54,7 +53,7 @@ def plan_optimised(state: DispatchState, now: int) -> Decisions:
     later = _pair_costs(params, bundles, departs + params.cycle_s, legs, off).min(axis=1)
     # With no courier left for it a cycle later, waiting may mean never: "not now" then loses to any courier.
     costs[np.arange(n_bundles), n_couriers + np.arange(n_bundles)] = np.where(later < IMPOSSIBLE, later, NEVER)
-    rows, cols = linear_sum_assignment(costs)
+    rows, cols = _min_cost_assignment(costs)
 
     pairs = [(row, col) for row, col in zip(rows.tolist(), cols.tolist(), strict=True)
              if col < n_couriers and costs[row, col] < IMPOSSIBLE]
@@ -88,7 +87,7 @@ def _idle_for_postponed(state: DispatchState, now: int, couriers: list[Courier],
     if not rows or not cols:
         return []
     sub = now_costs[np.ix_(rows, cols)]
-    matched_rows, matched_cols = linear_sum_assignment(sub)
+    matched_rows, matched_cols = _min_cost_assignment(sub)
     return [(rows[r], cols[c]) for r, c in zip(matched_rows.tolist(), matched_cols.tolist(), strict=True)
             if sub[r, c] < IMPOSSIBLE]
 
@@ -119,3 +118,11 @@ def _must_leave_now(state: DispatchState, bundle: Bundle, courier: Courier, now:
     pickup_before, _ = split_service(params.pickup_service_s)
     arrival_next_cycle = now + params.cycle_s + travel_s(params, courier.position, bundle.store_point)
     return arrival_next_cycle + pickup_before > bundle.ready_at
+
+
+def _min_cost_assignment(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's linear_sum_assignment, imported at the first cycle: scipy.optimize took ~0.6 s of every server
+    process's start (issue 15: ready within 10 s), where the dispatch job may never run."""
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(costs)
