@@ -30,6 +30,7 @@ from daodian.search.schemas import SearchResult
 from daodian.search.text import compact_query, normalize, query_terms
 from daodian.search.views import LinkedServices, ProductViews, category_view
 from daodian.taxonomy.models import CatalogStatus, ProductCategory, ServiceCategory
+from daodian.taxonomy.watch import TreeWatch
 
 # A finder of the nearest stores offering a service (by category code), at most so many, as NearbyStore
 # dicts (linkage.nearest); None when the shopper gave no place.
@@ -59,10 +60,12 @@ class SearchIndex:
         self._applied: dict[int, datetime] = {}  # product id -> updated_at last indexed
         self.products = ProductViews()
         self.links = LinkedServices()
+        self.trees = TreeWatch()  # an operator's edit of the category trees: built again (taxonomy.watch)
 
     def load(self, session: Session) -> None:
         """Build a fresh index and swap it in; readers keep the old one until then."""
         watermark = repository.newest_product_change(session) or EPOCH  # read first: the overlap covers races
+        self.trees.remember(session)
         products = {c.id: _cat(c) for c in repository.categories(session, ProductCategory)}
         services = {c.id: _cat(c) for c in repository.categories(session, ServiceCategory)}
         index = InvertedIndex()
@@ -82,6 +85,9 @@ class SearchIndex:
             with self._load_lock:
                 if not self.loaded:
                     self.load(session)
+            return
+        if self.trees.changed(session):
+            self.load(session)
             return
         self.freshness.poll(session, repository.products_changed_since, self._apply, lambda row: row.updated_at)
         self.links.refresh(session)
