@@ -6,27 +6,28 @@ beside the receiver's raw capacity measured in the same run.
         --database-url postgresql+psycopg://postgres@127.0.0.1/daodian_bench_webhooks
 
 The database is made afresh and migrated; seeded: a developer's app installed at one merchant, one
-endpoint subscribed to `order.paid`, pointing at the receiver. The receiver is a separate process (uvicorn,
-a bare ASGI app answering 204 and noting each event id's first arrival time). The server is
+endpoint subscribed to `order.paid`, pointing at the receiver. The receiver is a separate process
+(bench/webhook_receiver.py: a minimal asyncio HTTP/1.1 server with httptools' parser, answering 204 and noting
+each event id's first arrival time), cheap enough that its capacity is far above the rate measured. The server is
 `uvicorn daodian.asgi:app` with its webhook worker on (the periodic jobs off), one process on SQLite, two on
 PostgreSQL (both workers claim deliveries: leases keep each to one of them).
 
-1. Anchor: the receiver's raw capacity, a plain httpx loop (async, `--concurrency` requests in flight, the same
-   body size) posting straight to it.
+1. Anchor: the receiver's raw capacity, wrk (a C client, bench/webhook_anchor.lua: `--concurrency` connections,
+   the same body size, an event id of its own per request) posting straight to it for `--anchor` seconds.
 2. Steady: this process commits `order.paid` facts (each about its own order) at `--rate` per second for
    `--seconds`, in small transactions every 50 ms, noting each commit's time; latency is a fact's first
    arrival at the receiver minus its commit. Printed: the delivered rate, p50/p99/max latency.
 3. Burst: `--burst` facts committed at once; printed: how fast the backlog drains (deliveries/s from the
    commit to the last arrival).
 
-The run fails (no figures) if the server dies, an event does not arrive within `--wait` seconds, or an
-event the bench did not commit arrives.
+The run fails (no figures) if the server dies, an event does not arrive within `--wait` seconds, an event
+the bench did not commit arrives (any event id but the anchor's and the committed facts'), or the receiver
+answers the anchor anything but 204.
 """
 
 import argparse
-import asyncio
-import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from bench.harness import (  # noqa: E402
     main_guard,
     running_server,
     server_command,
+    wrk_binary,
 )
 from tests.factories import make_shop, make_user  # noqa: E402
 
@@ -59,54 +61,15 @@ from daodian.kit.settings import Settings  # noqa: E402
 from daodian.webhooks.models import EndpointStatus, WebhookEndpoint  # noqa: E402
 from daodian.webhooks.signing import new_secret  # noqa: E402
 
-# --- the receiver (its own process: `bench/webhooks.py --receiver PORT`) -----------------------------------
-
-
-def receiver_app():
-    """A bare ASGI app: POST notes the event id's first arrival and answers 204; GET returns what arrived."""
-    first: dict[str, float] = {}
-    counts = {"posts": 0}
-
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body, more = body + message.get("body", b""), message.get("more_body", False)
-        if scope["method"] == "POST":
-            now = time.time()
-            counts["posts"] += 1
-            event_id = dict(scope["headers"]).get(b"daodian-event-id", b"").decode()
-            if event_id:
-                first.setdefault(event_id, now)
-            await send({"type": "http.response.start", "status": 204, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        payload = json.dumps({"first": first, "posts": counts["posts"]}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": payload})
-
-    return app
-
-
-def serve_receiver(port: int) -> None:
-    import uvicorn
-    uvicorn.run(receiver_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+# --- the receiver (its own process: bench/webhook_receiver.py) ---------------------------------------------
 
 
 class ReceiverProcess:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen([sys.executable, __file__, "--receiver", str(self.port)], cwd=ROOT)
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "webhook_receiver.py"), str(self.port)],
+                                        cwd=ROOT)
         deadline = time.monotonic() + 180  # a loaded box starts processes slowly
         while True:
             try:
@@ -148,24 +111,16 @@ def seed(settings: Settings, receiver_url: str) -> int:
         return shop.merchant.id
 
 
-def raw_capacity(url: str, requests: int, concurrency: int, body: bytes) -> float:
-    """Requests/s of a plain httpx loop posting straight to the receiver."""
-    async def run() -> float:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(limits=limits) as client:
-            queue = iter(range(requests))
-
-            async def worker() -> None:
-                for i in queue:
-                    response = await client.post(f"{url}/hooks", content=body,
-                                                 headers={"Daodian-Event-Id": f"anchor_{i}",
-                                                          "Content-Type": "application/json"})
-                    if response.status_code != 204:
-                        raise BenchFailed(f"the receiver answered {response.status_code}")
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            return requests / (time.perf_counter() - started)
-    return asyncio.run(run())
+def raw_capacity(url: str, seconds: float, concurrency: int, body: bytes) -> tuple[float, int]:
+    """Requests/s of wrk (a C client: it costs the shared cores little) posting straight to the receiver, each
+    request with an event id of its own; and how many it sent. Any answer but 204 fails the run."""
+    output = subprocess.run([wrk_binary(), "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s",
+                             "-s", str(ROOT / "bench" / "webhook_anchor.lua"), f"{url}/hooks", "--", body.decode()],
+                            capture_output=True, text=True, timeout=seconds + 60).stdout
+    if "Socket errors" in output or "non-204: 0" not in output:
+        raise BenchFailed(f"the anchor's requests did not all answer 204:\n{output}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return rate, int(re.search(r"(\d+) requests in", output).group(1))
 
 
 class FactWriter:
@@ -205,10 +160,11 @@ def arrivals(receiver: ReceiverProcess, wanted: set[int], wait: float) -> dict[i
     deadline = time.monotonic() + wait
     while True:
         first = receiver.seen()["first"]
-        got = {int(k.split("_")[1]): t for k, t in first.items() if k.startswith("evt_")}
-        strangers = set(got) - set(wanted) - set(arrivals.earlier)
+        ours = {k: t for k, t in first.items() if EVENT_ID.fullmatch(k)}
+        got = {int(k.split("_")[1]): t for k, t in ours.items()}
+        strangers = len(first) - len(ours) + len(set(got) - set(wanted) - set(arrivals.earlier))
         if strangers:
-            raise BenchFailed(f"{len(strangers)} events arrived that the bench did not commit")
+            raise BenchFailed(f"{strangers} events arrived that the bench did not commit")
         if wanted <= set(got):
             arrivals.earlier |= wanted
             return {k: got[k] for k in wanted}
@@ -218,6 +174,7 @@ def arrivals(receiver: ReceiverProcess, wanted: set[int], wait: float) -> dict[i
 
 
 arrivals.earlier = set()
+EVENT_ID = re.compile(r"evt_\d+_\d+")
 
 
 def main() -> None:
@@ -226,14 +183,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=600, help="facts committed per second in the steady phase")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--burst", type=int, default=10000)
-    parser.add_argument("--anchor", type=int, default=10000, help="requests of the raw-capacity anchor")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (the runner's default)")
+    parser.add_argument("--anchor", type=float, default=5, help="seconds of the raw-capacity anchor")
+    parser.add_argument("--concurrency", type=int, default=16, help="the anchor's requests in flight (the runner's)")
     parser.add_argument("--wait", type=float, default=120)
     parser.add_argument("--workers", type=int, default=None, help="server processes; default SQLite 1, PostgreSQL 2")
-    parser.add_argument("--receiver", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.receiver is not None:
-        return serve_receiver(args.receiver)
 
     bootstrap.wire()
     fresh_database(args.database_url)
@@ -247,9 +201,10 @@ def main() -> None:
     try:
         merchant_id = seed(settings, receiver.url)
         body = b'{"id":"evt_0_0","type":"order.paid","data":{"order_id":1,"payment_id":1,"amount_fen":19900}}' * 3
-        anchor = raw_capacity(receiver.url, args.anchor, args.concurrency, body)
-        print(f"{backend}: anchor, the receiver's raw capacity (plain httpx loop, {args.concurrency} in flight): "
-              f"{anchor:,.0f} requests/s; {load_average()}")
+        anchor, _ = raw_capacity(receiver.url, args.anchor, args.concurrency, body)
+        anchor_posts = receiver.seen()["posts"]
+        print(f"{backend}: anchor, the receiver's raw capacity (wrk, {args.concurrency} in flight, "
+              f"{args.anchor:g} s): {anchor:,.0f} requests/s; {load_average()}")
         env = {"DAODIAN_WEBHOOK_WORKER": "true", "DAODIAN_PERIODIC_JOBS": "false"}
         print(f"  server: {' '.join(server_command(0, workers)[1:])} (port aside), webhook worker on")
         with running_server(args.database_url, workers, env):
@@ -275,7 +230,7 @@ def main() -> None:
             drain = max(arrived.values()) - min(burst.values())
             print(f"  burst of {args.burst}: drained in {drain:.1f} s, {args.burst / drain:,.0f} deliveries/s "
                   f"({args.burst / drain / anchor:.0%} of the receiver's raw capacity); {load_average()}")
-        posts = receiver.seen()["posts"] - args.anchor
+        posts = receiver.seen()["posts"] - anchor_posts
         print(f"  requests the receiver took: {posts} for {len(arrivals.earlier)} events "
               f"({posts - len(arrivals.earlier)} repeated)")
     finally:

@@ -1,5 +1,6 @@
 """The delivery runner: fan new facts out into deliveries, claim the due ones, send them concurrently
-(signed, with a timeout, never following redirects), record the outcomes, repeat while there is work.
+(signed, with a timeout, never following redirects, on kept-alive connections: webhooks.http), record the
+outcomes, repeat while there is work.
 
 It runs inside every server process (webhooks.worker, started in the app's lifespan) and from the CLI
 (`daodian webhooks deliver`); claims make it safe with any number of them. The clock and the backoff are
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.kit.clock import utcnow
@@ -21,6 +21,7 @@ from daodian.kit.db import unit_of_work
 from daodian.webhooks import claims, fanout
 from daodian.webhooks.backoff import Backoff
 from daodian.webhooks.claims import Claimed, Outcome
+from daodian.webhooks.http import Pool, RequestFailed
 from daodian.webhooks.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signature_header
 
 USER_AGENT = "daodian-webhooks/1"
@@ -47,25 +48,23 @@ class Runner:
     backoff: Backoff = field(default_factory=Backoff)
     timeout: float = 10.0
     lease: timedelta = timedelta(seconds=60)
-    # Requests in flight at once. httpcore's pool walks every connection and queued request on each one,
-    # so its cost grows with the pool: a few kept-alive connections beat a hundred.
+    # Requests in flight at once, each on a kept-alive connection of its own (webhooks.http: also the
+    # connector's limit per site).
     concurrency: int = 16
     # Deliveries claimed at once: four rounds of requests, so that even when every one of them times out the
     # batch ends well within its lease (4 x 10 s < 60 s) and no other process sends them meanwhile.
     batch: int = 64
-    _client: httpx.AsyncClient | None = None
+    _pool: Pool | None = None
     _synced_at: float = float("-inf")
     _slots: asyncio.Semaphore | None = None
 
     async def __aenter__(self) -> "Runner":
-        self._client = httpx.AsyncClient(follow_redirects=False, headers={"User-Agent": USER_AGENT},
-                                         limits=httpx.Limits(max_connections=self.concurrency,
-                                                             max_keepalive_connections=self.concurrency))
+        self._pool = Pool(USER_AGENT, keep_per_origin=self.concurrency)
         self._slots = asyncio.Semaphore(self.concurrency)
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
     async def tick(self) -> Stats:
         """One pass: read new facts, then send every due delivery, a batch at a time, until none is due."""
@@ -92,15 +91,15 @@ class Runner:
     async def _post(self, claimed: Claimed) -> Outcome:
         body = body_bytes(claimed.body)
         # Signed when sent, with the wall clock: the time is the receiver's replay guard, not our schedule.
-        headers = {"Content-Type": "application/json", EVENT_ID_HEADER: claimed.event_id,
-                   EVENT_TYPE_HEADER: claimed.event_type,
-                   SIGNATURE_HEADER: signature_header(claimed.secrets, int(time.time()), body)}
+        headers = [("Content-Type", "application/json"), (EVENT_ID_HEADER, claimed.event_id),
+                   (EVENT_TYPE_HEADER, claimed.event_type),
+                   (SIGNATURE_HEADER, signature_header(claimed.secrets, int(time.time()), body))]
         attempted_at, started = self.clock(), time.perf_counter()
         try:
-            response = await self._client.post(claimed.url, content=body, headers=headers, timeout=self.timeout)
-            code, error = response.status_code, None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:  # refused, reset, timed out, bad URL: no answer
-            code, error = None, f"{type(exc).__name__}: {exc}"[:200]
+            code = await self._pool.post(claimed.url, headers, body, self.timeout)
+            error = None if 200 <= code < 300 else f"HTTP {code}"
+        except RequestFailed as exc:  # refused, reset, timed out, bad URL: no answer
+            code, error = None, str(exc)[:200]
         latency = round((time.perf_counter() - started) * 1000)
         return Outcome(claimed, attempted_at, error is None, code, latency, error)
 
