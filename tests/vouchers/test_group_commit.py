@@ -1,5 +1,6 @@
 """Verifications written together (kit.api.group_commit): one transaction for the units that arrive together,
-each in its savepoint, every answer the one a transaction of its own would give."""
+each in its savepoint or (as the route runs them) without one, every answer the one a transaction of its own
+would give."""
 
 import asyncio
 from functools import partial
@@ -11,6 +12,7 @@ from daodian.kit import codes
 from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.db import gathered
 from daodian.kit.errors import Conflict, DomainError
+from daodian.kit.facts import Fact
 from daodian.vouchers import counter
 from daodian.vouchers.errors import VoucherNotFound, VoucherUsedUp
 from daodian.vouchers.models import Verification, VerificationFailure, Voucher
@@ -26,14 +28,14 @@ def vouchers(db, settings, shop, consumer) -> list[Voucher]:
     return [make_voucher(db, settings, consumer, shop.item, shop.store) for _ in range(3)]
 
 
-def _verify(app, shop, code: str, terminal: str = "pos-1"):
-    """A verification as the route hands it to the group commit."""
+def _verify(app, shop, code: str, terminal: str = "pos-1", savepoint: bool = False):
+    """A verification as the route hands it to the group commit (without a savepoint of its own)."""
     settings = app.state.settings
     return group_commit_of(app).run(
         partial(counter.verify_as, user_id=shop.clerk.id, raw_code=code, store_id=shop.store.id, terminal_id=terminal,
                 settings=settings),
         after_error=partial(counter.after_refusal, shop.clerk.id, shop.store.id, terminal),
-        wants=counter.wants(shop.clerk.id, code, shop.store.id, terminal))
+        wants=counter.wants(shop.clerk.id, code, shop.store.id, terminal), savepoint=savepoint)
 
 
 def _together(*calls):
@@ -48,11 +50,12 @@ def _uses_left(db, voucher: Voucher) -> int:
     return db.get(Voucher, voucher.id).uses_left
 
 
-def test_a_batch_answers_each_verification_as_alone(app, db, shop, vouchers):
+@pytest.mark.parametrize("savepoint", [False, True])
+def test_a_batch_answers_each_verification_as_alone(app, db, shop, vouchers, savepoint):
     first, second, third = (v.code for v in vouchers)
     typo = codes.new_code()
-    answers = _together(_verify(app, shop, first), _verify(app, shop, first, "pos-2"), _verify(app, shop, typo),
-                        _verify(app, shop, second), _verify(app, shop, codes.display(third).lower()))
+    answers = _together(*(_verify(app, shop, code, terminal, savepoint) for code, terminal in [
+        (first, "pos-1"), (first, "pos-2"), (typo, "pos-1"), (second, "pos-1"), (codes.display(third).lower(), "pos-1")]))
     ok = [a for a in answers if not isinstance(a, Exception)]
     assert [a.voucher_id for a in ok] == [vouchers[0].id, vouchers[1].id, vouchers[2].id]
     assert all(a.uses_left == 0 and a.store_id == shop.store.id for a in ok)
@@ -60,6 +63,11 @@ def test_a_batch_answers_each_verification_as_alone(app, db, shop, vouchers):
     assert isinstance(answers[2], VoucherNotFound)
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Verification)) == 3
+    # Written together at the batch's end (kit.db.insert_later): each answer names its own row, as does its fact.
+    rows = {v.id: v.voucher_id for v in db.scalars(select(Verification))}
+    assert {a.id: a.voucher_id for a in ok} == rows
+    facts = db.scalars(select(Fact).where(Fact.kind == "voucher.verified")).all()
+    assert {f.payload["verification_id"]: f.payload["voucher_id"] for f in facts} == rows
     # The wrong code counts against its terminal although its unit was rolled back.
     assert db.scalars(select(VerificationFailure.terminal)).all() == [f"user:{shop.clerk.id}:store:{shop.store.id}",
                                                                      f"store:{shop.store.id}:terminal:pos-1"]
@@ -152,3 +160,46 @@ def test_verifications_over_http_still_answer_one_by_one(client, db, shop, vouch
     again = client.post("/api/v1/vouchers/verify", json={"code": vouchers[0].code, "store_id": shop.store.id},
                         headers=clerk)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "voucher_used_up")
+
+
+def test_a_unit_without_savepoint_that_refuses_after_writing_undoes_the_batch_and_runs_alone(app, db, shop, vouchers):
+    """Without a savepoint a refusal after writing cannot be undone alone: the batch runs again without that unit,
+    which then runs in a transaction of its own (after the batch: the use is gone by then)."""
+    code = vouchers[0].code
+    runs = []
+
+    def refuse_after_verifying(session):
+        runs.append(session)
+        counter.verify_as(session, user_id=shop.clerk.id, raw_code=code, store_id=shop.store.id, terminal_id=None,
+                          settings=app.state.settings)
+        raise Refused("refused after the use was consumed")
+
+    group = group_commit_of(app)
+    refused, verified, other = _together(group.run(refuse_after_verifying, savepoint=False), _verify(app, shop, code),
+                                         _verify(app, shop, vouchers[1].code))
+    assert len(runs) == 2 and runs[0] is not runs[1]
+    assert isinstance(refused, VoucherUsedUp)  # alone, after the batch that consumed the use
+    assert (verified.voucher_id, other.voucher_id) == (vouchers[0].id, vouchers[1].id)
+    assert _uses_left(db, vouchers[0]) == _uses_left(db, vouchers[1]) == 0
+    db.expire_all()
+    assert sorted(db.scalars(select(Verification.voucher_id))) == [vouchers[0].id, vouchers[1].id]
+    assert db.scalar(select(func.count()).select_from(Fact).where(Fact.kind == "voucher.verified")) == 2
+
+
+def test_a_unit_without_savepoint_that_fails_otherwise_is_run_alone(app, db, shop, vouchers):
+    runs = []
+
+    def broken(session):
+        runs.append(session)
+        session.execute(text("UPDATE stores SET name = name WHERE id = :id"), {"id": shop.store.id})
+        raise RuntimeError("a bug")
+
+    group = group_commit_of(app)
+    verified, failed, also = _together(_verify(app, shop, vouchers[0].code), group.run(broken, savepoint=False),
+                                       _verify(app, shop, vouchers[1].code))
+    assert isinstance(failed, RuntimeError) and not isinstance(failed, DomainError)
+    assert len(runs) == 2 and runs[0] is not runs[1]  # once in the batch (undone whole), once alone
+    assert (verified.voucher_id, also.voucher_id) == (vouchers[0].id, vouchers[1].id)
+    assert _uses_left(db, vouchers[0]) == _uses_left(db, vouchers[1]) == 0
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Verification)) == 2

@@ -78,9 +78,10 @@ STATEMENT_BY_STATEMENT = "NONE"
 
 
 def create_db_engine(settings: Settings, **kwargs) -> Engine:
-    # As many pooled connections as requests kit.api.http admits to their database phase at once (10): with
-    # fewer, the extra ones were opened and closed per request under load (SQLite: with all its pragmas).
-    kwargs.setdefault("pool_size", 10)
+    # As many pooled connections as requests kit.api.http admits to their database phase at once (10), and as
+    # many again for the read sessions kept lent-ready (kit.api.request_unit.ReadSessions): with fewer, the
+    # extra ones were opened and closed per request under load (SQLite: with all its pragmas).
+    kwargs.setdefault("pool_size", 20)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -224,3 +225,67 @@ def gathered_so_far(session: Session, kind: str) -> dict[Any, Any] | None:
     """What the batch has gathered of `kind` (for a unit that changes it to keep it true), or None."""
     memo = session.info.get(BATCH_MEMO)
     return None if memo is None else memo.get((BATCH_WANTS, kind))
+
+
+# Session info key: the INSERTs a batch (kit.api.group_commit) writes together just before its commit.
+BATCH_INSERTS = "daodian_batch_inserts"
+
+
+class Inserted:
+    """A row given to `insert_later`; its `id` once written. `row` may be a function giving the row when it
+    is written (a fact naming the id of a row inserted before it)."""
+
+    __slots__ = ("statement", "row", "id")
+
+    def __init__(self, statement: Any, row: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        self.statement, self.row, self.id = statement, row, None
+
+
+def insert_later(session: Session, statement: Any, row: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> Inserted:
+    """INSERT `row` with `statement` (an `insert(table)`; for an `id`, `.returning(table.c.id,
+    sort_by_parameter_order=True)`). In a batch, the rows of each statement are written in one executemany at
+    its end, before the commit (statements in the order they first came: `write_inserts`); outside a batch, at
+    once. Only for rows no unit of a batch reads back; a unit reads an id only in what it gives `after_writes`."""
+    item = Inserted(statement, row)
+    pending = session.info.get(BATCH_INSERTS)
+    if pending is None:
+        _write(session.connection(), statement, [item])
+    else:
+        pending.append(item)
+    return item
+
+
+def write_inserts(session: Session) -> None:
+    """A batch's rows given to `insert_later`, one executemany per statement (GroupCommit, before commit)."""
+    pending: list[Inserted] = session.info.get(BATCH_INSERTS) or []
+    session.info[BATCH_INSERTS] = []
+    by_statement: dict[int, tuple[Any, list[Inserted]]] = {}
+    for item in pending:
+        by_statement.setdefault(id(item.statement), (item.statement, []))[1].append(item)
+    connection = session.connection()
+    for statement, items in by_statement.values():
+        _write(connection, statement, items)
+
+
+def _write(connection: Connection, statement: Any, items: list[Inserted]) -> None:
+    rows = [item.row() if callable(item.row) else item.row for item in items]
+    if statement._returning:  # `returning(table.c.id, sort_by_parameter_order=True)`: ids in the rows' order
+        for item, id_ in zip(items, connection.execute(statement, rows).scalars().all(), strict=True):
+            item.id = id_
+    else:
+        connection.execute(statement, rows)
+
+
+class AfterWrites:
+    """A unit's answer that needs what the batch writes at its end (`after_writes`)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+
+
+def after_writes(session: Session, build: Callable[[], T]) -> T:
+    """`build()`, once the rows given to `insert_later` are written: at once outside a batch, at the batch's end
+    in one (GroupCommit resolves it)."""
+    return build() if session.info.get(BATCH_INSERTS) is None else AfterWrites(build)  # type: ignore[return-value]

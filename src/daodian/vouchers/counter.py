@@ -15,6 +15,7 @@ guessing of 80-bit codes down, it does not guard money.
 """
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
@@ -22,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from daodian.accounts.authz import Action, Principal, authorize
 from daodian.kit.clock import utcnow
-from daodian.kit.db import UTCDateTime, unit_of_work
+from daodian.kit.db import Inserted, UTCDateTime, after_writes, insert_later, unit_of_work
 from daodian.kit.errors import DomainError
 from daodian.kit.events import publish
 from daodian.kit.facts import INSERT_FACT, append_fact, fact_values
@@ -55,7 +56,9 @@ _CONSUME = (update(Voucher.__table__)
                    _VOUCHERS.expires_at > bindparam("now", type_=UTCDateTime()))
             .values(uses_left=_VOUCHERS.uses_left - 1, updated_at=bindparam("now", type_=UTCDateTime()))
             .returning(_VOUCHERS.uses_left))
-_INSERT_VERIFICATION = insert(Verification.__table__).returning(Verification.__table__.c.id)
+# In a batch, written with the batch's others at its end (kit.db.insert_later): ids in the rows' order.
+_INSERT_VERIFICATION = insert(Verification.__table__).returning(Verification.__table__.c.id,
+                                                                sort_by_parameter_order=True)
 _INSERT_FAILURES = insert(VerificationFailure.__table__)
 
 
@@ -107,9 +110,10 @@ def verify_as(session: Session, *, user_id: int, raw_code: str, store_id: int, t
               settings: Settings) -> VerificationRead:
     """Verify as the clerk `user_id` (read in this transaction), and the answer."""
     principal = lookups.staff_principal(session, user_id)
-    verification, voucher, name = _verify(session, principal, raw_code=raw_code, store_id=store_id,
-                                          terminal_id=terminal_id, settings=settings)
-    return _read(verification, voucher, name, settings)
+    inserted, row, voucher, name = _verify(session, principal, raw_code=raw_code, store_id=store_id,
+                                           terminal_id=terminal_id, settings=settings)
+    read = _read(SimpleNamespace(id=0, **row), voucher, name, settings)  # the voucher as now, not at the batch's end
+    return after_writes(session, lambda: read.model_copy(update={"id": inserted.id}))
 
 
 def after_refusal(user_id: int, store_id: int, terminal_id: str | None, session: Session, error: DomainError) -> None:
@@ -123,13 +127,18 @@ def after_refusal(user_id: int, store_id: int, terminal_id: str | None, session:
 
 def verify(session: Session, principal: Principal, *, raw_code: str, store_id: int, terminal_id: str | None,
            settings: Settings) -> Verification:
-    return _verify(session, principal, raw_code=raw_code, store_id=store_id, terminal_id=terminal_id,
-                   settings=settings)[0]
+    inserted, row = _verify(session, principal, raw_code=raw_code, store_id=store_id, terminal_id=terminal_id,
+                            settings=settings)[:2]
+    verification = Verification(id=inserted.id, **row)
+    make_transient_to_detached(verification)  # the row is written: the session holds it as loaded, no flush
+    session.add(verification)
+    return verification
 
 
 def _verify(session: Session, principal: Principal, *, raw_code: str, store_id: int, terminal_id: str | None,
-            settings: Settings) -> tuple[Verification, Voucher, str]:
-    """The verification, its voucher as the UPDATE left it, and the voucher's line's name."""
+            settings: Settings) -> tuple[Inserted, dict, Voucher, str]:
+    """The verification (its row, and its id once written: in a batch, at the batch's end), its voucher as the
+    UPDATE left it, and the voucher's line's name."""
     store = counter_store(session, principal, store_id)
     now = utcnow()
     check_throttle(session, terminals(principal, store.id, terminal_id), settings, now)
@@ -150,18 +159,17 @@ def _verify(session: Session, principal: Principal, *, raw_code: str, store_id: 
     row = {"voucher_id": voucher.id, "merchant_id": store.merchant_id, "store_id": store.id,
            "staff_user_id": principal.user_id, "terminal_id": terminal_id, "verified_at": now, "reversed_at": None,
            "reversed_by": None}
-    verification = Verification(id=connection.execute(_INSERT_VERIFICATION, row).scalar_one(), **row)
-    make_transient_to_detached(verification)  # the row is written: the session holds it as loaded, no flush
-    session.add(verification)
-    connection.execute(INSERT_FACT, fact_values("voucher.verified", {
-        "verification_id": verification.id, "voucher_id": voucher.id, "order_id": voucher.order_id,
+    inserted = insert_later(session, _INSERT_VERIFICATION, row)
+    fact = fact_values("voucher.verified", {
+        "verification_id": None, "voucher_id": voucher.id, "order_id": voucher.order_id,
         "service_item_id": voucher.service_item_id, "uses_left": voucher.uses_left,
         "value_fen": voucher.unit_price_fen // voucher.uses_total}, occurred_at=now, merchant_id=store.merchant_id,
-        store_id=store.id, consumer_id=voucher.consumer_id))
+        store_id=store.id, consumer_id=voucher.consumer_id)
+    insert_later(session, INSERT_FACT, lambda: fact | {"payload": fact["payload"] | {"verification_id": inserted.id}})
     lookups.uses_consumed(session, order.id)
     order_completion.after_uses_changed(session, order, uses_left=uses_left - 1)
     publish(session, VoucherVerified(voucher=voucher, by_user_id=principal.user_id))  # e.g. a booking attended
-    return verification, voucher, name
+    return inserted, row, voucher, name
 
 
 def _raise_if_unusable(voucher: Voucher, now: datetime) -> None:

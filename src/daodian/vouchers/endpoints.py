@@ -94,7 +94,7 @@ async def verify(body: VerifyIn, request: Request, caller_id: CallerId,
                    settings=request.app.state.settings)
     return await group_commit_of(request.app).run(
         work, after_error=partial(counter.after_refusal, caller_id, body.store_id, terminal_id),
-        wants=counter.wants(caller_id, body.code, body.store_id, terminal_id))
+        wants=counter.wants(caller_id, body.code, body.store_id, terminal_id), savepoint=False)
 
 
 @router.post("/verifications/{verification_id}/reverse", response_model=VerificationRead,

@@ -13,6 +13,14 @@ them one after another in one unit of work, each in a SAVEPOINT of its own:
   whose commit failed, runs again alone in a transaction of its own, the way it always could: so each
   answer is one a single transaction would have given, in some order of the units.
 
+A unit run with `savepoint=False` (a verification: its refusals are all decided before it writes) has no
+savepoint: SAVEPOINT and RELEASE were two of its five statements. Its refusal before any write (no statement
+that may change rows, no row given to kit.db.insert_later, nothing pending in the Session) undoes nothing and
+is its answer; should it fail otherwise, or after writing, the batch's transaction is rolled back whole and
+the batch runs again without it, and it runs alone afterwards (`_Without`): the same answers, in the order
+"the batch, then that unit". Rows a batch only inserts (verifications, their facts) can wait for its end
+(kit.db.insert_later): one executemany per statement, just before the commit.
+
 The units of a batch share one Session, and lookups for the transaction's length (kit.db.remembered,
 kit.db.gathered: a unit names in `wants` what it will look up, and the batch reads each kind once for all).
 After the rollback of a unit that wrote something both are dropped and read afresh (a refusal decided
@@ -32,7 +40,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from daodian.kit.api.http import in_write_turn
-from daodian.kit.db import BATCH_MEMO, BATCH_WANTS, unit_of_work
+from daodian.kit.db import BATCH_INSERTS, BATCH_MEMO, BATCH_WANTS, AfterWrites, unit_of_work, write_inserts
 from daodian.kit.errors import DomainError
 
 T = TypeVar("T")
@@ -43,6 +51,9 @@ POSTGRESQL_WRITERS = 2  # batches in flight per process (each holds a pooled con
 # this long, then gives the unit up (it runs alone afterwards): a deadlock between two batches would hold both
 # for PostgreSQL's deadlock_timeout (1 s) before one of them failed whole.
 BATCH_LOCK_TIMEOUT = "250ms"
+# Event loop turns a writer lets pass before taking a batch, while units keep arriving: the requests answered by
+# the last batch come back within a few turns, and a batch of two pays the lookups and the commit of sixteen.
+ARRIVAL_TURNS = 3
 
 Work = Callable[[Session], T]
 AfterError = Callable[[Session, DomainError], None]
@@ -53,12 +64,20 @@ class _Alone(Exception):
     """A unit the batch could not settle: run it again in its own transaction."""
 
 
+class _Without(Exception):
+    """A unit without a savepoint failed after writing: the batch runs again without it (it runs alone)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
 @dataclass
 class _Unit(Generic[T]):
     work: Work[T]
     after_error: AfterError | None
     wants: Wants
     future: asyncio.Future
+    savepoint: bool = True
 
 
 class GroupCommit:
@@ -73,14 +92,17 @@ class GroupCommit:
         self.is_sqlite = app.state.settings.is_sqlite
         self.most_writers = 1 if self.is_sqlite else POSTGRESQL_WRITERS
 
-    async def run(self, work: Work[T], after_error: AfterError | None = None, wants: Wants | None = None) -> T:
+    async def run(self, work: Work[T], after_error: AfterError | None = None, wants: Wants | None = None,
+                  savepoint: bool = True) -> T:
         """`work(session)`'s result once committed, or the DomainError it raised (after `after_error`
         wrote what a refusal leaves behind). Any other failure is raised by the unit run alone. `wants`
-        names the keys the work will look up with kit.db.gathered, by kind: the batch reads each kind once."""
+        names the keys the work will look up with kit.db.gathered, by kind: the batch reads each kind once.
+        `savepoint=False` for work that refuses before it writes (the verification): it runs without a
+        savepoint of its own, and should it fail after writing anyway, the batch runs again without it."""
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # first use, or a new event loop (a test client's): start afresh there
             self.loop, self.waiting, self.writers = loop, [], set()
-        unit = _Unit(work, after_error, wants or {}, loop.create_future())
+        unit = _Unit(work, after_error, wants or {}, loop.create_future(), savepoint)
         self.waiting.append(unit)
         # A finished writer counts no more from that moment (done()), not from its done callback a loop turn
         # later: a unit queued in between would otherwise wait with no writer to take it.
@@ -91,6 +113,9 @@ class GroupCommit:
 
     async def _write(self) -> None:
         while self.waiting:
+            await self._let_arrive()
+            if not self.waiting:  # another writer took them meanwhile
+                return
             batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
             try:
                 outcomes = await in_write_turn(self.app, partial(self._batch, batch))
@@ -109,33 +134,82 @@ class GroupCommit:
                 else:
                     unit.future.set_result(outcome)
 
+    async def _let_arrive(self) -> None:
+        for _ in range(ARRIVAL_TURNS):
+            arrived = len(self.waiting)
+            if arrived >= BATCH:
+                return
+            await asyncio.sleep(0)
+            if len(self.waiting) == arrived:  # nothing came in a turn: take what there is
+                return
+
     def _batch(self, batch: list[_Unit]) -> list[Any]:
-        """Every unit in one transaction, each in its savepoint: its result, its DomainError, or _Alone."""
+        """Every unit in one transaction: its result, its DomainError, or _Alone."""
+        alone: set[int] = set()
+        while True:
+            try:
+                return self._transaction(batch, alone)
+            except _Without as without:  # rolled back whole: again, without that unit
+                alone.add(without.index)
+
+    def _transaction(self, batch: list[_Unit], alone: set[int]) -> list[Any]:
         outcomes: list[Any] = []
         with unit_of_work(self.app.state.session_factory) as session:
             if not self.is_sqlite:
                 session.execute(text(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'"))
             _start_memo(session, batch)
+            session.info[BATCH_INSERTS] = []
             writes = _Writes()
             event.listen(session.connection(), "before_cursor_execute", writes)
-            for unit in batch:
-                savepoint = session.begin_nested()
-                written = writes.count
-                try:
-                    outcomes.append(unit.work(session))
-                    savepoint.commit()
-                except DomainError as exc:
-                    savepoint.rollback()
-                    if writes.count != written:  # a refusal that changed nothing keeps what the batch read
-                        _forget(session, batch)
-                    if unit.after_error is not None:
-                        unit.after_error(session, exc)
-                    outcomes.append(exc)
-                except Exception:
-                    savepoint.rollback()
-                    _forget(session, batch)
+            for index, unit in enumerate(batch):
+                if index in alone:
                     outcomes.append(_Alone())
-        return outcomes
+                elif unit.savepoint:
+                    outcomes.append(self._in_savepoint(session, batch, unit, writes))
+                else:
+                    outcomes.append(self._bare(session, index, unit, writes))
+            write_inserts(session)
+            return [outcome.build() if isinstance(outcome, AfterWrites) else outcome for outcome in outcomes]
+
+    def _in_savepoint(self, session: Session, batch: list[_Unit], unit: _Unit, writes: "_Writes") -> Any:
+        savepoint = session.begin_nested()
+        written, inserted = writes.count, len(session.info[BATCH_INSERTS])
+        try:
+            outcome = unit.work(session)
+            savepoint.commit()
+            return outcome
+        except DomainError as exc:
+            savepoint.rollback()
+            del session.info[BATCH_INSERTS][inserted:]
+            if writes.count != written:  # a refusal that changed nothing keeps what the batch read
+                _forget(session, batch)
+            if unit.after_error is not None:
+                unit.after_error(session, exc)
+            return exc
+        except Exception:
+            savepoint.rollback()
+            del session.info[BATCH_INSERTS][inserted:]
+            _forget(session, batch)
+            return _Alone()
+
+    @staticmethod
+    def _bare(session: Session, index: int, unit: _Unit, writes: "_Writes") -> Any:
+        """A unit without a savepoint (SAVEPOINT and RELEASE were two of a verification's five statements): a
+        refusal before any write leaves nothing to undo; any other failure undoes the batch (_Without)."""
+        written, inserted = writes.count, len(session.info[BATCH_INSERTS])
+        try:
+            outcome = unit.work(session)
+            session.flush()  # as a savepoint's release would: the next unit reads what this one changed
+            return outcome
+        except DomainError as exc:
+            if (writes.count != written or len(session.info[BATCH_INSERTS]) != inserted
+                    or session.new or session.dirty or session.deleted):
+                raise _Without(index) from exc
+            if unit.after_error is not None:
+                unit.after_error(session, exc)
+            return exc
+        except Exception as exc:  # on PostgreSQL the transaction is void after a failed statement
+            raise _Without(index) from exc
 
     def _alone(self, unit: _Unit) -> Any:
         """One unit in its own transaction, as a route without group commit runs it."""
