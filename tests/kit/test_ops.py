@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.responses import PlainTextResponse
 
 from daodian.app import create_app
-from daodian.kit.ops.logs import RequestIdFilter, logging_config
 from daodian.kit.ops.edge import Edge
+from daodian.kit.ops.logs import RequestIdFilter, logging_config
 from daodian.kit.settings import PROJECT_ROOT
 from tests.factories import make_shop, make_user, make_voucher, verify_voucher
 from tests.support.databases import empty_database, prepare_database
