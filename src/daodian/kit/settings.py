@@ -74,9 +74,10 @@ class Settings(BaseSettings):
     wechatpay_gateway: str = Field("https://api.mch.weixin.qq.com", description="WeChat Pay API v3 base URL.")
 
     # --- analytics and privacy (daodian.analytics) ---
-    facts_dir: Path = Field(PROJECT_ROOT / "var" / "facts",
-                            description="Where `daodian facts export` writes the facts as Parquet; the analytics read "
-                                        "it (with Spark on a cluster: a path every worker sees).")
+    facts_dir: Path | None = Field(None, description="Where `daodian facts export` writes the facts as Parquet; the "
+                                                     "analytics read it (with Spark on a cluster: a path every "
+                                                     "worker sees). Default: var/facts/<a key of the database "
+                                                     "URL>, so two databases never share their facts.")
     analytics_engine: Literal["duckdb", "spark"] = Field(
         "duckdb", description="Engine the dashboards and `daodian facts job` use by default.")
     spark_master: str = Field("local[2]", description="Spark master URL: local[N] in process, or a cluster "
@@ -133,6 +134,16 @@ class Settings(BaseSettings):
                                                                           "average, per server process.")
     app_rate_burst: int = Field(60, ge=1, le=100_000, description="Requests an app may make at once after a quiet "
                                                                   "spell (its token bucket's size).")
+
+    @model_validator(mode="after")
+    def _facts_of_this_database(self) -> "Settings":
+        # One directory per database: the facts job of a server on a fresh database once read the Parquet another
+        # database had exported into the shared var/facts (segments of merchants it does not have: a foreign key
+        # error), and an export would have taken the other's watermark for its own.
+        if self.facts_dir is None:
+            key = hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
+            self.facts_dir = PROJECT_ROOT / "var" / "facts" / key
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> "Settings":
