@@ -1,5 +1,6 @@
 """Builds the ASGI app: JSON API under /api/v1, pages at /, /merchant and /admin, static assets."""
 
+import gc
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -52,6 +53,11 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
             metrics.watch_pool(engine)
         start_search(app)  # this process's search index
         start_nearby(app.state)  # this process's nearby index (nearby.index)
+        # What start-up made (the routes, the models, the indexes) lives as long as the process: moved out of the
+        # collector's sight, so a full collection no longer walks it in the middle of requests (every route's
+        # p99 was ~300 ms on 1M stores, their p50 ~10 ms). New objects are collected as before.
+        gc.collect()
+        gc.freeze()
         # The periodic jobs, each once per period across processes (daodian.jobs); off in tests.
         jobs = scheduler.start(app.state.session_factory, settings) if settings.runs_periodic_jobs else None
         # Webhook deliveries, sent by a worker thread of this process (daodian.webhooks); off in tests.
