@@ -52,7 +52,15 @@ _CONVERTOR = re.compile(r":\w+}")
 def route_of(scope: Scope) -> str:
     """The route's template with its convertors left out (`/stores/{store_id}`), or "unmatched"."""
     path = getattr(scope.get("route"), "path", None)
-    return _CONVERTOR.sub("}", path) if path else UNMATCHED
+    if not path:
+        return UNMATCHED
+    template = _TEMPLATES.get(path)
+    if template is None:  # a regex substitution per request was a few microseconds of every one
+        template = _TEMPLATES[path] = _CONVERTOR.sub("}", path)
+    return template
+
+
+_TEMPLATES: dict[str, str] = {}  # route path -> its template; as many as there are routes
 
 
 # Each (method, route) and (method, route, status) series, found once: `labels()` takes a lock and builds a key
