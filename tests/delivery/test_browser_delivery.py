@@ -5,7 +5,6 @@ hands it over with the consumer's code, while the consumer's tracking page shows
 
 import re
 import secrets
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,35 +12,14 @@ from sqlalchemy import select
 from daodian.accounts.models import User
 from daodian.delivery.models import Delivery
 from daodian.kit.db import unit_of_work
-from daodian.kit.settings import PROJECT_ROOT
 from tests.delivery.helpers import make_courier
-from tests.factories import PASSWORD, make_shop, make_user
+from tests.factories import make_shop, make_user
+from tests.support.browser_pages import logged_in_page, shoot
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
-
-
-def _logged_in(browser, live_server, phone: str, next_path: str, **options):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, has_touch=True, **options)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login?next={next_path}")
-    page.get_by_test_id("login-phone").fill(phone)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page).to_have_url(f"{live_server.url}{next_path}")
-    return context, page
-
-
-def _shot(page, name: str) -> None:
-    Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
 
 def test_a_courier_carries_an_order_while_the_consumer_watches(browser, live_server):
     tag = secrets.token_hex(3)
@@ -53,8 +31,9 @@ def test_a_courier_carries_an_order_while_the_consumer_watches(browser, live_ser
         consumer_phone, product_id, sku_id = consumer.phone, shop.product.id, shop.sku.id
 
     door = {"latitude": 30.2700, "longitude": 120.1600}
-    watcher_context, watcher = _logged_in(browser, live_server, consumer_phone, f"/buy/product/{product_id}",
-                                          geolocation=door, permissions=["geolocation"])
+    watcher_context, watcher = logged_in_page(
+        browser, live_server.url, consumer_phone, "phone", next_path=f"/buy/product/{product_id}", timeout_ms=20_000,
+        geolocation=door, permissions=["geolocation"])
     watcher.get_by_test_id(f"sku-{sku_id}").check()
     watcher.get_by_test_id("fulfilment-delivery").check()
     watcher.get_by_test_id("delivery-name").fill("王女士")
@@ -73,8 +52,9 @@ def test_a_courier_carries_an_order_while_the_consumer_watches(browser, live_ser
         delivery.ready_at = delivery.placed_at  # the kitchen was quick
 
     near_store = {"latitude": 30.2590, "longitude": 120.1490}
-    rider_context, rider = _logged_in(browser, live_server, courier_phone, "/courier",
-                                      geolocation=near_store, permissions=["geolocation"])
+    rider_context, rider = logged_in_page(
+        browser, live_server.url, courier_phone, "phone", next_path="/courier", timeout_ms=20_000,
+        geolocation=near_store, permissions=["geolocation"])
     try:
         expect(watcher.get_by_test_id("delivery-status")).to_have_attribute("data-status", "waiting")
         expect(watcher.locator(".leaflet-control-scale")).to_be_visible()  # the map stands without tiles
@@ -93,12 +73,12 @@ def test_a_courier_carries_an_order_while_the_consumer_watches(browser, live_ser
         rider.get_by_test_id("pickup").click()
         expect(rider.get_by_test_id(f"route-{delivery_id}")).to_have_attribute("data-status", "picked_up")
         expect(watcher.get_by_test_id("delivery-status")).to_have_attribute("data-status", "picked_up")
-        _shot(rider, "courier-phone")
+        shoot(rider, "courier-phone")
 
         rider_context.set_geolocation({"latitude": 30.2680, "longitude": 120.1580})  # riding towards the door
         expect(watcher.get_by_test_id("tracking")).not_to_have_attribute("data-courier-at", first_seen or "",
                                                                           timeout=30_000)
-        _shot(watcher, "delivery-tracking")
+        shoot(watcher, "delivery-tracking")
 
         rider.get_by_test_id("handover-code").fill(code)
         rider.get_by_test_id("deliver").click()

@@ -14,8 +14,8 @@ from daodian.delivery.models import Delivery
 from daodian.kit.db import unit_of_work
 from daodian.orders.models import Order
 from tests.delivery.helpers import at_home_shop, make_provider
-from tests.delivery.test_browser_delivery import _logged_in, _shot
 from tests.factories import make_user
+from tests.support.browser_pages import logged_in_page, shoot
 from tests.web.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
@@ -33,8 +33,9 @@ def test_a_provider_completes_a_visit_with_the_consumers_voucher_code(browser, l
         consumer_phone, item_id = consumer.phone, shop.item.id
 
     home = {"latitude": 30.2700, "longitude": 120.1600}
-    buyer_context, buyer = _logged_in(browser, live_server, consumer_phone, f"/buy/item/{item_id}",
-                                      geolocation=home, permissions=["geolocation"])
+    buyer_context, buyer = logged_in_page(
+        browser, live_server.url, consumer_phone, "phone", next_path=f"/buy/item/{item_id}", timeout_ms=20_000,
+        geolocation=home, permissions=["geolocation"])
     provider_context = None
     try:
         buyer.get_by_test_id("visit-name").fill("李先生")
@@ -53,9 +54,9 @@ def test_a_provider_completes_a_visit_with_the_consumers_voucher_code(browser, l
         with unit_of_work(live_server.session_factory) as db:
             visit_id = db.scalars(select(Delivery.id).where(Delivery.order_id == order_id)).one()
 
-        provider_context, provider_page = _logged_in(browser, live_server, provider_phone, "/courier",
-                                                     geolocation={"latitude": 30.2590, "longitude": 120.1490},
-                                                     permissions=["geolocation"])
+        provider_context, provider_page = logged_in_page(
+            browser, live_server.url, provider_phone, "phone", next_path="/courier", timeout_ms=20_000,
+            geolocation={"latitude": 30.2590, "longitude": 120.1490}, permissions=["geolocation"])
         provider_page.get_by_test_id("go-online").click()
         provider_page.get_by_test_id(f"available-{visit_id}").get_by_test_id("accept").click()
         route = provider_page.get_by_test_id(f"route-{visit_id}")
@@ -70,9 +71,9 @@ def test_a_provider_completes_a_visit_with_the_consumers_voucher_code(browser, l
         provider_page.get_by_test_id("visit-code").fill(code)
         provider_page.get_by_test_id("complete-visit").click()
         expect(provider_page.get_by_test_id(f"route-{visit_id}")).to_have_count(0)
-        _shot(provider_page, "provider-phone")
+        shoot(provider_page, "provider-phone")
         expect(buyer.get_by_test_id("delivery-status")).to_have_attribute("data-status", "delivered")
-        _shot(buyer, "visit-tracking")
+        shoot(buyer, "visit-tracking")
         with unit_of_work(live_server.session_factory, read_only=True) as db:
             assert db.get(Order, order_id).status == "completed"
     finally:
