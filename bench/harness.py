@@ -23,6 +23,10 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from daodian import migrate
+from daodian.kit.db import create_db_engine
+from daodian.kit.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,6 +59,21 @@ def fresh_database(url: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def migrated_database(url: str) -> Settings:
+    """A fresh database at `url`, migrated to the head: the settings a bench seeds it and serves it with."""
+    fresh_database(url)
+    settings = Settings(env="dev", database_url=url)
+    engine = create_db_engine(settings)
+    migrate.upgrade(settings, engine)
+    engine.dispose()
+    return settings
+
+
+def deployed_workers(settings: Settings, asked: int | None) -> int:
+    """Server processes as deployed unless asked otherwise: SQLite 1 (one writer), PostgreSQL 2."""
+    return asked or (1 if settings.is_sqlite else 2)
 
 
 def free_port() -> int:

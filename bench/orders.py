@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))  # the seed uses the test factories, the check the
 
 from bench.harness import (  # noqa: E402
     BenchFailed,
-    fresh_database,
+    deployed_workers,
     load_average,
     main_guard,
+    migrated_database,
     running_server,
     server_command,
     wrk_binary,
@@ -48,7 +49,7 @@ from bench.harness import (  # noqa: E402
 from tests.factories import make_shop, make_user, token_for  # noqa: E402
 from tests.payments.reconcile import assert_books_balance  # noqa: E402
 
-from daodian import bootstrap, migrate  # noqa: E402
+from daodian import bootstrap  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
 from daodian.orders.models import Order, OrderStatus  # noqa: E402
@@ -149,13 +150,9 @@ def main() -> None:
 
     wrk_binary()
     bootstrap.wire()
-    fresh_database(args.database_url)
-    settings = Settings(env="dev", database_url=args.database_url)
-    engine = create_db_engine(settings)
-    backend = engine.dialect.name
-    workers = args.workers or (1 if backend == "sqlite" else 2)
-    migrate.upgrade(settings, engine)
-    engine.dispose()
+    settings = migrated_database(args.database_url)
+    backend = "sqlite" if settings.is_sqlite else "postgresql"
+    workers = deployed_workers(settings, args.workers)
     seeded = seed(settings, args.shoppers)
     expected = args.shoppers * args.orders
     print(f"{backend}: {args.shoppers} shoppers x {args.orders} orders; server: "

@@ -42,17 +42,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (  # noqa: E402
     BenchFailed,
+    deployed_workers,
     free_port,
-    fresh_database,
     load_average,
     main_guard,
+    migrated_database,
     running_server,
     server_command,
     wrk_binary,
 )
 from tests.factories import make_shop, make_user  # noqa: E402
 
-from daodian import bootstrap, migrate  # noqa: E402
+from daodian import bootstrap  # noqa: E402
 from daodian.apps.models import App, AppInstallation  # noqa: E402
 from daodian.kit.clock import utcnow  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
@@ -190,13 +191,9 @@ def main() -> None:
     args = parser.parse_args()
 
     bootstrap.wire()
-    fresh_database(args.database_url)
-    settings = Settings(env="dev", database_url=args.database_url)
-    engine = create_db_engine(settings)
-    backend = engine.dialect.name
-    workers = args.workers or (1 if backend == "sqlite" else 2)
-    migrate.upgrade(settings, engine)
-    engine.dispose()
+    settings = migrated_database(args.database_url)
+    backend = "sqlite" if settings.is_sqlite else "postgresql"
+    workers = deployed_workers(settings, args.workers)
     receiver = ReceiverProcess()
     try:
         merchant_id = seed(settings, receiver.url)
