@@ -48,16 +48,16 @@ EXPECTED = {"201", "409 coupon_sold_out", "409 coupon_limit_reached"}
 
 from bench.harness import (  # noqa: E402
     BenchFailed,
-    fresh_database,
+    deployed_workers,
     in_threads,
     load_average,
     main_guard,
+    migrated_database,
     running_server,
     server_command,
     wrk_binary,
 )
 
-from daodian import migrate  # noqa: E402
 from daodian.accounts.models import AuthSession, User  # noqa: E402
 from daodian.coupons import stock as coupon_stock  # noqa: E402
 from daodian.coupons.models import Coupon, CouponStock, CouponTemplate  # noqa: E402
@@ -65,15 +65,6 @@ from daodian.kit.clock import utcnow  # noqa: E402
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
 from daodian.merchants.models import Merchant, MerchantStatus  # noqa: E402
-
-
-def prepare(url: str) -> Settings:
-    fresh_database(url)
-    settings = Settings(env="dev", database_url=url)
-    engine = create_db_engine(settings)
-    migrate.upgrade(settings, engine)
-    engine.dispose()
-    return settings
 
 
 def seed(settings: Settings, stock: int, consumers: int, bare: int) -> dict:
@@ -200,8 +191,8 @@ def main() -> None:
 
     wrk_binary()
     backend = make_url(args.database_url).get_backend_name()
-    args.workers = args.workers or (1 if backend == "sqlite" else 2)
-    settings = prepare(args.database_url)
+    settings = migrated_database(args.database_url)
+    args.workers = deployed_workers(settings, args.workers)
     seeded = seed(settings, args.stock, args.consumers, args.bare)
     tokens = seeded["tokens"]
     half = len(tokens) // 2  # the first half claim while stock lasts, the second after the sell-out

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))  # the seed uses the test factories: the same code
 
 from bench.harness import (  # noqa: E402
     BenchFailed,
+    deployed_workers,
     fresh_database,
     in_threads,
     load_average,
@@ -226,7 +227,7 @@ def main() -> None:
     settings = Settings(env="dev", database_url=args.database_url)
     engine = create_db_engine(settings)
     backend = engine.dialect.name
-    workers = args.workers or (1 if backend == "sqlite" else 2)
+    workers = deployed_workers(settings, args.workers)
     started = time.perf_counter()
     migrate.upgrade(settings, engine)
     seeded = seed(settings, engine, args.codes, args.terminals, args.bare)

@@ -21,8 +21,13 @@ STORES_PER_SERVICE = 3
 
 
 def near_from_query(request: Request) -> Near | None:
-    """Where the shopper is, or None for anything missing or malformed (a page never fails for it)."""
-    params = request.query_params
+    """Where the shopper is, from the page's query string (`near_of`)."""
+    return near_of(request.query_params)
+
+
+def near_of(params) -> Near | None:
+    """Where the shopper is, from `lat`, `lng` and `datum` in a query string's parameters, or None for anything
+    missing or malformed (a page never fails for it)."""
     try:
         lat, lng = float(params.get("lat", "")[:32]), float(params.get("lng", "")[:32])
     except ValueError:

@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from daodian.geo.datum import Datum, from_wgs84, to_wgs84
+from daodian.geo.datum import from_wgs84, to_wgs84
 from daodian.kit.api.pagination import PageParams
+from daodian.linkage.nearby_block import near_of
 from daodian.linkage.schemas import Near
 from daodian.media import service as media
 from daodian.media.models import OwnerKind
@@ -67,18 +68,6 @@ def _yuan(value: str | None) -> int | None:
     except ValueError:
         return None
     return yuan * 100 if 0 <= yuan <= 1_000_000 else None
-
-
-def near_of(params) -> Near | None:
-    """Where the shopper is, or None for anything missing or malformed (a page never fails for it)."""
-    try:
-        lat, lng = float(params.get("lat") or ""), float(params.get("lng") or "")
-    except ValueError:
-        return None
-    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
-        return None
-    datum = params.get("datum")
-    return Near(lat, lng, Datum(datum) if datum in set(Datum) else Datum.WGS84)
 
 
 def parse(params) -> ListingQuery:
