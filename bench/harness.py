@@ -82,9 +82,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_command(port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "daodian.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+def server_command(port: int, workers: int, log_level: str = "warning") -> list[str]:
+    """`daodian serve` as deployed (several workers fork from one import: cli.prefork), without access lines."""
+    return [str(Path(sys.executable).with_name("daodian")), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--log-level", log_level, "--no-access-log"]
 
 
 @contextmanager

@@ -4,7 +4,8 @@
     flock /tmp/bench.lock .venv/bin/python bench/nearby_http.py --cold     # also a start without the snapshot
 
 The database is var/bench/nearby-1m.sqlite3 unless told otherwise, made once as bench/nearby.py says.
-A real server runs as `daodian serve --workers 2` does (`uvicorn daodian.asgi:app --workers 2`); measured:
+A real server runs as deployed, `daodian serve --workers 2` (the app imported once, the workers forked from it:
+daodian.cli.prefork); measured:
 
 1. Start-up: from launching the server until every worker has logged "Application startup complete"
    (each has opened its nearby index and built its search index). With --cold, first a start with the
@@ -16,8 +17,9 @@ A real server runs as `daodian serve --workers 2` does (`uvicorn daodian.asgi:ap
    nearby, one service; nearby, sort=distance; search `q=轮胎`. req/s, p50 and p99 (the median of the
    rounds' p50s, the highest of their p99s), and each leg's req/s as a share of health's.
 3. Per worker: resident (RSS) and proportional (PSS: shared pages split between the processes sharing
-   them) memory, and of PSS the anonymous pages (the worker's own: not the snapshot's or libraries'
-   file pages), after start-up and after the load.
+   them) memory, and of PSS the anonymous pages (not the snapshot's or libraries' file pages), after
+   start-up and after the load; the same of the arbiter the workers forked from, and the PSS of all the
+   server's processes divided by the workers ("per worker all told": what the target counts).
 
 The server runs without the periodic jobs and the webhook worker unless told --with-jobs: background
 work is not the path measured (bench/README.md), and the analytics job's pandas/DuckDB memory would be
@@ -44,7 +46,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchFailed, free_port, load_average, main_guard, wrk_binary  # noqa: E402
+from bench.harness import BenchFailed, free_port, load_average, main_guard, server_command, wrk_binary  # noqa: E402
 
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
@@ -82,8 +84,13 @@ def legs(places: list[tuple[float, float]]) -> dict[str, list[str]]:
             "search q=轮胎": [f"/api/v1/search?{urlencode({'q': '轮胎'})}"]}
 
 
+def _smaps(pid: int) -> tuple[float, ...]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    return tuple(int(fields[k].split()[0]) / 1024 for k in ("Rss", "Pss", "Pss_Anon"))
+
+
 class Server:
-    """`uvicorn daodian.asgi:app --workers N`, its log in a file, so that each worker's start shows."""
+    """`daodian serve --workers N`, its log in a file, so that each worker's start shows."""
 
     def __init__(self, database_url: str, workers: int, log: Path, jobs: bool = False):
         self.port, self.workers, self.log = free_port(), workers, log
@@ -91,10 +98,8 @@ class Server:
                "DAODIAN_PERIODIC_JOBS": str(jobs).lower(), "DAODIAN_WEBHOOK_WORKER": str(jobs).lower()}
         self.started = time.perf_counter()
         with open(log, "w") as sink:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "daodian.asgi:app", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--workers", str(workers), "--log-level", "info", "--no-access-log"],
-                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink)
+            self.process = subprocess.Popen(server_command(self.port, workers, log_level="info"),
+                                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout_s: float = 300) -> float:
@@ -106,17 +111,13 @@ class Server:
         return time.perf_counter() - self.started
 
     def worker_pids(self) -> list[int]:
-        """The server's worker processes (spawned; not multiprocessing's resource tracker)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        """The server's worker processes: the children of the arbiter (daodian.cli.prefork)."""
+        return [int(pid) for pid in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
 
     def memory(self) -> list[tuple[float, ...]]:
-        """(RSS, PSS, PSS of anonymous pages: the worker's own) in MB of each worker."""
-        out = []
-        for pid in self.worker_pids():
-            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
-            out.append(tuple(int(fields[k].split()[0]) / 1024 for k in ("Rss", "Pss", "Pss_Anon")))
-        return out
+        """(RSS, PSS, PSS of anonymous pages) in MB of each worker, then of the arbiter: the workers share the
+        app the arbiter imported, so its share is part of what they cost (the last entry)."""
+        return [_smaps(pid) for pid in [*self.worker_pids(), self.process.pid]]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -199,7 +200,11 @@ def main() -> None:
 
 
 def _memory(found: list[tuple[float, ...]]) -> str:
-    return ", ".join(f"{rss:.0f} / {pss:.0f} ({anon:.0f})" for rss, pss, anon in found)
+    """Each worker's, the arbiter's, and per worker all told (the workers' PSS and the arbiter's, shared out)."""
+    *workers, arbiter = found
+    each = "".join(f"{rss:.0f} / {pss:.0f} ({anon:.0f}), " for rss, pss, anon in workers)
+    told = (sum(pss for _, pss, _ in found)) / len(workers)
+    return f"{each}arbiter {arbiter[0]:.0f} / {arbiter[1]:.0f} ({arbiter[2]:.0f}); per worker all told PSS {told:.0f}"
 
 
 if __name__ == "__main__":

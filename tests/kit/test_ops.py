@@ -125,16 +125,17 @@ def _slow_login(port: int) -> socket.socket:
 
 
 @pytest.mark.slow
-def test_sigterm_lets_the_request_in_flight_finish(backend, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])  # one process (uvicorn), or forked workers (daodian.cli.prefork)
+def test_sigterm_lets_the_request_in_flight_finish(backend, tmp_path, workers):
     settings = prepare_database(backend, "daodian_test_shutdown", tmp_path)
     port = _free_port()
     env = {**os.environ, "DAODIAN_DATABASE_URL": settings.database_url, "DAODIAN_ENV": "test",
            "DAODIAN_SECRET_KEY": "test-secret-not-for-production", "DAODIAN_FACTS_DIR": str(tmp_path / "facts")}
     daodian = os.path.join(os.path.dirname(sys.executable), "daodian")
-    server = subprocess.Popen([daodian, "serve", "--port", str(port)], env=env, cwd=PROJECT_ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([daodian, "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=1).status_code == 200:
@@ -154,6 +155,8 @@ def test_sigterm_lets_the_request_in_flight_finish(backend, tmp_path):
         sock.close()
         assert answer.startswith("HTTP/1.1 401"), answer[:200]  # wrong password: answered, not cut off
         assert server.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+        with pytest.raises(httpx.TransportError):  # and no worker is left behind answering
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=1)
     finally:
         if server.poll() is None:
             server.kill()

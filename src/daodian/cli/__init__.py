@@ -17,6 +17,7 @@ from daodian.c2b.group_buy.cli import group_buys_app
 from daodian.c2b.presale.cli import presales_app
 from daodian.cli.dispatch import dispatch_app
 from daodian.cli.linkage import linkage_app
+from daodian.cli.prefork import serve_forked
 from daodian.coupons.cli import coupons_app
 from daodian.demo.cli import demo as demo_command
 from daodian.importers.cli import import_app
@@ -57,16 +58,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Overrides DAODIAN_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides DAODIAN_PORT.")] = None,
     workers: Annotated[int | None, typer.Option(help="Overrides DAODIAN_WORKERS.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="A log line per request.")] = True,
 ) -> None:
     """Serve the API and the pages. On SIGTERM the server stops taking connections and finishes the requests in
-    flight (up to 30 s) before it exits."""
+    flight (up to 30 s) before it exits. Several workers share what start-up imported (cli.prefork)."""
     settings = get_settings()
     processes = workers or settings.workers
+    host, port = host or settings.host, port or settings.port
     if processes > 1:
         share_metrics(PROJECT_ROOT / "var" / "prometheus")
-    uvicorn.run("daodian.asgi:app", host=host or settings.host, port=port or settings.port, workers=processes,
-                proxy_headers=True, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                log_config=logs.logging_config())
+        serve_forked(host, port, processes, GRACEFUL_SHUTDOWN_SECONDS, log_level, access_log)
+        return
+    uvicorn.run("daodian.asgi:app", host=host, port=port, proxy_headers=True, access_log=access_log,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, log_config=logs.logging_config(log_level.upper()))
 
 
 def share_metrics(folder: Path) -> None:

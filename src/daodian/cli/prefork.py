@@ -1,0 +1,86 @@
+"""Several server processes that share what start-up made: the app is imported once, then the workers fork.
+
+uvicorn's own `--workers` starts each worker afresh (multiprocessing's spawn): every worker imported the app
+again (~3.5 s of CPU: pandas, numba, scipy, 688 routes) and kept a private copy of everything that import
+made (~250 MB of a worker's own pages). Here gunicorn's arbiter imports `daodian.asgi` once (preload), moves
+what it made out of the collector's sight (gc.freeze: a collection in a worker would otherwise touch those
+objects and copy their pages), and forks the workers, which run uvicorn's server loop (uvicorn-worker) and
+each its own lifespan: database pools, indexes, periodic jobs and the webhook worker start after the fork,
+never before (a SQLite connection or a thread must not cross a fork).
+
+The arbiter restarts a worker that dies, stops the workers on SIGTERM (each finishes its requests in flight
+for up to `graceful_seconds`) and, with prometheus-client's multiprocess mode, marks a dead worker's
+metrics files.
+"""
+
+import gc
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
+
+from daodian.kit.ops import logs
+
+
+class DaodianWorker(UvicornWorker):
+    """uvicorn's server loop in a forked worker, with the settings `daodian serve` gives a single process."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "proxy_headers": True}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # gunicorn's graceful timeout is how long the arbiter waits; uvicorn's, how long the worker lets its
+        # requests run after SIGTERM: the same, so that neither cuts the other short.
+        self.config.timeout_graceful_shutdown = self.cfg.graceful_timeout
+        self.config.access_log = self.cfg.accesslog is not None
+
+
+def _mark_dead(arbiter: Any, worker: Any) -> None:
+    """prometheus-client's multiprocess mode: a dead worker's live gauges stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+class PreforkServer(BaseApplication):
+    def __init__(self, app_path: str, options: dict[str, Any]) -> None:
+        self.app_path = app_path
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        module_name, _, attribute = self.app_path.partition(":")
+        module = __import__(module_name, fromlist=[attribute])
+        app = getattr(module, attribute)
+        gc.collect()
+        gc.freeze()  # the import's objects stay on the pages the workers share
+        return app
+
+
+def serve_forked(host: str, port: int, processes: int, graceful_seconds: int, log_level: str = "info",
+                 access_log: bool = True, app_path: str = "daodian.asgi:app") -> None:
+    """Serve `app_path` on host:port with `processes` forked workers until SIGTERM or SIGINT."""
+    config = logs.logging_config(log_level.upper())
+    # gunicorn's own loggers write as the app's do (JSON on stderr); uvicorn-worker routes uvicorn's to them.
+    for name in ("gunicorn.error", "gunicorn.access"):
+        config["loggers"][name] = {"handlers": ["stderr"], "level": log_level.upper(), "propagate": False}
+    config["root"] = {"level": "WARNING", "handlers": ["stderr"]}  # gunicorn's defaults name a handler of theirs
+    PreforkServer(app_path, {
+        "bind": f"{host}:{port}",
+        "workers": processes,
+        "worker_class": f"{DaodianWorker.__module__}.{DaodianWorker.__qualname__}",
+        "preload_app": True,
+        "graceful_timeout": graceful_seconds,
+        "timeout": 120,  # a worker that has not checked in for this long is restarted (start-up indexes included)
+        "keepalive": 5,  # uvicorn's default keep-alive, as a single process has it
+        "logconfig_dict": config,
+        "accesslog": "-" if access_log else None,
+        "child_exit": _mark_dead,
+        "proc_name": "daodian",
+    }).run()
