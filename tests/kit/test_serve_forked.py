@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +28,10 @@ def _shared_dirty_kb(pid: int) -> int:
     raise AssertionError("no Shared_Dirty line")
 
 
+def _sockets(pid: int) -> int:
+    return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd).startswith("socket:"))
+
+
 def _wait_for(check, seconds: float, what: str):
     deadline = time.monotonic() + seconds
     while True:
@@ -41,7 +46,7 @@ def _wait_for(check, seconds: float, what: str):
 
 
 @pytest.mark.slow
-def test_workers_share_the_import_and_a_killed_worker_is_replaced(backend, tmp_path):
+def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_replaced(backend, tmp_path):
     settings = prepare_database(backend, "daodian_test_forked", tmp_path)
     port = _free_port()
     env = {**os.environ, "DAODIAN_DATABASE_URL": settings.database_url, "DAODIAN_ENV": "test",
@@ -59,6 +64,17 @@ def test_workers_share_the_import_and_a_killed_worker_is_replaced(backend, tmp_p
             # The app's modules were imported before the fork: tens of MB of written pages shared with the
             # arbiter. Workers started afresh (spawned) share next to none (0-32 kB).
             assert _shared_dirty_kb(worker) > 30_000, worker
+        # Connections are shared out between the workers (each listens on a socket of its own), not all taken
+        # by whichever woke first: of 32 connections opened at once, each worker holds some.
+        before = {worker: _sockets(worker) for worker in workers}
+        connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        try:
+            held = _wait_for(lambda: (lambda now: now if sum(now.values()) >= 32 else None)(
+                {worker: _sockets(worker) - before[worker] for worker in workers}), 10, "not all were accepted")
+            assert min(held.values()) >= 4, held  # by chance 1 in ~10^6
+        finally:
+            for connection in connections:
+                connection.close()
         os.kill(workers[0], signal.SIGKILL)
         replaced = _wait_for(lambda: (lambda now: now if len(now) == 2 and workers[0] not in now else None)(
             _children(server.pid)), 60, "the killed worker was not replaced")
