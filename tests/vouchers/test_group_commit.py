@@ -13,10 +13,13 @@ from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.db import gathered
 from daodian.kit.errors import Conflict, DomainError
 from daodian.kit.facts import Fact
+from daodian.orders import service as order_service
+from daodian.orders.models import Order, OrderStatus
+from daodian.orders.schemas import OrderCreate, OrderLineIn
 from daodian.vouchers import counter
-from daodian.vouchers.errors import VoucherNotFound, VoucherUsedUp
+from daodian.vouchers.errors import VoucherForeignStore, VoucherNotFound, VoucherUsedUp
 from daodian.vouchers.models import Verification, VerificationFailure, Voucher
-from tests.factories import auth, make_voucher
+from tests.factories import auth, make_store, make_voucher, principal_of
 
 
 class Refused(Conflict):
@@ -71,6 +74,44 @@ def test_a_batch_answers_each_verification_as_alone(app, db, shop, vouchers, sav
     # The wrong code counts against its terminal although its unit was rolled back.
     assert db.scalars(select(VerificationFailure.terminal)).all() == [f"user:{shop.clerk.id}:store:{shop.store.id}",
                                                                      f"store:{shop.store.id}:terminal:pos-1"]
+
+
+def _order_of(db, settings, consumer, shop, quantity: int) -> list[Voucher]:
+    """A paid order of `quantity` single-use vouchers of the shop's item."""
+    order = order_service.create_order(db, principal_of(db, consumer), OrderCreate(
+        lines=[OrderLineIn(service_item_id=shop.item.id, quantity=quantity)], store_id=shop.store.id), settings)
+    order_service.mark_paid(db, order, amount_fen=order.total_fen, payment_id=0, provider="test", settings=settings)
+    return list(db.scalars(select(Voucher).where(Voucher.order_id == order.id).order_by(Voucher.id)))
+
+
+def test_a_batch_counts_down_the_uses_left_in_an_order_it_holds(app, db, settings, shop, consumer):
+    """Vouchers of one order verified in one batch share one count of what is left in it: the order completes
+    with its last use, in the batch that consumes it, and not before."""
+    three, two = _order_of(db, settings, consumer, shop, 3), _order_of(db, settings, consumer, shop, 2)
+    answers = _together(*(_verify(app, shop, v.code, f"pos-{n}") for n, v in enumerate([three[0], two[0], three[1],
+                                                                                       two[1]])))
+    assert not any(isinstance(a, Exception) for a in answers)
+    db.expire_all()
+    assert db.get(Order, two[0].order_id).status == OrderStatus.COMPLETED
+    assert db.get(Order, three[0].order_id).status == OrderStatus.VOUCHER_ISSUED
+    assert not isinstance(_together(_verify(app, shop, three[2].code))[0], Exception)
+    db.expire_all()
+    assert db.get(Order, three[0].order_id).status == OrderStatus.COMPLETED
+
+
+def test_a_batch_judges_each_verification_by_its_own_store(app, db, shop, vouchers):
+    """The same code at two stores of the merchant in one batch: refused where the item is not offered (the
+    lookup read for both stores at once), consumed where it is."""
+    elsewhere = make_store(db, shop.merchant, name="不做此项的店")
+    db.flush()
+    code = vouchers[0].code
+    settings = app.state.settings
+    at_elsewhere = group_commit_of(app).run(
+        partial(counter.verify_as, user_id=shop.clerk.id, raw_code=code, store_id=elsewhere.id, terminal_id=None,
+                settings=settings), wants=counter.wants(shop.clerk.id, code, elsewhere.id, None), savepoint=False)
+    refused, verified = _together(at_elsewhere, _verify(app, shop, code))
+    assert isinstance(refused, VoucherForeignStore)
+    assert verified.store_id == shop.store.id and verified.uses_left == 0
 
 
 def test_units_of_a_batch_share_one_transaction(app, shop):

@@ -93,7 +93,7 @@ def record_failure_in(session: Session, keys: list[str]) -> None:
         lookups.count_failure(session, key)
 
 
-def counter_store(session: Session, principal: Principal, store_id: int):
+def counter_store(session: Session, principal: Principal, store_id: int) -> lookups.CounterStore:
     store = lookups.store(session, store_id)
     authorize(principal, Action.COUNTER, store.merchant_id)
     return store
@@ -103,7 +103,7 @@ def counter_store(session: Session, principal: Principal, store_id: int):
 
 
 def wants(user_id: int, raw_code: str, store_id: int, terminal_id: str | None) -> dict[str, list]:
-    return lookups.wants(user_id, raw_code, terminal_keys(user_id, store_id, terminal_id))
+    return lookups.wants(user_id, raw_code, store_id, terminal_keys(user_id, store_id, terminal_id))
 
 
 def verify_as(session: Session, *, user_id: int, raw_code: str, store_id: int, terminal_id: str | None,
@@ -142,12 +142,12 @@ def _verify(session: Session, principal: Principal, *, raw_code: str, store_id: 
     store = counter_store(session, principal, store_id)
     now = utcnow()
     check_throttle(session, terminals(principal, store.id, terminal_id), settings, now)
-    voucher, name = lookups.voucher(session, raw_code)
-    if voucher.merchant_id != store.merchant_id or not lookups.offered(session, store.id, voucher.service_item_id):
+    found = lookups.voucher(session, raw_code, store.id)  # its order locked: order before voucher, as refunds lock
+    voucher, name, order = found.voucher, found.name, found.held.order
+    if voucher.merchant_id != store.merchant_id or not found.offered:
         raise VoucherForeignStore()
     _raise_if_unusable(voucher, now)
     publish(session, VoucherVerifying(voucher=voucher, zone=store.timezone, at=now))  # e.g. a group buy undecided
-    order, uses_left = lookups.order(session, voucher)  # locked before the voucher, as refunds lock them
     connection = session.connection()
     consumed = connection.execute(_CONSUME, {"voucher_id": voucher.id, "now": now}).first()
     if consumed is None:  # another terminal took the last use between our read and our write
@@ -166,8 +166,7 @@ def _verify(session: Session, principal: Principal, *, raw_code: str, store_id: 
         "value_fen": voucher.unit_price_fen // voucher.uses_total}, occurred_at=now, merchant_id=store.merchant_id,
         store_id=store.id, consumer_id=voucher.consumer_id)
     insert_later(session, INSERT_FACT, lambda: fact | {"payload": fact["payload"] | {"verification_id": inserted.id}})
-    lookups.uses_consumed(session, order.id)
-    order_completion.after_uses_changed(session, order, uses_left=uses_left - 1)
+    order_completion.after_uses_changed(session, order, uses_left=found.consumed())
     publish(session, VoucherVerified(voucher=voucher, by_user_id=principal.user_id))  # e.g. a booking attended
     return inserted, row, voucher, name
 
