@@ -22,24 +22,35 @@ of reversed spends), at most the balance. Running it twice expires nothing more.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from daodian.kit.clock import utcnow
+from daodian.kit.db import insert_later
 from daodian.kit.errors import Conflict
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.loyalty.errors import InsufficientPoints, PointsTransactionNotFound
 from daodian.loyalty.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
 
 PLATFORM = "platform"
 
 
+def _owner_key(consumer_id: int | None, merchant_id: int | None) -> str:
+    return f"user:{consumer_id}" if consumer_id else f"merchant:{merchant_id}" if merchant_id else PLATFORM
+
+
+def account_id_query(kind: AccountKind, *, consumer_id: int | None = None, merchant_id: int | None = None) -> Select:
+    """The id of the account of this kind and owner (no row until it is opened)."""
+    return select(PointsAccount.id).where(PointsAccount.kind == kind,
+                                          PointsAccount.owner_key == _owner_key(consumer_id, merchant_id))
+
+
 def account_id(session: Session, kind: AccountKind, *, consumer_id: int | None = None,
                merchant_id: int | None = None) -> int:
     """The account's id, opening it on first use (a savepoint absorbs a parallel opening)."""
-    owner = f"user:{consumer_id}" if consumer_id else f"merchant:{merchant_id}" if merchant_id else PLATFORM
-    query = select(PointsAccount.id).where(PointsAccount.kind == kind, PointsAccount.owner_key == owner)
+    owner = _owner_key(consumer_id, merchant_id)
+    query = account_id_query(kind, consumer_id=consumer_id, merchant_id=merchant_id)
     found = session.scalar(query)
     if found is not None:
         return found
@@ -65,12 +76,14 @@ def _existing(session: Session, kind: str, reference: str) -> PointsTransaction 
 
 def _post(session: Session, kind: str, consumer_id: int, merchant_id: int | None, points: int, reference: str,
           legs: list[tuple[int, int]], *, reverses_id: int | None = None, expires_at: datetime | None = None,
-          guarded: int | None = None) -> PointsTransaction:
-    """Write one transaction: balances first (the guarded consumer debit is conditional), then the rows.
+          guarded: int | None = None, kinds: dict[int, AccountKind] | None = None) -> PointsTransaction:
+    """Write one transaction: balances first (the guarded consumer debit is conditional), then the rows: the
+    transaction, its entries in one INSERT, their facts with the batch's (kit.db.insert_later). `kinds`: the
+    legs' account kinds, when the caller knows them (else read).
 
     Accounts are updated in id order, so two transactions never wait on each other crosswise.
     """
-    assert sum(delta for _, delta in legs) == 0 and points > 0
+    assert sum(delta for _, delta in legs) == 0 and points > 0 and len({a for a, _ in legs}) == len(legs)
     for account, delta in sorted(legs):
         condition = [PointsAccount.id == account]
         if account == guarded and delta < 0:
@@ -84,16 +97,22 @@ def _post(session: Session, kind: str, consumer_id: int, merchant_id: int | None
                             reference=reference, reverses_id=reverses_id, expires_at=expires_at, created_at=utcnow())
     session.add(txn)
     session.flush()
-    kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
-                                 .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
+    if kinds is None:
+        kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
+                                     .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
+    entries = _ENTRIES.insert().values([
+        {"transaction_id": txn.id, "account_id": account, "delta": delta, "created_at": txn.created_at}
+        for account, delta in legs]).returning(_ENTRIES.c.account_id, _ENTRIES.c.id)
+    entry_ids = dict(session.execute(entries).all())  # by account: a transaction's legs are on distinct accounts
     for account, delta in legs:
-        entry = PointsEntry(transaction_id=txn.id, account_id=account, delta=delta, created_at=txn.created_at)
-        session.add(entry)
-        session.flush()
-        append_fact(session, "points.entry", {"entry_id": entry.id, "transaction_id": txn.id, "account": kinds[account],
-                                              "delta_points": delta, "reason": kind, "reference": reference},
-                    occurred_at=txn.created_at, merchant_id=merchant_id, consumer_id=consumer_id)
+        insert_later(session, INSERT_FACT, fact_values(
+            "points.entry", {"entry_id": entry_ids[account], "transaction_id": txn.id, "account": kinds[account],
+                             "delta_points": delta, "reason": kind, "reference": reference},
+            occurred_at=txn.created_at, merchant_id=merchant_id, consumer_id=consumer_id))
     return txn
+
+
+_ENTRIES = PointsEntry.__table__  # a transaction's legs go in one multi-row INSERT, their ids back by account
 
 
 def _once(session: Session, kind: str, reference: str, points: int, write) -> PointsTransaction:
@@ -113,6 +132,16 @@ def earn(session: Session, consumer_id: int, points: int, reference: str, *, mer
         return _post(session, "earn", consumer_id, merchant_id, points, reference, [(mine, points), (issuer, -points)],
                      expires_at=expires_at)
     return _once(session, "earn", reference, points, write)
+
+
+def earn_new(session: Session, consumer_id: int, points: int, reference: str, *, merchant_id: int | None,
+             mine: int | None, issuer: int | None) -> PointsTransaction:
+    """`earn` for a caller that has just looked (loyalty.earning): no earn has this reference yet, and the
+    accounts' ids are as it found them (None: not opened yet)."""
+    mine = mine or account_id(session, AccountKind.CONSUMER, consumer_id=consumer_id)
+    issuer = issuer or account_id(session, AccountKind.ISSUED, merchant_id=merchant_id)
+    return _post(session, "earn", consumer_id, merchant_id, points, reference, [(mine, points), (issuer, -points)],
+                 kinds={mine: AccountKind.CONSUMER, issuer: AccountKind.ISSUED})
 
 
 def spend(session: Session, consumer_id: int, points: int, reference: str, *,

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daodian.kit.clock import utcnow
 from daodian.kit.errors import Conflict
@@ -75,4 +76,6 @@ def move(session: Session, order: Order, target: OrderStatus, *, now: datetime |
         session.refresh(order)
         raise InvalidTransition(f"The order changed meanwhile; it is now {order.status}.",
                                 details={"status": order.status, "target": target})
-    session.refresh(order)
+    # The row is what we read with these values: set them in memory, not read back (a SELECT per move).
+    for name, value in {"status": target, "updated_at": now, **values}.items():
+        set_committed_value(order, name, value)

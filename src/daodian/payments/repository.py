@@ -1,6 +1,8 @@
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from daodian.kit.clock import utcnow
 from daodian.payments.models import Payment, PaymentStatus, ProviderNotification, Refund, RefundStatus
 
 
@@ -45,6 +47,22 @@ def succeeded_refund_total(session: Session, payment_id: int) -> int:
                           .where(Refund.payment_id == payment_id, Refund.status == RefundStatus.SUCCEEDED))
 
 
-def notification_seen(session: Session, provider: str, notify_id: str) -> ProviderNotification | None:
-    return session.scalar(select(ProviderNotification).where(ProviderNotification.provider == provider,
-                                                             ProviderNotification.notify_id == notify_id))
+_RECORD_UNLESS_SEEN = {
+    name: dialect.insert(ProviderNotification.__table__).on_conflict_do_nothing(index_elements=["provider", "notify_id"])
+    .returning(ProviderNotification.__table__.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def record_notification(session: Session, *, provider: str, notify_id: str, kind: str, reference: str,
+                        payload: dict) -> int | None:
+    """The notification's row, outcome "received"; None if this id was recorded before. One INSERT … ON CONFLICT
+    DO NOTHING: a concurrent delivery of the same id waits for the first's commit (PostgreSQL) and inserts
+    nothing, without the savepoint a failed INSERT would need."""
+    return session.execute(_RECORD_UNLESS_SEEN[session.get_bind().dialect.name], {
+        "provider": provider, "notify_id": notify_id, "kind": kind, "reference": reference, "outcome": "received",
+        "payload": payload, "received_at": utcnow()}).scalar_one_or_none()
+
+
+def notification_outcome(session: Session, record_id: int, outcome: str) -> None:
+    session.execute(update(ProviderNotification).where(ProviderNotification.id == record_id).values(outcome=outcome))

@@ -15,15 +15,15 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self
 from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import insert_later, unit_of_work
 from daodian.kit.errors import Invalid
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.kit.settings import Settings
 from daodian.merchants import stores
 from daodian.orders import service as orders
@@ -31,7 +31,7 @@ from daodian.orders.errors import OrderNotFound
 from daodian.orders.models import Order
 from daodian.payments import refunds, repository
 from daodian.payments.errors import AmountMismatch, PaymentNotFound
-from daodian.payments.models import Payment, PaymentStatus, ProviderNotification
+from daodian.payments.models import Payment, PaymentStatus
 from daodian.payments.providers import registry
 from daodian.payments.providers.base import Notification, PaymentInfo, PaymentProvider, ProviderError
 from daodian.payments.references import new_reference
@@ -140,17 +140,20 @@ def apply_success(session: Session, payment: Payment, *, amount_fen: int | None,
         raise AmountMismatch(details={"expected_fen": payment.amount_fen, "notified_fen": amount_fen})
     now = now or utcnow()
     order = orders.locked_order(session, payment.order_id)  # order first, then payment: one lock order
+    succeeded = {"status": PaymentStatus.SUCCEEDED, "provider_trade_no": provider_reference, "succeeded_at": now,
+                 "updated_at": now}
     changed = session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status != PaymentStatus.SUCCEEDED)
-        .values(status=PaymentStatus.SUCCEEDED, provider_trade_no=provider_reference, succeeded_at=now, updated_at=now)
+        update(Payment).where(Payment.id == payment.id, Payment.status != PaymentStatus.SUCCEEDED).values(**succeeded)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.refresh(payment)
     if changed != 1:
+        session.refresh(payment)
         return "duplicate"
-    append_fact(session, "payment.succeeded", {
+    for name, value in succeeded.items():  # the row as the UPDATE left it, without reading it back
+        set_committed_value(payment, name, value)
+    insert_later(session, INSERT_FACT, fact_values("payment.succeeded", {
         "payment_id": payment.id, "order_id": order.id, "provider": payment.provider, "amount_fen": payment.amount_fen},
-        occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+        occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id))
     if orders.mark_paid(session, order, amount_fen=payment.amount_fen, payment_id=payment.id,
                         provider=payment.provider, settings=settings, now=now):
         return "paid"
@@ -190,21 +193,16 @@ def apply_notification(session: Session, provider: PaymentProvider, note: Notifi
     """Apply a verified notification in the caller's transaction, once per notify id: the outcome ('paid',
     'late_payment', 'failed', 'duplicate', ...). A late payment's refund is then sent outside it
     (refunds.send_pending_for_reference)."""
-    if repository.notification_seen(session, provider.name, note.notify_id):
-        return "duplicate"
-    record = ProviderNotification(provider=provider.name, notify_id=note.notify_id, kind=note.kind,
-                                  reference=note.reference, outcome="received", payload=_jsonable(note.payload))
-    try:
-        with session.begin_nested():  # a concurrent delivery of the same id: theirs wins, ours is a replay
-            session.add(record)
-    except IntegrityError:
+    record_id = repository.record_notification(session, provider=provider.name, notify_id=note.notify_id,
+                                               kind=note.kind, reference=note.reference,
+                                               payload=_jsonable(note.payload))
+    if record_id is None:  # seen before, or a concurrent delivery of the same id won: this one is a replay
         return "duplicate"
     if note.kind == "refund":
         outcome = refunds.settle_from_notification(session, provider.name, note)
     else:
         outcome = _payment_notification(session, provider, note, settings)
-    record.outcome = outcome
-    session.flush()
+    repository.notification_outcome(session, record_id, outcome)
     return outcome
 
 
