@@ -7,7 +7,7 @@ full refund reverses what is left of the earn. Earned points do not lapse here (
 All of it runs inside the caller's transaction.
 """
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from daodian.loyalty import points
@@ -15,6 +15,7 @@ from daodian.loyalty.models import (
     AccountKind,
     Membership,
     MemberTier,
+    PointsAccount,
     PointsRule,
     PointsTransaction,
     merchant_scope,
@@ -61,16 +62,28 @@ def _what_earning_reads(session: Session, consumer_id: int, merchant_id: int, re
     """In one SELECT (an earn is on every paid order): the earn of `reference` if there is one, the merchant's
     rate, the consumer's tier multiplier there (`rate_of`, `multiplier_pct`) and both accounts' ids (None: not
     opened yet)."""
-    return session.execute(select(
-        select(PointsTransaction.id).where(PointsTransaction.kind == "earn", PointsTransaction.reference == reference)
-        .scalar_subquery().label("earned"),
-        select(PointsRule.points_per_yuan).where(PointsRule.merchant_id == merchant_id).scalar_subquery().label("rate"),
-        select(MemberTier.points_multiplier_pct).join(Membership, Membership.tier_id == MemberTier.id)
-        .where(Membership.consumer_id == consumer_id, Membership.scope == merchant_scope(merchant_id))
-        .scalar_subquery().label("multiplier"),
-        points.account_id_query(AccountKind.CONSUMER, consumer_id=consumer_id).scalar_subquery().label("mine"),
-        points.account_id_query(AccountKind.ISSUED, merchant_id=merchant_id).scalar_subquery().label("issuer"),
-    )).one()
+    return session.execute(_EARNING_READS, {
+        "reference": reference, "merchant_id": merchant_id, "consumer_id": consumer_id,
+        "scope": merchant_scope(merchant_id), "consumer_owner": points.owner_key(consumer_id, None),
+        "issuer_owner": points.owner_key(None, merchant_id)}).one()
+
+
+_EARNING_READS = select(  # built once: building it cost more than running it
+    select(PointsTransaction.id).where(PointsTransaction.kind == "earn",
+                                       PointsTransaction.reference == bindparam("reference"))
+    .scalar_subquery().label("earned"),
+    select(PointsRule.points_per_yuan).where(PointsRule.merchant_id == bindparam("merchant_id"))
+    .scalar_subquery().label("rate"),
+    select(MemberTier.points_multiplier_pct).join(Membership, Membership.tier_id == MemberTier.id)
+    .where(Membership.consumer_id == bindparam("consumer_id"), Membership.scope == bindparam("scope"))
+    .scalar_subquery().label("multiplier"),
+    select(PointsAccount.id).where(PointsAccount.kind == AccountKind.CONSUMER,
+                                   PointsAccount.owner_key == bindparam("consumer_owner"))
+    .scalar_subquery().label("mine"),
+    select(PointsAccount.id).where(PointsAccount.kind == AccountKind.ISSUED,
+                                   PointsAccount.owner_key == bindparam("issuer_owner"))
+    .scalar_subquery().label("issuer"),
+)
 
 
 def _earned(session: Session, reference: str) -> PointsTransaction | None:

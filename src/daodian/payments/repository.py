@@ -1,19 +1,23 @@
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.kit.clock import utcnow
 from daodian.payments.models import Payment, PaymentStatus, ProviderNotification, Refund, RefundStatus
 
+# Built once: every payment and its notification read one of them.
+_BY_REFERENCE = (select(Payment).where(Payment.out_trade_no == bindparam("out_trade_no"))
+                 .execution_options(populate_existing=True))
+_OF_ORDER = (select(Payment).where(Payment.order_id == bindparam("order_id")).order_by(Payment.id)
+             .execution_options(populate_existing=True))
+
 
 def payment_by_reference(session: Session, out_trade_no: str) -> Payment | None:
-    return session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no)
-                          .execution_options(populate_existing=True))
+    return session.scalar(_BY_REFERENCE, {"out_trade_no": out_trade_no})
 
 
 def payments_of_order(session: Session, order_id: int) -> list[Payment]:
-    return list(session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id)
-                                .execution_options(populate_existing=True)))
+    return list(session.scalars(_OF_ORDER, {"order_id": order_id}))
 
 
 def settling_payment(session: Session, order_id: int) -> Payment | None:
@@ -65,4 +69,9 @@ def record_notification(session: Session, *, provider: str, notify_id: str, kind
 
 
 def notification_outcome(session: Session, record_id: int, outcome: str) -> None:
-    session.execute(update(ProviderNotification).where(ProviderNotification.id == record_id).values(outcome=outcome))
+    session.execute(_OUTCOME, {"record_id": record_id, "new_outcome": outcome})
+
+
+_NOTIFICATIONS = ProviderNotification.__table__
+_OUTCOME = update(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id == bindparam("record_id")).values(
+    outcome=bindparam("new_outcome"))

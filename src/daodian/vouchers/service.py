@@ -5,7 +5,7 @@ Redeeming them at the counter is vouchers.counter; refunds void unused uses thro
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,9 @@ from daodian.vouchers.models import Voucher
 from daodian.vouchers.schemas import VoucherGroupBuy, VoucherRead
 
 
-def issue(session: Session, order: Order, lines: list[OrderLine], settings: Settings, now: datetime) -> list[int]:
-    """One voucher per unit of each service line, with the line's sessions as its uses: their ids."""
+def issue(session: Session, order: Order, lines: list[OrderLine | Row], settings: Settings, now: datetime) -> list[int]:
+    """One voucher per unit of each service line, with the line's sessions as its uses: their ids. `lines`: the
+    order's lines, or rows of their id, service_item_id, quantity, unit_price_fen and sessions."""
     issued = []
     expires_at = now + timedelta(days=settings.voucher_valid_days)
     for line in lines:
@@ -49,7 +50,7 @@ _INSERT_UNLESS_CODE_TAKEN = {
 }
 
 
-def _new_voucher(session: Session, order: Order, line: OrderLine, expires_at: datetime, now: datetime) -> int:
+def _new_voucher(session: Session, order: Order, line: OrderLine | Row, expires_at: datetime, now: datetime) -> int:
     """The new voucher's id. One INSERT … ON CONFLICT (code) DO NOTHING: a code drawn twice (80 random bits: all
     but impossible, never fatal) inserts nothing and is drawn again, with no savepoint around each voucher."""
     statement = _INSERT_UNLESS_CODE_TAKEN[session.get_bind().dialect.name]

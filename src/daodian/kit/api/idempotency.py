@@ -154,7 +154,7 @@ class Claim:
             self.completed = True
             return
         done = session.execute(
-            update(IdempotencyKey)
+            update(IdempotencyKey.__table__)
             .where(IdempotencyKey.id == self.id, IdempotencyKey.lease == self.lease)
             .values(response_status=status, response_body=body, lease=None, completed_at=utcnow())
         ).rowcount
