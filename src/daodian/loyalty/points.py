@@ -21,8 +21,9 @@ of reversed spends), at most the balance. Running it twice expires nothing more.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import BigInteger, bindparam, case, func, select, update
+from sqlalchemy import BigInteger, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -85,17 +86,18 @@ def _post(session: Session, kind: str, consumer_id: int, merchant_id: int | None
             "account_id": account, "delta": delta, "now": utcnow()}).rowcount
         if changed != 1:
             raise InsufficientPoints(details={"needed": -delta})
-    txn = PointsTransaction(kind=kind, consumer_id=consumer_id, merchant_id=merchant_id, points=points,
-                            reference=reference, reverses_id=reverses_id, expires_at=expires_at, created_at=utcnow())
-    session.add(txn)
-    session.flush()
+    row = {"kind": kind, "consumer_id": consumer_id, "merchant_id": merchant_id, "points": points,
+           "reference": reference, "reverses_id": reverses_id, "expires_at": expires_at, "created_at": utcnow()}
+    # Written by a Core INSERT (the ORM's flush of one object cost more than the statement); the caller gets the
+    # row as written, an object outside the session (read it again with session.get for one inside).
+    txn = PointsTransaction(id=session.execute(_INSERT_TRANSACTION, row).scalar_one(), **row)
     if kinds is None:
         kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
                                      .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
-    entries = _ENTRIES.insert().values([
-        {"transaction_id": txn.id, "account_id": account, "delta": delta, "created_at": txn.created_at}
-        for account, delta in legs]).returning(_ENTRIES.c.account_id, _ENTRIES.c.id)
-    entry_ids = dict(session.execute(entries).all())  # by account: a transaction's legs are on distinct accounts
+    entry_ids = dict(session.execute(_insert_entries(len(legs)), {  # by account: the legs' accounts are distinct
+        f"{name}_{n}": value for n, (account, delta) in enumerate(legs) for name, value in (
+            ("transaction_id", txn.id), ("account_id", account), ("delta", delta), ("created_at", txn.created_at))
+    }).all())
     for account, delta in legs:
         insert_later(session, INSERT_FACT, fact_values(
             "points.entry", {"entry_id": entry_ids[account], "transaction_id": txn.id, "account": kinds[account],
@@ -111,7 +113,18 @@ _DELTA = bindparam("delta", type_=BigInteger())
 _MOVE = update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("account_id")).values(
     balance=_ACCOUNTS.c.balance + _DELTA, updated_at=bindparam("now"))
 _GUARDED_MOVE = _MOVE.where(_ACCOUNTS.c.balance >= -_DELTA)
-_ENTRIES = PointsEntry.__table__  # a transaction's legs go in one multi-row INSERT, their ids back by account
+_TRANSACTIONS, _ENTRIES = PointsTransaction.__table__, PointsEntry.__table__
+_INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
+
+
+@cache
+def _insert_entries(legs: int):
+    """A transaction's `legs` entries in one multi-row INSERT, their ids back with their accounts; built once per
+    number of legs (a multi-row VALUES built per call was compiled per call)."""
+    columns = ("transaction_id", "account_id", "delta", "created_at")
+    return (insert(_ENTRIES).values([{name: bindparam(f"{name}_{n}", type_=_ENTRIES.c[name].type) for name in columns}
+                                     for n in range(legs)])
+            .returning(_ENTRIES.c.account_id, _ENTRIES.c.id))
 
 
 def _once(session: Session, kind: str, reference: str, points: int, write) -> PointsTransaction:
