@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self, require_login
 from daodian.kit.clock import utcnow
-from daodian.kit.db import insert_later, unit_of_work
+from daodian.kit.db import insert_later, insert_loaded, unit_of_work
 from daodian.kit.errors import NotFound
 from daodian.kit.events import publish
 from daodian.kit.facts import INSERT_FACT, append_fact, fact_values
@@ -78,12 +78,10 @@ def place_order(session: Session, principal: Principal, data: OrderCreate,
                   fulfilment=fulfilment, store_id=store_id, delivery_address=address, note=data.note.strip(),
                   total_fen=sum(line.amount_fen for line in lines), paid_fen=0, refunded_fen=0,
                   expires_at=now + timedelta(minutes=settings.order_payment_minutes), created_at=now, updated_at=now)
-    session.add(order)
-    session.flush()
+    insert_loaded(session, order)  # the order and its lines, each one INSERT (not the ORM's flush: a new order each)
     for line in lines:
         line.order_id = order.id
-    session.add_all(lines)
-    session.flush()
+        insert_loaded(session, line)
     publish(session, OrderPlaced(order=order, lines=lines, coupon_ids=data.coupon_ids, points=data.points))
     insert_later(session, INSERT_FACT, fact_values("order.created", {
         "order_id": order.id, "kind": kind, "total_fen": order.total_fen, "fulfilment": fulfilment,

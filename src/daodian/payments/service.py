@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self
 from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
-from daodian.kit.db import insert_later, unit_of_work
+from daodian.kit.db import insert_later, insert_loaded, unit_of_work
 from daodian.kit.errors import Invalid
 from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.kit.settings import Settings
@@ -113,16 +113,17 @@ def pay_in(session: Session, settings: Settings, principal: Principal, order_id:
     payment = Payment(order_id=order.id, provider=provider.name, status=PaymentStatus.PENDING,
                       amount_fen=order.total_fen, refunded_fen=0, out_trade_no=new_reference("P"), late=False,
                       details=details, created_by=principal.user_id, created_at=now, updated_at=now)
-    session.add(payment)
-    session.flush()
+    insert_loaded(session, payment)  # one INSERT, not the ORM's flush (a new payment each time)
     info = _info(payment, order, provider, base)
     if provider.remote_start:
         return info
     if not provider.online:  # recording it is the payment
         apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference=None, settings=settings)
     else:
-        payment.pay_url = provider.start(info).pay_url
-        session.flush()
+        pay_url = provider.start(info).pay_url
+        session.execute(_SET_PAY_URL, {"payment_id": payment.id, "new_pay_url": pay_url, "new_updated_at": now})
+        set_committed_value(payment, "pay_url", pay_url)
+        set_committed_value(payment, "updated_at", now)
     read = payment_read(payment)
     claim.complete(session, 201, idempotency.dump(read))
     return 201, read
@@ -163,6 +164,8 @@ def apply_success(session: Session, payment: Payment, *, amount_fen: int | None,
 
 
 _PAYMENTS = Payment.__table__
+_SET_PAY_URL = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id")).values(
+    pay_url=bindparam("new_pay_url"), updated_at=bindparam("new_updated_at"))
 # Once: a Core statement on the table (the ORM's bulk UPDATE cost more than the statement), built once.
 _SUCCEED = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"),
                                    _PAYMENTS.c.status != PaymentStatus.SUCCEEDED).values(
