@@ -21,7 +21,6 @@ of reversed spends), at most the balance. Running it twice expires nothing more.
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import BigInteger, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -94,10 +93,9 @@ def _post(session: Session, kind: str, consumer_id: int, merchant_id: int | None
     if kinds is None:
         kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
                                      .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
-    entry_ids = dict(session.execute(_insert_entries(len(legs)), {  # by account: the legs' accounts are distinct
-        f"{name}_{n}": value for n, (account, delta) in enumerate(legs) for name, value in (
-            ("transaction_id", txn.id), ("account_id", account), ("delta", delta), ("created_at", txn.created_at))
-    }).all())
+    entry_ids = dict(session.execute(_INSERT_ENTRIES, [  # by account: the legs' accounts are distinct
+        {"transaction_id": txn.id, "account_id": account, "delta": delta, "created_at": txn.created_at}
+        for account, delta in legs]).all())
     for account, delta in legs:
         insert_later(session, INSERT_FACT, fact_values(
             "points.entry", {"entry_id": entry_ids[account], "transaction_id": txn.id, "account": kinds[account],
@@ -117,14 +115,9 @@ _TRANSACTIONS, _ENTRIES = PointsTransaction.__table__, PointsEntry.__table__
 _INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
 
 
-@cache
-def _insert_entries(legs: int):
-    """A transaction's `legs` entries in one multi-row INSERT, their ids back with their accounts; built once per
-    number of legs (a multi-row VALUES built per call was compiled per call)."""
-    columns = ("transaction_id", "account_id", "delta", "created_at")
-    return (insert(_ENTRIES).values([{name: bindparam(f"{name}_{n}", type_=_ENTRIES.c[name].type) for name in columns}
-                                     for n in range(legs)])
-            .returning(_ENTRIES.c.account_id, _ENTRIES.c.id))
+# A transaction's legs in one statement (SQLAlchemy's "insertmanyvalues": one multi-row INSERT, compiled once; a
+# multi-row VALUES built in the statement was compiled on every call), their ids back with their accounts.
+_INSERT_ENTRIES = insert(_ENTRIES).returning(_ENTRIES.c.account_id, _ENTRIES.c.id)
 
 
 def _once(session: Session, kind: str, reference: str, points: int, write) -> PointsTransaction:
