@@ -162,3 +162,24 @@ def test_a_request_racing_one_in_flight_gets_409(live_server, monkeypatch, tmp_p
         replay = http.post(url, json=body, headers={**me, **idem})
         assert replay.json() == done.json() and replay.headers["Idempotent-Replayed"] == "true"
         assert [r["amount_fen"] for r in http.get(url, headers=me).json()] == [100]
+
+
+def test_a_request_refused_in_its_unit_leaves_no_key_behind(client, db):
+    """`run_unit` writes a key's row only with its response: a refusal that is not kept (409 here) and a replay
+    leave nothing, and a kept one (422) is stored once."""
+    shop, consumer = make_shop(db), make_user(db)
+    me = auth(db, consumer)
+
+    def keys() -> int:
+        return db.scalar(select(func.count()).select_from(IdempotencyKey).where(
+            IdempotencyKey.scope == f"user:{consumer.id}"))
+
+    shop.sku.stock = 0
+    db.flush()
+    assert client.post("/api/v1/orders", json=pickup_body(shop.sku, shop.store), headers={**me, **key()}).status_code == 409
+    assert keys() == 0
+    misfit, idem = service_body(shop.item, store=make_shop(db).store), key()  # another merchant's store
+    first = client.post("/api/v1/orders", json=misfit, headers={**me, **idem})
+    assert first.status_code == 422 and first.json()["error"]["code"] == "invalid_store", first.text
+    assert client.post("/api/v1/orders", json=misfit, headers={**me, **idem}).headers["Idempotent-Replayed"] == "true"
+    assert keys() == 1

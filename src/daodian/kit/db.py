@@ -6,12 +6,25 @@ The request, job or CLI command owns the transaction (`unit_of_work`); services 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from sqlalchemy import BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    insert,
+    inspect,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, mapped_column, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from daodian.kit.settings import Settings
@@ -289,3 +302,34 @@ def after_writes(session: Session, build: Callable[[], T]) -> T:
     """`build()`, once the rows given to `insert_later` are written: at once outside a batch, at the batch's end
     in one (GroupCommit resolves it)."""
     return build() if session.info.get(BATCH_INSERTS) is None else AfterWrites(build)  # type: ignore[return-value]
+
+
+def insert_loaded(session: Session, obj: Any) -> None:
+    """INSERT a new mapped object (an `id` primary key) with one Core statement, its id back by RETURNING, and make
+    it a persistent object of the session, loaded as written: what flushing it does, for a fraction of what the
+    ORM's flush of one object costs (the paid-order path writes several). Columns left unset take their Python
+    default (in memory too); without one they are left out of the INSERT (NULL, as a flush leaves them) and read
+    None. Changes made to it afterwards are flushed as usual."""
+    mapper = inspect(obj).mapper
+    table, values, unset = mapper.local_table, {}, []
+    for column in table.columns:
+        if column.key == "id":
+            continue
+        key = mapper.get_property_by_column(column).key
+        if key not in obj.__dict__:
+            default = column.default
+            if default is None:
+                unset.append(key)
+                continue
+            setattr(obj, key, default.arg(None) if default.is_callable else default.arg)
+        values[column.key] = obj.__dict__[key]
+    obj.id = session.execute(_inserts_returning_id(table), values).scalar_one()
+    make_transient_to_detached(obj)
+    session.add(obj)
+    for key in unset:
+        set_committed_value(obj, key, None)
+
+
+@cache
+def _inserts_returning_id(table) -> Any:
+    return insert(table).returning(table.c.id)

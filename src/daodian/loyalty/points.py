@@ -22,23 +22,29 @@ of reversed spends), at most the balance. Running it twice expires nothing more.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import BigInteger, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from daodian.kit.clock import utcnow
+from daodian.kit.db import insert_later
 from daodian.kit.errors import Conflict
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.loyalty.errors import InsufficientPoints, PointsTransactionNotFound
 from daodian.loyalty.models import AccountKind, PointsAccount, PointsEntry, PointsTransaction
 
 PLATFORM = "platform"
 
 
+def owner_key(consumer_id: int | None, merchant_id: int | None) -> str:
+    """Whose account: the consumer's, else the merchant's, else the platform's."""
+    return f"user:{consumer_id}" if consumer_id else f"merchant:{merchant_id}" if merchant_id else PLATFORM
+
+
 def account_id(session: Session, kind: AccountKind, *, consumer_id: int | None = None,
                merchant_id: int | None = None) -> int:
     """The account's id, opening it on first use (a savepoint absorbs a parallel opening)."""
-    owner = f"user:{consumer_id}" if consumer_id else f"merchant:{merchant_id}" if merchant_id else PLATFORM
+    owner = owner_key(consumer_id, merchant_id)
     query = select(PointsAccount.id).where(PointsAccount.kind == kind, PointsAccount.owner_key == owner)
     found = session.scalar(query)
     if found is not None:
@@ -65,35 +71,53 @@ def _existing(session: Session, kind: str, reference: str) -> PointsTransaction 
 
 def _post(session: Session, kind: str, consumer_id: int, merchant_id: int | None, points: int, reference: str,
           legs: list[tuple[int, int]], *, reverses_id: int | None = None, expires_at: datetime | None = None,
-          guarded: int | None = None) -> PointsTransaction:
-    """Write one transaction: balances first (the guarded consumer debit is conditional), then the rows.
+          guarded: int | None = None, kinds: dict[int, AccountKind] | None = None) -> PointsTransaction:
+    """Write one transaction: balances first (the guarded consumer debit is conditional), then the rows: the
+    transaction, its entries in one INSERT, their facts with the batch's (kit.db.insert_later). `kinds`: the
+    legs' account kinds, when the caller knows them (else read).
 
     Accounts are updated in id order, so two transactions never wait on each other crosswise.
     """
-    assert sum(delta for _, delta in legs) == 0 and points > 0
+    assert sum(delta for _, delta in legs) == 0 and points > 0 and len({a for a, _ in legs}) == len(legs)
     for account, delta in sorted(legs):
-        condition = [PointsAccount.id == account]
-        if account == guarded and delta < 0:
-            condition.append(PointsAccount.balance >= -delta)
-        changed = session.execute(update(PointsAccount).where(*condition)
-                                  .values(balance=PointsAccount.balance + delta, updated_at=utcnow())
-                                  .execution_options(synchronize_session=False)).rowcount
+        debit = account == guarded and delta < 0
+        changed = session.execute(_GUARDED_MOVE if debit else _MOVE, {
+            "account_id": account, "delta": delta, "now": utcnow()}).rowcount
         if changed != 1:
             raise InsufficientPoints(details={"needed": -delta})
-    txn = PointsTransaction(kind=kind, consumer_id=consumer_id, merchant_id=merchant_id, points=points,
-                            reference=reference, reverses_id=reverses_id, expires_at=expires_at, created_at=utcnow())
-    session.add(txn)
-    session.flush()
-    kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
-                                 .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
+    row = {"kind": kind, "consumer_id": consumer_id, "merchant_id": merchant_id, "points": points,
+           "reference": reference, "reverses_id": reverses_id, "expires_at": expires_at, "created_at": utcnow()}
+    # Written by a Core INSERT (the ORM's flush of one object cost more than the statement); the caller gets the
+    # row as written, an object outside the session (read it again with session.get for one inside).
+    txn = PointsTransaction(id=session.execute(_INSERT_TRANSACTION, row).scalar_one(), **row)
+    if kinds is None:
+        kinds = dict(session.execute(select(PointsAccount.id, PointsAccount.kind)
+                                     .where(PointsAccount.id.in_([a for a, _ in legs]))).all())
+    entry_ids = dict(session.execute(_INSERT_ENTRIES, [  # by account: the legs' accounts are distinct
+        {"transaction_id": txn.id, "account_id": account, "delta": delta, "created_at": txn.created_at}
+        for account, delta in legs]).all())
     for account, delta in legs:
-        entry = PointsEntry(transaction_id=txn.id, account_id=account, delta=delta, created_at=txn.created_at)
-        session.add(entry)
-        session.flush()
-        append_fact(session, "points.entry", {"entry_id": entry.id, "transaction_id": txn.id, "account": kinds[account],
-                                              "delta_points": delta, "reason": kind, "reference": reference},
-                    occurred_at=txn.created_at, merchant_id=merchant_id, consumer_id=consumer_id)
+        insert_later(session, INSERT_FACT, fact_values(
+            "points.entry", {"entry_id": entry_ids[account], "transaction_id": txn.id, "account": kinds[account],
+                             "delta_points": delta, "reason": kind, "reference": reference},
+            occurred_at=txn.created_at, merchant_id=merchant_id, consumer_id=consumer_id))
     return txn
+
+
+_ACCOUNTS = PointsAccount.__table__
+# A balance moved: Core statements on the table (the ORM's bulk UPDATE cost more than the statement), built once;
+# a guarded consumer debit only while the balance covers it.
+_DELTA = bindparam("delta", type_=BigInteger())
+_MOVE = update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("account_id")).values(
+    balance=_ACCOUNTS.c.balance + _DELTA, updated_at=bindparam("now"))
+_GUARDED_MOVE = _MOVE.where(_ACCOUNTS.c.balance >= -_DELTA)
+_TRANSACTIONS, _ENTRIES = PointsTransaction.__table__, PointsEntry.__table__
+_INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
+
+
+# A transaction's legs in one statement (SQLAlchemy's "insertmanyvalues": one multi-row INSERT, compiled once; a
+# multi-row VALUES built in the statement was compiled on every call), their ids back with their accounts.
+_INSERT_ENTRIES = insert(_ENTRIES).returning(_ENTRIES.c.account_id, _ENTRIES.c.id)
 
 
 def _once(session: Session, kind: str, reference: str, points: int, write) -> PointsTransaction:
@@ -113,6 +137,16 @@ def earn(session: Session, consumer_id: int, points: int, reference: str, *, mer
         return _post(session, "earn", consumer_id, merchant_id, points, reference, [(mine, points), (issuer, -points)],
                      expires_at=expires_at)
     return _once(session, "earn", reference, points, write)
+
+
+def earn_new(session: Session, consumer_id: int, points: int, reference: str, *, merchant_id: int | None,
+             mine: int | None, issuer: int | None) -> PointsTransaction:
+    """`earn` for a caller that has just looked (loyalty.earning): no earn has this reference yet, and the
+    accounts' ids are as it found them (None: not opened yet)."""
+    mine = mine or account_id(session, AccountKind.CONSUMER, consumer_id=consumer_id)
+    issuer = issuer or account_id(session, AccountKind.ISSUED, merchant_id=merchant_id)
+    return _post(session, "earn", consumer_id, merchant_id, points, reference, [(mine, points), (issuer, -points)],
+                 kinds={mine: AccountKind.CONSUMER, issuer: AccountKind.ISSUED})
 
 
 def spend(session: Session, consumer_id: int, points: int, reference: str, *,

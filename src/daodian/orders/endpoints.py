@@ -56,8 +56,8 @@ def create_order(body: OrderCreate, request: Request, principal: OwnLoggedIn,
     settings = request.app.state.settings
 
     def work(session: Session, claim: idempotency.Claim):
-        order = service.create_order(session, principal, body, settings)
-        read = service.order_read(session, order)
+        order, lines = service.place_order(session, principal, body, settings)
+        read = service.order_reads(session, [order], {order.id: lines})[0]
         claim.complete(session, 201, idempotency.dump(read))
         return 201, read
 

@@ -1,7 +1,7 @@
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from daodian.catalog.models import Product, Sku
@@ -27,6 +27,16 @@ def order_for_update(session: Session, order_id: int) -> Order | None:
     return session.scalar(_FOR_UPDATE, {"order_id": order_id})
 
 
+_LINE_ROWS = (select(OrderLine.id, OrderLine.service_item_id, OrderLine.sku_id, OrderLine.quantity,
+                     OrderLine.unit_price_fen, OrderLine.sessions)
+              .where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id))
+
+
+def line_rows(session: Session, order_id: int) -> list[Row]:
+    """An order's lines as rows (what issuing its vouchers needs), not objects: read on every paid order."""
+    return list(session.execute(_LINE_ROWS, {"order_id": order_id}))
+
+
 def lines_by_order(session: Session, order_ids: list[int]) -> dict[int, list[OrderLine]]:
     grouped: dict[int, list[OrderLine]] = defaultdict(list)
     if order_ids:
@@ -42,10 +52,13 @@ def skus_with_products(session: Session, sku_ids: set[int]) -> dict[int, tuple[S
     return {sku.id: (sku, product) for sku, product in rows}
 
 
+_ITEMS = select(ServiceItem).where(ServiceItem.id.in_(bindparam("item_ids", expanding=True)))
+
+
 def items(session: Session, item_ids: set[int]) -> dict[int, ServiceItem]:
     if not item_ids:
         return {}
-    return {i.id: i for i in session.scalars(select(ServiceItem).where(ServiceItem.id.in_(item_ids)))}
+    return {i.id: i for i in session.scalars(_ITEMS, {"item_ids": list(item_ids)})}
 
 
 def items_offered_at(session: Session, store_id: int, item_ids: set[int]) -> set[int]:

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self, require_login
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import insert_later, insert_loaded, unit_of_work
 from daodian.kit.errors import NotFound
 from daodian.kit.events import publish
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, append_fact, fact_values
 from daodian.kit.settings import Settings
 from daodian.merchants import service as merchants
 from daodian.merchants import stores
-from daodian.merchants.models import StoreStatus
+from daodian.merchants.models import ServiceItem, StoreStatus
 from daodian.orders import repository, states, stock
 from daodian.orders.errors import (
     FulfilmentInvalid,
@@ -43,6 +43,12 @@ S = OrderStatus
 
 
 def create_order(session: Session, principal: Principal, data: OrderCreate, settings: Settings) -> Order:
+    return place_order(session, principal, data, settings)[0]
+
+
+def place_order(session: Session, principal: Principal, data: OrderCreate,
+                settings: Settings) -> tuple[Order, list[OrderLine]]:
+    """The new order and its lines (priced, discounted)."""
     require_login(principal)
     sku_qty: dict[int, int] = {}
     item_qty: dict[int, int] = {}
@@ -52,7 +58,8 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
         else:
             item_qty[line.service_item_id] = item_qty.get(line.service_item_id, 0) + line.quantity
     products = _product_lines(session, sku_qty) if sku_qty else None  # unknown ids: 404 before any rule
-    services = _service_lines(session, item_qty) if item_qty else None
+    items = repository.items(session, set(item_qty))
+    services = _service_lines(items, item_qty) if item_qty else None
     if products and services:
         raise MixedOrder()
     lines, merchant_id = products or services
@@ -63,7 +70,7 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
     if not merchants.is_public(merchant):
         raise NotForSale("This merchant is not trading.")
     kind = OrderKind.PRODUCT if sku_qty else OrderKind.SERVICE
-    fulfilment, store_id, address = _fulfilment(session, data, kind, merchant_id, set(item_qty))
+    fulfilment, store_id, address = _fulfilment(session, data, kind, merchant_id, items)
     now = utcnow()
     if sku_qty:
         reserve_stock(session, sku_qty, now)
@@ -71,19 +78,17 @@ def create_order(session: Session, principal: Principal, data: OrderCreate, sett
                   fulfilment=fulfilment, store_id=store_id, delivery_address=address, note=data.note.strip(),
                   total_fen=sum(line.amount_fen for line in lines), paid_fen=0, refunded_fen=0,
                   expires_at=now + timedelta(minutes=settings.order_payment_minutes), created_at=now, updated_at=now)
-    session.add(order)
-    session.flush()
+    insert_loaded(session, order)  # the order and its lines, each one INSERT (not the ORM's flush: a new order each)
     for line in lines:
         line.order_id = order.id
-    session.add_all(lines)
-    session.flush()
+        insert_loaded(session, line)
     publish(session, OrderPlaced(order=order, lines=lines, coupon_ids=data.coupon_ids, points=data.points))
-    append_fact(session, "order.created", {
+    insert_later(session, INSERT_FACT, fact_values("order.created", {
         "order_id": order.id, "kind": kind, "total_fen": order.total_fen, "fulfilment": fulfilment,
         "lines": [{"sku_id": ln.sku_id, "service_item_id": ln.service_item_id, "quantity": ln.quantity,
                    "unit_price_fen": ln.unit_price_fen, "amount_fen": ln.amount_fen} for ln in lines],
-    }, occurred_at=now, merchant_id=merchant_id, store_id=store_id, consumer_id=order.consumer_id)
-    return order
+    }, occurred_at=now, merchant_id=merchant_id, store_id=store_id, consumer_id=order.consumer_id))
+    return order, lines
 
 
 def _product_lines(session: Session, sku_qty: dict[int, int]) -> tuple[list[OrderLine], int]:
@@ -105,8 +110,7 @@ def _product_lines(session: Session, sku_qty: dict[int, int]) -> tuple[list[Orde
     return lines, merchant_ids.pop()
 
 
-def _service_lines(session: Session, item_qty: dict[int, int]) -> tuple[list[OrderLine], int]:
-    found = repository.items(session, set(item_qty))
+def _service_lines(found: dict[int, ServiceItem], item_qty: dict[int, int]) -> tuple[list[OrderLine], int]:
     if set(found) != set(item_qty):
         raise UnknownLineItem(details={"service_item_ids": sorted(set(item_qty) - set(found))})
     lines, merchant_ids = [], set()
@@ -124,7 +128,8 @@ def _service_lines(session: Session, item_qty: dict[int, int]) -> tuple[list[Ord
 
 
 def _fulfilment(session: Session, data: OrderCreate, kind: OrderKind, merchant_id: int,
-                item_ids: set[int]) -> tuple[Fulfilment, int | None, dict | None]:
+                items: dict[int, ServiceItem]) -> tuple[Fulfilment, int | None, dict | None]:
+    item_ids = set(items)
     store = None
     if data.store_id is not None:
         store = stores.get_store(session, data.store_id)
@@ -133,7 +138,7 @@ def _fulfilment(session: Session, data: OrderCreate, kind: OrderKind, merchant_i
     if kind == OrderKind.SERVICE:
         if data.fulfilment is not None:
             raise FulfilmentInvalid("Service orders are consumed at a store; leave out fulfilment and address.")
-        at_home = {i.id for i in repository.items(session, item_ids).values() if i.at_home}
+        at_home = {i.id for i in items.values() if i.at_home}
         if at_home:
             return _at_home(data, at_home == item_ids)
         if data.delivery_address is not None:
@@ -176,8 +181,9 @@ def authorize_view(principal: Principal, order: Order, *, hidden_as: type[NotFou
     authorize_self(principal, order.consumer_id, hidden_as=hidden_as)
 
 
-def order_reads(session: Session, orders: list[Order]) -> list[OrderRead]:
-    lines = repository.lines_by_order(session, [o.id for o in orders])
+def order_reads(session: Session, orders: list[Order], lines: dict[int, list[OrderLine]] | None = None) -> list[OrderRead]:
+    """`lines`: the orders' lines by order id, when the caller has them (a new order's); else read."""
+    lines = repository.lines_by_order(session, [o.id for o in orders]) if lines is None else lines
     return [OrderRead(
         id=o.id, consumer_id=o.consumer_id, merchant_id=o.merchant_id, kind=o.kind, status=o.status,
         fulfilment=o.fulfilment, store_id=o.store_id, delivery_address=o.delivery_address, note=o.note,
@@ -337,9 +343,10 @@ def mark_paid(session: Session, order: Order, *, amount_fen: int, payment_id: in
         states.move(session, order, S.PAID, now=now, paid_fen=amount_fen, paid_at=now)
     except states.InvalidTransition:
         return False
-    append_fact(session, "order.paid", {"order_id": order.id, "payment_id": payment_id, "provider": provider,
-                                        "amount_fen": amount_fen, "kind": order.kind}, occurred_at=now,
-                merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+    insert_later(session, INSERT_FACT, fact_values(
+        "order.paid", {"order_id": order.id, "payment_id": payment_id, "provider": provider, "amount_fen": amount_fen,
+                       "kind": order.kind}, occurred_at=now,
+        merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id))
     publish(session, OrderPaid(order=order, settings=settings, at=now))  # points; a service order's vouchers
     return True
 

@@ -1,17 +1,23 @@
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from daodian.kit.clock import utcnow
 from daodian.payments.models import Payment, PaymentStatus, ProviderNotification, Refund, RefundStatus
+
+# Built once: every payment and its notification read one of them.
+_BY_REFERENCE = (select(Payment).where(Payment.out_trade_no == bindparam("out_trade_no"))
+                 .execution_options(populate_existing=True))
+_OF_ORDER = (select(Payment).where(Payment.order_id == bindparam("order_id")).order_by(Payment.id)
+             .execution_options(populate_existing=True))
 
 
 def payment_by_reference(session: Session, out_trade_no: str) -> Payment | None:
-    return session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no)
-                          .execution_options(populate_existing=True))
+    return session.scalar(_BY_REFERENCE, {"out_trade_no": out_trade_no})
 
 
 def payments_of_order(session: Session, order_id: int) -> list[Payment]:
-    return list(session.scalars(select(Payment).where(Payment.order_id == order_id).order_by(Payment.id)
-                                .execution_options(populate_existing=True)))
+    return list(session.scalars(_OF_ORDER, {"order_id": order_id}))
 
 
 def settling_payment(session: Session, order_id: int) -> Payment | None:
@@ -45,6 +51,27 @@ def succeeded_refund_total(session: Session, payment_id: int) -> int:
                           .where(Refund.payment_id == payment_id, Refund.status == RefundStatus.SUCCEEDED))
 
 
-def notification_seen(session: Session, provider: str, notify_id: str) -> ProviderNotification | None:
-    return session.scalar(select(ProviderNotification).where(ProviderNotification.provider == provider,
-                                                             ProviderNotification.notify_id == notify_id))
+_RECORD_UNLESS_SEEN = {
+    name: dialect.insert(ProviderNotification.__table__).on_conflict_do_nothing(index_elements=["provider", "notify_id"])
+    .returning(ProviderNotification.__table__.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def record_notification(session: Session, *, provider: str, notify_id: str, kind: str, reference: str,
+                        payload: dict) -> int | None:
+    """The notification's row, outcome "received"; None if this id was recorded before. One INSERT … ON CONFLICT
+    DO NOTHING: a concurrent delivery of the same id waits for the first's commit (PostgreSQL) and inserts
+    nothing, without the savepoint a failed INSERT would need."""
+    return session.execute(_RECORD_UNLESS_SEEN[session.get_bind().dialect.name], {
+        "provider": provider, "notify_id": notify_id, "kind": kind, "reference": reference, "outcome": "received",
+        "payload": payload, "received_at": utcnow()}).scalar_one_or_none()
+
+
+def notification_outcome(session: Session, record_id: int, outcome: str) -> None:
+    session.execute(_OUTCOME, {"record_id": record_id, "new_outcome": outcome})
+
+
+_NOTIFICATIONS = ProviderNotification.__table__
+_OUTCOME = update(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id == bindparam("record_id")).values(
+    outcome=bindparam("new_outcome"))

@@ -14,16 +14,16 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daodian.accounts.authz import Action, Principal, authorize, authorize_self
 from daodian.kit.api import idempotency
 from daodian.kit.clock import utcnow
-from daodian.kit.db import unit_of_work
+from daodian.kit.db import insert_later, insert_loaded, unit_of_work
 from daodian.kit.errors import Invalid
-from daodian.kit.facts import append_fact
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.kit.settings import Settings
 from daodian.merchants import stores
 from daodian.orders import service as orders
@@ -31,7 +31,7 @@ from daodian.orders.errors import OrderNotFound
 from daodian.orders.models import Order
 from daodian.payments import refunds, repository
 from daodian.payments.errors import AmountMismatch, PaymentNotFound
-from daodian.payments.models import Payment, PaymentStatus, ProviderNotification
+from daodian.payments.models import Payment, PaymentStatus
 from daodian.payments.providers import registry
 from daodian.payments.providers.base import Notification, PaymentInfo, PaymentProvider, ProviderError
 from daodian.payments.references import new_reference
@@ -113,16 +113,17 @@ def pay_in(session: Session, settings: Settings, principal: Principal, order_id:
     payment = Payment(order_id=order.id, provider=provider.name, status=PaymentStatus.PENDING,
                       amount_fen=order.total_fen, refunded_fen=0, out_trade_no=new_reference("P"), late=False,
                       details=details, created_by=principal.user_id, created_at=now, updated_at=now)
-    session.add(payment)
-    session.flush()
+    insert_loaded(session, payment)  # one INSERT, not the ORM's flush (a new payment each time)
     info = _info(payment, order, provider, base)
     if provider.remote_start:
         return info
     if not provider.online:  # recording it is the payment
         apply_success(session, payment, amount_fen=payment.amount_fen, provider_reference=None, settings=settings)
     else:
-        payment.pay_url = provider.start(info).pay_url
-        session.flush()
+        pay_url = provider.start(info).pay_url
+        session.execute(_SET_PAY_URL, {"payment_id": payment.id, "new_pay_url": pay_url, "new_updated_at": now})
+        set_committed_value(payment, "pay_url", pay_url)
+        set_committed_value(payment, "updated_at", now)
     read = payment_read(payment)
     claim.complete(session, 201, idempotency.dump(read))
     return 201, read
@@ -140,17 +141,18 @@ def apply_success(session: Session, payment: Payment, *, amount_fen: int | None,
         raise AmountMismatch(details={"expected_fen": payment.amount_fen, "notified_fen": amount_fen})
     now = now or utcnow()
     order = orders.locked_order(session, payment.order_id)  # order first, then payment: one lock order
-    changed = session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.status != PaymentStatus.SUCCEEDED)
-        .values(status=PaymentStatus.SUCCEEDED, provider_trade_no=provider_reference, succeeded_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(payment)
+    succeeded = {"status": PaymentStatus.SUCCEEDED, "provider_trade_no": provider_reference, "succeeded_at": now,
+                 "updated_at": now}
+    changed = session.execute(_SUCCEED, {"payment_id": payment.id, **{f"new_{k}": v for k, v in succeeded.items()}}
+                              ).rowcount
     if changed != 1:
+        session.refresh(payment)
         return "duplicate"
-    append_fact(session, "payment.succeeded", {
+    for name, value in succeeded.items():  # the row as the UPDATE left it, without reading it back
+        set_committed_value(payment, name, value)
+    insert_later(session, INSERT_FACT, fact_values("payment.succeeded", {
         "payment_id": payment.id, "order_id": order.id, "provider": payment.provider, "amount_fen": payment.amount_fen},
-        occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id)
+        occurred_at=now, merchant_id=order.merchant_id, store_id=order.store_id, consumer_id=order.consumer_id))
     if orders.mark_paid(session, order, amount_fen=payment.amount_fen, payment_id=payment.id,
                         provider=payment.provider, settings=settings, now=now):
         return "paid"
@@ -159,6 +161,15 @@ def apply_success(session: Session, payment: Payment, *, amount_fen: int | None,
     refunds.open_late_refund(session, payment)
     log.warning("late payment %s for order %s (%s); refunding it", payment.id, order.id, order.status)
     return "late_payment"
+
+
+_PAYMENTS = Payment.__table__
+_SET_PAY_URL = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id")).values(
+    pay_url=bindparam("new_pay_url"), updated_at=bindparam("new_updated_at"))
+# Once: a Core statement on the table (the ORM's bulk UPDATE cost more than the statement), built once.
+_SUCCEED = update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"),
+                                   _PAYMENTS.c.status != PaymentStatus.SUCCEEDED).values(
+    {name: bindparam(f"new_{name}") for name in ("status", "provider_trade_no", "succeeded_at", "updated_at")})
 
 
 def apply_failure(session: Session, payment: Payment) -> str:
@@ -190,21 +201,16 @@ def apply_notification(session: Session, provider: PaymentProvider, note: Notifi
     """Apply a verified notification in the caller's transaction, once per notify id: the outcome ('paid',
     'late_payment', 'failed', 'duplicate', ...). A late payment's refund is then sent outside it
     (refunds.send_pending_for_reference)."""
-    if repository.notification_seen(session, provider.name, note.notify_id):
-        return "duplicate"
-    record = ProviderNotification(provider=provider.name, notify_id=note.notify_id, kind=note.kind,
-                                  reference=note.reference, outcome="received", payload=_jsonable(note.payload))
-    try:
-        with session.begin_nested():  # a concurrent delivery of the same id: theirs wins, ours is a replay
-            session.add(record)
-    except IntegrityError:
+    record_id = repository.record_notification(session, provider=provider.name, notify_id=note.notify_id,
+                                               kind=note.kind, reference=note.reference,
+                                               payload=_jsonable(note.payload))
+    if record_id is None:  # seen before, or a concurrent delivery of the same id won: this one is a replay
         return "duplicate"
     if note.kind == "refund":
         outcome = refunds.settle_from_notification(session, provider.name, note)
     else:
         outcome = _payment_notification(session, provider, note, settings)
-    record.outcome = outcome
-    session.flush()
+    repository.notification_outcome(session, record_id, outcome)
     return outcome
 
 

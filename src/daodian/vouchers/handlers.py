@@ -16,7 +16,7 @@ def issue_on_order_paid(session: Session, event: OrderPaid) -> None:
     order = event.order
     if order.kind != OrderKind.SERVICE:
         return
-    lines = orders_repository.lines_by_order(session, [order.id])[order.id]
-    issued = vouchers.issue(session, order, lines, event.settings, event.at)
+    lines = orders_repository.line_rows(session, order.id)
+    voucher_ids = vouchers.issue(session, order, lines, event.settings, event.at)
     states.move(session, order, OrderStatus.VOUCHER_ISSUED, now=event.at)
-    publish(session, VouchersIssued(order=order, voucher_ids=[v.id for v in issued]))
+    publish(session, VouchersIssued(order=order, voucher_ids=voucher_ids))

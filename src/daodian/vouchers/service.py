@@ -5,14 +5,15 @@ Redeeming them at the counter is vouchers.counter; refunds void unused uses thro
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Principal, require_login
 from daodian.kit import codes
 from daodian.kit.clock import utcnow
-from daodian.kit.facts import append_fact
+from daodian.kit.db import insert_later
+from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.kit.settings import Settings
 from daodian.orders import repository
 from daodian.orders.models import Order, OrderLine
@@ -23,36 +24,45 @@ from daodian.vouchers.models import Voucher
 from daodian.vouchers.schemas import VoucherGroupBuy, VoucherRead
 
 
-def issue(session: Session, order: Order, lines: list[OrderLine], settings: Settings, now: datetime) -> list[Voucher]:
+def issue(session: Session, order: Order, lines: list[OrderLine | Row], settings: Settings, now: datetime) -> list[int]:
+    """One voucher per unit of each service line, with the line's sessions as its uses: their ids. `lines`: the
+    order's lines, or rows of their id, service_item_id, quantity, unit_price_fen and sessions."""
     issued = []
     expires_at = now + timedelta(days=settings.voucher_valid_days)
     for line in lines:
         if line.service_item_id is None:
             continue
         for _ in range(line.quantity):
-            voucher = _new_voucher(session, order, line, expires_at, now)
-            issued.append(voucher)
-            append_fact(session, "voucher.issued", {
-                "voucher_id": voucher.id, "order_id": order.id, "service_item_id": line.service_item_id,
-                "uses": voucher.uses_total, "unit_price_fen": line.unit_price_fen,
+            voucher_id = _new_voucher(session, order, line, expires_at, now)
+            issued.append(voucher_id)
+            insert_later(session, INSERT_FACT, fact_values("voucher.issued", {
+                "voucher_id": voucher_id, "order_id": order.id, "service_item_id": line.service_item_id,
+                "uses": line.sessions, "unit_price_fen": line.unit_price_fen,
                 "expires_at": expires_at.isoformat()}, occurred_at=now, merchant_id=order.merchant_id,
-                store_id=order.store_id, consumer_id=order.consumer_id)
+                store_id=order.store_id, consumer_id=order.consumer_id))
     return issued
 
 
-def _new_voucher(session: Session, order: Order, line: OrderLine, expires_at: datetime, now: datetime) -> Voucher:
-    for _ in range(3):  # 80 random bits: a collision is all but impossible, but never fatal
-        voucher = Voucher(code=codes.new_code(), order_id=order.id, order_line_id=line.id,
-                          consumer_id=order.consumer_id, merchant_id=order.merchant_id,
-                          service_item_id=line.service_item_id, unit_price_fen=line.unit_price_fen,
-                          uses_total=line.sessions, uses_left=line.sessions, refunded_uses=0,
-                          expires_at=expires_at, created_at=now, updated_at=now)
-        try:
-            with session.begin_nested():
-                session.add(voucher)
-        except IntegrityError:
-            continue
-        return voucher
+_INSERT_UNLESS_CODE_TAKEN = {
+    name: dialect.insert(Voucher.__table__).on_conflict_do_nothing(index_elements=["code"])
+    .returning(Voucher.__table__.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def _new_voucher(session: Session, order: Order, line: OrderLine | Row, expires_at: datetime, now: datetime) -> int:
+    """The new voucher's id. One INSERT … ON CONFLICT (code) DO NOTHING: a code drawn twice (80 random bits: all
+    but impossible, never fatal) inserts nothing and is drawn again, with no savepoint around each voucher."""
+    statement = _INSERT_UNLESS_CODE_TAKEN[session.get_bind().dialect.name]
+    for _ in range(3):
+        voucher_id = session.execute(statement, {
+            "code": codes.new_code(), "order_id": order.id, "order_line_id": line.id,
+            "consumer_id": order.consumer_id, "merchant_id": order.merchant_id,
+            "service_item_id": line.service_item_id, "unit_price_fen": line.unit_price_fen,
+            "uses_total": line.sessions, "uses_left": line.sessions, "refunded_uses": 0, "expires_at": expires_at,
+            "created_at": now, "updated_at": now}).scalar_one_or_none()
+        if voucher_id is not None:
+            return voucher_id
     raise RuntimeError("could not draw a unique voucher code")
 
 

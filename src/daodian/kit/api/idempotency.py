@@ -8,11 +8,16 @@ a key remembers the request's fingerprint (method, path, canonical JSON body) an
 - same key while the first is still running -> 409 `idempotency_in_progress`;
 - no key                            -> 400 `idempotency_key_required`.
 
-The claim is committed in its own short transaction *before* the work, so a concurrent request
-sees it (on SQLite the work and the claim can never share a transaction: one writer at a time).
-Work that is one transaction runs through `run_unit`: the claim and then the work are each a unit of the
-app's group commit (kit.api.group_commit), written with the claims and work of the other requests of the
-moment, one commit each time instead of one per transaction of each request; same answers, same keys.
+Work of several transactions (`run`: a refund that calls the provider between two) claims the key in
+its own short transaction *before* the work, so a concurrent request sees it while the work runs (on
+SQLite the work and the claim can never share a transaction: one writer at a time). Work that is one
+transaction runs through `run_unit`: the key is looked at and the work done in that one transaction, a
+unit of the app's group commit (kit.api.group_commit, written with the other requests of the moment, one
+commit for all), and the key's row is written only by `Claim.complete` with the response, so a refused or
+failed request leaves nothing to release. Two requests with one key at once are still run once: on SQLite
+the second's unit comes after the first's and finds its stored response; on PostgreSQL the second's key
+INSERT waits for the first's commit, then finds the key taken, and its work is rolled back (409
+`idempotency_in_progress`, as when it met the claim in flight).
 The work stores its response with `Claim.complete` inside its own final transaction, so the
 outcome and the stored response commit together. A refusal of the request as given (400, 422:
 e.g. a refund larger than what is left) is stored like a success, so retrying returns the same
@@ -39,7 +44,8 @@ import anyio.from_thread
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select, update
+from sqlalchemy import JSON, Integer, String, UniqueConstraint, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -134,20 +140,42 @@ class Stored:
 
 @dataclass
 class Claim:
-    id: int
+    id: int | None  # None until `complete` writes the row of a key claimed in the work's transaction (`run_unit`)
     lease: str
     completed: bool = False
+    row: dict[str, Any] | None = None  # such a claim's row, written by `complete` with the response
 
     def complete(self, session: Session, status: int, body: Any) -> None:
         """Store the response in the caller's transaction; fails if another request took the key over."""
+        if self.row is not None:
+            self.id = _insert_completed(session, self.row, status, body)
+            if self.id is None:  # a concurrent request (PostgreSQL) committed the same key first
+                raise IdempotencyInProgress()
+            self.completed = True
+            return
         done = session.execute(
-            update(IdempotencyKey)
+            update(IdempotencyKey.__table__)
             .where(IdempotencyKey.id == self.id, IdempotencyKey.lease == self.lease)
             .values(response_status=status, response_body=body, lease=None, completed_at=utcnow())
         ).rowcount
         if done != 1:
             raise IdempotencyInProgress("This request's Idempotency-Key was taken over by a retry.")
         self.completed = True
+
+
+_INSERT_UNLESS_TAKEN = {
+    name: dialect.insert(IdempotencyKey.__table__).on_conflict_do_nothing(index_elements=["scope", "key"])
+    .returning(IdempotencyKey.__table__.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def _insert_completed(session: Session, row: dict[str, Any], status: int, body: Any) -> int | None:
+    """The key's row with its response, in one INSERT; None if the key is taken (no error: the transaction
+    stays usable on PostgreSQL)."""
+    statement = _INSERT_UNLESS_TAKEN[session.get_bind().dialect.name]
+    return session.execute(statement, {**row, "lease": None, "response_status": status, "response_body": body,
+                                       "completed_at": utcnow()}).scalar_one_or_none()
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -165,19 +193,6 @@ def claim(factory: sessionmaker[Session], settings: Settings, *, scope: str, key
                 return _claim_in(session, settings, scope, key, method, path, fp)
         except IntegrityError:
             continue  # a concurrent request inserted the same key first: look again
-    raise IdempotencyInProgress()
-
-
-def claim_in(session: Session, settings: Settings, *, scope: str, key: str, method: str, path: str,
-             body: Any) -> Claim | Stored:
-    """`claim` in the caller's transaction (a unit of a group commit), each try in a savepoint."""
-    fp = fingerprint(method, path, body)
-    for _ in range(3):
-        try:
-            with session.begin_nested():
-                return _claim_in(session, settings, scope, key, method, path, fp)
-        except IntegrityError:
-            continue  # a concurrent transaction inserted the same key first: look again
     raise IdempotencyInProgress()
 
 
@@ -210,23 +225,16 @@ def _claim_in(session: Session, settings: Settings, scope: str, key: str, method
 
 def _release(factory: sessionmaker[Session], claim_: Claim) -> None:
     with unit_of_work(factory) as session:
-        _release_in(session, claim_)
-
-
-def _release_in(session: Session, claim_: Claim) -> None:
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease))
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id,
+                                                     IdempotencyKey.lease == claim_.lease))
 
 
 def _store(factory: sessionmaker[Session], claim_: Claim, status: int, body: Any) -> None:
-    with unit_of_work(factory) as session:
-        _store_in(session, claim_, status, body)
-
-
-def _store_in(session: Session, claim_: Claim, status: int, body: Any) -> None:
     # Conditional on the lease: a no-op if the work's own transaction already stored a response.
-    session.execute(update(IdempotencyKey)
-                    .where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease)
-                    .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
+    with unit_of_work(factory) as session:
+        session.execute(update(IdempotencyKey)
+                        .where(IdempotencyKey.id == claim_.id, IdempotencyKey.lease == claim_.lease)
+                        .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
 
 
 def _keeps(error: DomainError) -> bool:
@@ -270,43 +278,90 @@ Unit = Callable[[Session, Claim], tuple[int, BaseModel | dict]]
 
 def run_unit(request: Request, *, scope: str, key: str | None, body: BaseModel | dict | None,
              unit: Unit) -> JSONResponse:
-    """`run` for work that is one transaction, `unit(session, claim)` (which calls `claim.complete` in it):
-    the claim, then the work, each a unit of the app's group commit. Called from a route's worker thread."""
+    """`run` for work that is one transaction, `unit(session, claim)` (which calls `claim.complete` in it): the
+    key looked at and the work done in one unit of the app's group commit. Called from a route's worker thread."""
     if not key:
         raise IdempotencyKeyRequired()
     settings: Settings = request.app.state.settings
     group = group_commit_of(request.app)
-
-    def grouped(work, after_error=None):  # from this worker thread into the event loop's group commit
-        return anyio.from_thread.run(group.run, work, after_error)
-
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
-    outcome = grouped(partial(claim_in, settings=settings, scope=scope, key=key, method=request.method,
-                              path=request.url.path, body=payload))
+    keyed = _KeyedUnit(unit, settings, scope, key, request.method, request.url.path, fingerprint(
+        request.method, request.url.path, payload))
+    outcome = anyio.from_thread.run(group.run, keyed.work, keyed.settle_refusal)
     if isinstance(outcome, Stored):
         return JSONResponse(outcome.body, status_code=outcome.status, headers={REPLAYED_HEADER: "true"})
-
-    def settle_refusal(session: Session, error: DomainError) -> None:  # in the batch, after the unit's rollback
-        if _keeps(error):
-            _store_in(session, outcome, error.status, error.body())
-        else:
-            _release_in(session, outcome)
-
-    try:
-        status, result = grouped(partial(_unit_work, unit, outcome), settle_refusal)
-    except DomainError:
-        raise
-    except BaseException:
-        grouped(partial(_release_in, claim_=outcome))
-        raise
+    status, result = outcome
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    if not outcome.completed:  # work that forgot to store its response: store it now (not atomically)
-        grouped(partial(_store_in, claim_=outcome, status=status, body=data))
+    if not keyed.claim.completed:  # work that forgot to store its response: store it now (not atomically)
+        anyio.from_thread.run(group.run, partial(keyed.claim_store, status=status, body=data))
     return JSONResponse(data, status_code=status)
 
 
-def _unit_work(unit: Unit, claim_: Claim, session: Session) -> tuple[int, BaseModel | dict]:
-    return unit(session, claim_)
+class _KeyedUnit:
+    """One request's unit of work behind its key: the key looked at (a stored response, a refusal), then the
+    work, which stores its response with the claim. `claim` is None while the key refuses or replays."""
+
+    def __init__(self, unit: Unit, settings: Settings, scope: str, key: str, method: str, path: str,
+                 fp: str) -> None:
+        self.unit, self.settings = unit, settings
+        self.scope, self.key, self.method, self.path, self.fp = scope, key, method.upper(), path[:255], fp
+        self.claim: Claim | None = None
+
+    def work(self, session: Session) -> "tuple[int, BaseModel | dict] | Stored":
+        self.claim = None  # a run again alone starts afresh
+        found = _look_up(session, self.settings, self.scope, self.key, self.fp)
+        if isinstance(found, Stored):
+            return found
+        now = utcnow()
+        if found is None:
+            self.claim = Claim(None, secrets.token_hex(16), row={
+                "scope": self.scope, "key": self.key, "method": self.method, "path": self.path,
+                "fingerprint": self.fp, "locked_at": now, "created_at": now})
+        else:  # the request holding it died: take it over (its row is stored by `complete`'s UPDATE)
+            self.claim = Claim(found, secrets.token_hex(16))
+            session.execute(update(IdempotencyKey).where(IdempotencyKey.id == found)
+                            .values(lease=self.claim.lease, locked_at=now))
+        return self.unit(session, self.claim)
+
+    def settle_refusal(self, session: Session, error: DomainError) -> None:
+        """After the unit's rollback (kit.api.group_commit): a refusal of the request as given is stored under
+        its key; any other leaves the key as it was (a new one unwritten, one taken over still stale)."""
+        if self.claim is not None and _keeps(error):
+            self.claim_store(session, status=error.status, body=error.body())
+
+    def claim_store(self, session: Session, *, status: int, body: Any) -> None:
+        claim = self.claim
+        if claim.row is not None:
+            claim.id = _insert_completed(session, claim.row, status, body)
+        else:  # the takeover's UPDATE was rolled back with the unit: the row is as the dead request left it
+            session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claim.id, IdempotencyKey.lease.is_not(None))
+                            .values(response_status=status, response_body=body, lease=None, completed_at=utcnow()))
+        claim.completed = True
+
+
+_LOOK_UP = select(IdempotencyKey.id, IdempotencyKey.fingerprint, IdempotencyKey.response_status,
+                  IdempotencyKey.response_body, IdempotencyKey.locked_at, IdempotencyKey.created_at).where(
+    IdempotencyKey.scope == bindparam("scope"), IdempotencyKey.key == bindparam("key"))
+
+
+def _look_up(session: Session, settings: Settings, scope: str, key: str, fp: str) -> "Stored | int | None":
+    """What became of `key`: None (free), its stored response, or its row's id when the request holding it died;
+    raises while that request may still be running, or when the key named another request."""
+    statement = _LOOK_UP if session.get_bind().dialect.name == "sqlite" else _LOOK_UP.with_for_update()
+    row = session.execute(statement, {"scope": scope, "key": key}).first()
+    if row is None:
+        return None
+    now = utcnow()
+    if row.created_at < now - timedelta(hours=settings.idempotency_retention_hours):
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == row.id))  # past retention: free again
+        return None
+    if row.fingerprint != fp:
+        raise IdempotencyKeyReused()
+    if row.response_status is not None:
+        return Stored(row.response_status, row.response_body)
+    if row.locked_at and row.locked_at > now - timedelta(seconds=settings.idempotency_lease_seconds):
+        raise IdempotencyInProgress()
+    return row.id
 
 
 def dump(model: BaseModel) -> dict:
