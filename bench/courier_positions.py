@@ -13,7 +13,7 @@ twice through the couriers: a fleet on duty is known to the server (each worker 
 first report there). The anchor is the same server without that load: probes on `GET /api/v1/me` as the
 consumer, in interleaved rounds with and without the position load, so a change in the shared machine's load
 falls on both alike. Two probes, one after the other in each round:
-- steady: 8 wrk connections, each waiting --probe-pause-ms before each request (bench/paced.lua), about
+- steady: 8 wrk connections, each waiting --probe-pause-ms before each request (bench/request_path.lua), about
   200 requests/s: other users' requests as they come, whose p99 is what a request meets;
 - flooding: 4 wrk connections sending back to back, keeping the server busy: its p99 is mostly the length
   of the queue it keeps full, so it shows how the machine's capacity is shared out.
@@ -52,7 +52,6 @@ from daodian.kit.settings import Settings  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "courier_positions.lua"
-PACED = BENCH / "paced.lua"
 PROBES = ("steady", "flooding")
 RESULT = re.compile(r"^RESULT (\{.*\})$", re.M)
 
@@ -132,7 +131,7 @@ def main() -> None:
             def probe(name: str) -> dict:
                 if name == "steady":
                     return wrk(url, "/api/v1/me", connections=8, seconds=options.seconds, headers=probe_headers,
-                               script=PACED, env={"PAUSE_MS": str(options.probe_pause_ms)})
+                               env={"PAUSE_MS": str(options.probe_pause_ms)})
                 return wrk(url, "/api/v1/me", connections=4, seconds=options.seconds, headers=probe_headers)
 
             def report(seconds: float) -> dict:

@@ -198,29 +198,19 @@ def claim(factory: sessionmaker[Session], settings: Settings, *, scope: str, key
 
 def _claim_in(session: Session, settings: Settings, scope: str, key: str, method: str, path: str,
               fp: str) -> Claim | Stored:
-    now = utcnow()
-    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-                         .with_for_update())
-    if row is not None and row.created_at < now - timedelta(hours=settings.idempotency_retention_hours):
-        session.delete(row)  # past retention: the key is free again
-        session.flush()
-        row = None
-    lease = secrets.token_hex(16)
-    if row is None:
+    found = _look_up(session, settings, scope, key, fp)
+    if isinstance(found, Stored):
+        return found
+    now, lease = utcnow(), secrets.token_hex(16)
+    if found is None:
         row = IdempotencyKey(scope=scope, key=key, method=method.upper(), path=path[:255], fingerprint=fp,
                              lease=lease, locked_at=now, created_at=now)
         session.add(row)
         session.flush()
         return Claim(row.id, lease)
-    if row.fingerprint != fp:
-        raise IdempotencyKeyReused()
-    if row.response_status is not None:
-        return Stored(row.response_status, row.response_body)
-    if row.locked_at and row.locked_at > now - timedelta(seconds=settings.idempotency_lease_seconds):
-        raise IdempotencyInProgress()
-    row.lease, row.locked_at = lease, now  # the request holding it died: take it over
-    session.flush()
-    return Claim(row.id, lease)
+    # The request holding it died: take it over.
+    session.execute(update(IdempotencyKey).where(IdempotencyKey.id == found).values(lease=lease, locked_at=now))
+    return Claim(found, lease)
 
 
 def _release(factory: sessionmaker[Session], claim_: Claim) -> None:
