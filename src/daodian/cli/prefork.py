@@ -9,9 +9,9 @@ each its own lifespan: database pools, indexes, periodic jobs and the webhook wo
 never before (a SQLite connection or a thread must not cross a fork).
 
 Each worker accepts on a listening socket of its own (SO_REUSEPORT), so connections are shared out by the
-kernel rather than taken by whichever worker wakes first. The arbiter restarts a worker that dies, stops the workers on SIGTERM (each finishes its requests in flight
-for up to `graceful_seconds`) and, with prometheus-client's multiprocess mode, marks a dead worker's
-metrics files.
+kernel rather than taken by whichever worker wakes first. The arbiter restarts a worker that dies, stops the
+workers on SIGTERM (each finishes its requests in flight for up to `graceful_seconds`) and, with
+prometheus-client's multiprocess mode, marks a dead worker's metrics files.
 """
 
 import gc
