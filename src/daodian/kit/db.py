@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     inspect,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, mapped_column, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -333,3 +334,19 @@ def insert_loaded(session: Session, obj: Any) -> None:
 @cache
 def _inserts_returning_id(table) -> Any:
     return insert(table).returning(table.c.id)
+
+
+def insert_unless_taken(session: Session, table: Any, unique_columns: tuple[str, ...], values: Mapping[str, Any]
+                        ) -> int | None:
+    """INSERT … ON CONFLICT (unique_columns) DO NOTHING RETURNING id: the new row's id, or None when a row with
+    the same unique key exists. Unlike check-then-insert it holds under concurrency without a savepoint: on
+    PostgreSQL the loser waits for the winner's commit and then inserts nothing, instead of failing on the
+    unique index. The statement is built once per table, key and database."""
+    statement = _insert_unless_taken(table, unique_columns, session.get_bind().dialect.name)
+    return session.execute(statement, dict(values)).scalar_one_or_none()
+
+
+@cache
+def _insert_unless_taken(table: Any, unique_columns: tuple[str, ...], dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique_columns)).returning(table.c.id)

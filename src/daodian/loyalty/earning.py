@@ -29,18 +29,9 @@ def rate_of(session: Session, merchant_id: int) -> int:
     return DEFAULT_POINTS_PER_YUAN if found is None else found
 
 
-def multiplier_pct(session: Session, consumer_id: int, merchant_id: int) -> int:
-    """The points multiplier of the consumer's tier at the merchant (100 = 1x without a tier)."""
-    found = session.scalar(select(MemberTier.points_multiplier_pct).join(Membership, Membership.tier_id == MemberTier.id)
-                           .where(Membership.consumer_id == consumer_id,
-                                  Membership.scope == merchant_scope(merchant_id)))
-    return found or 100
-
-
-def points_for(session: Session, consumer_id: int, merchant_id: int, amount_fen: int) -> int:
-    if amount_fen <= 0:
-        return 0
-    return amount_fen * rate_of(session, merchant_id) * multiplier_pct(session, consumer_id, merchant_id) // 10000
+def points_for(amount_fen: int, rate: int, multiplier_pct: int) -> int:
+    """floor(fen * rate * multiplier_pct / 10000): `rate` points per yuan, a tier's multiplier in percent."""
+    return amount_fen * rate * multiplier_pct // 10000 if amount_fen > 0 else 0
 
 
 def _earn(session: Session, consumer_id: int | None, merchant_id: int, amount_fen: int,
@@ -51,7 +42,7 @@ def _earn(session: Session, consumer_id: int | None, merchant_id: int, amount_fe
     if known.earned is not None:  # the rate or tier may have changed since: keep the first
         return session.get(PointsTransaction, known.earned)
     rate = DEFAULT_POINTS_PER_YUAN if known.rate is None else known.rate
-    amount = amount_fen * rate * (known.multiplier or 100) // 10000 if amount_fen > 0 else 0
+    amount = points_for(amount_fen, rate, known.multiplier or 100)  # 100: no tier, 1x
     if amount <= 0:
         return None
     return points.earn_new(session, consumer_id, amount, reference, merchant_id=merchant_id, mine=known.mine,
@@ -60,7 +51,7 @@ def _earn(session: Session, consumer_id: int | None, merchant_id: int, amount_fe
 
 def _what_earning_reads(session: Session, consumer_id: int, merchant_id: int, reference: str) -> Row:
     """In one SELECT (an earn is on every paid order): the earn of `reference` if there is one, the merchant's
-    rate, the consumer's tier multiplier there (`rate_of`, `multiplier_pct`) and both accounts' ids (None: not
+    rate (as `rate_of` reads it), the consumer's tier multiplier there and both accounts' ids (None: not
     opened yet)."""
     return session.execute(_EARNING_READS, {
         "reference": reference, "merchant_id": merchant_id, "consumer_id": consumer_id,

@@ -1,8 +1,8 @@
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.kit.clock import utcnow
+from daodian.kit.db import insert_unless_taken
 from daodian.payments.models import Payment, PaymentStatus, ProviderNotification, Refund, RefundStatus
 
 # Built once: every payment and its notification read one of them.
@@ -51,21 +51,14 @@ def succeeded_refund_total(session: Session, payment_id: int) -> int:
                           .where(Refund.payment_id == payment_id, Refund.status == RefundStatus.SUCCEEDED))
 
 
-_RECORD_UNLESS_SEEN = {
-    name: dialect.insert(ProviderNotification.__table__).on_conflict_do_nothing(index_elements=["provider", "notify_id"])
-    .returning(ProviderNotification.__table__.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
 def record_notification(session: Session, *, provider: str, notify_id: str, kind: str, reference: str,
                         payload: dict) -> int | None:
     """The notification's row, outcome "received"; None if this id was recorded before. One INSERT … ON CONFLICT
     DO NOTHING: a concurrent delivery of the same id waits for the first's commit (PostgreSQL) and inserts
     nothing, without the savepoint a failed INSERT would need."""
-    return session.execute(_RECORD_UNLESS_SEEN[session.get_bind().dialect.name], {
+    return insert_unless_taken(session, ProviderNotification.__table__, ("provider", "notify_id"), {
         "provider": provider, "notify_id": notify_id, "kind": kind, "reference": reference, "outcome": "received",
-        "payload": payload, "received_at": utcnow()}).scalar_one_or_none()
+        "payload": payload, "received_at": utcnow()})
 
 
 def notification_outcome(session: Session, record_id: int, outcome: str) -> None:

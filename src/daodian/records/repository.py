@@ -1,8 +1,6 @@
 from collections import defaultdict
-from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.accounts.models import User
@@ -11,16 +9,6 @@ from daodian.kit.api.pagination import PageParams
 from daodian.merchants.models import ServiceItem, Store
 from daodian.records.models import ConsumptionLine, ConsumptionRecord, Review, ReviewStatus
 from daodian.vouchers.models import Verification, Voucher
-
-
-def insert_unless_taken(session: Session, model: type, values: dict[str, Any], unique_columns: list[str]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None when a row with the same unique key
-    exists. Unlike check-then-insert it holds under concurrency: on PostgreSQL the loser waits for the
-    winner's commit and then inserts nothing, instead of failing on the unique index."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=unique_columns)
-            .returning(model.id))
-    return session.execute(stmt).scalar_one_or_none()
 
 
 def newest_first(session: Session, stmt: Select, id_column, params: PageParams) -> tuple[list, str | None]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from daodian.accounts.authz import Action, Principal, authorize, require_login, require_operator
 from daodian.kit.api.pagination import PageParams
 from daodian.kit.clock import utcnow
+from daodian.kit.db import insert_unless_taken
 from daodian.kit.facts import append_fact
 from daodian.merchants import stores
 from daodian.records import repository
@@ -68,12 +69,13 @@ def create_review(session: Session, principal: Principal, data: ReviewCreate) ->
         raise ProductRatingRequired()
 
     now = utcnow()
-    review_id = repository.insert_unless_taken(session, Review, dict(
+    unique = "record_id" if basis.record_id is not None else "verification_id"
+    review_id = insert_unless_taken(session, Review.__table__, (unique,), dict(
         consumer_id=principal.user_id, merchant_id=basis.merchant_id, store_id=basis.store_id,
         record_id=basis.record_id, verification_id=basis.verification_id,
         rating_experience=data.rating_experience, rating_service=data.rating_service,
         rating_product=data.rating_product, text=data.text.strip(), status=ReviewStatus.VISIBLE.value, created_at=now,
-    ), ["record_id" if basis.record_id is not None else "verification_id"])
+    ))
     if review_id is None:  # a concurrent request for the same visit committed first
         raise AlreadyReviewed()
     repository.add_to_store_rating(session, basis.store_id, data.rating_experience, now)

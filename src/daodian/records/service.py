@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from daodian.accounts.authz import Action, Principal, authorize, require_login
 from daodian.kit.api.pagination import PageParams
 from daodian.kit.clock import utcnow
+from daodian.kit.db import insert_unless_taken
 from daodian.kit.events import publish
 from daodian.kit.facts import append_fact
 from daodian.merchants import service as merchants
@@ -48,12 +49,12 @@ def record_consumption(session: Session, principal: Principal, store_id: int, da
     if data.member is not None and data.member_consented:
         consumer_id, identified_by, voucher_id = members.identify(session, store.merchant_id, data.member)
 
-    record_id = repository.insert_unless_taken(session, ConsumptionRecord, dict(
+    record_id = insert_unless_taken(session, ConsumptionRecord.__table__, ("merchant_id", "receipt_id"), dict(
         merchant_id=store.merchant_id, store_id=store.id, receipt_id=data.receipt_id, consumer_id=consumer_id,
         identified_by=identified_by.value, voucher_id=voucher_id, recorded_by=principal.user_id, source=source.value,
         occurred_at=data.occurred_at, total_fen=sum(line.amount_fen for line in data.lines), currency="CNY",
         content_hash=digest, created_at=now,
-    ), ["merchant_id", "receipt_id"])
+    ))
     if record_id is None:  # a concurrent request with the same receipt id committed first
         return _replayed(repository.record_by_receipt(session, store.merchant_id, data.receipt_id), digest), False
 

@@ -6,13 +6,12 @@ Redeeming them at the counter is vouchers.counter; refunds void unused uses thro
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from daodian.accounts.authz import Principal, require_login
 from daodian.kit import codes
 from daodian.kit.clock import utcnow
-from daodian.kit.db import insert_later
+from daodian.kit.db import insert_later, insert_unless_taken
 from daodian.kit.facts import INSERT_FACT, fact_values
 from daodian.kit.settings import Settings
 from daodian.orders import repository
@@ -43,24 +42,16 @@ def issue(session: Session, order: Order, lines: list[OrderLine | Row], settings
     return issued
 
 
-_INSERT_UNLESS_CODE_TAKEN = {
-    name: dialect.insert(Voucher.__table__).on_conflict_do_nothing(index_elements=["code"])
-    .returning(Voucher.__table__.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
 def _new_voucher(session: Session, order: Order, line: OrderLine | Row, expires_at: datetime, now: datetime) -> int:
     """The new voucher's id. One INSERT … ON CONFLICT (code) DO NOTHING: a code drawn twice (80 random bits: all
     but impossible, never fatal) inserts nothing and is drawn again, with no savepoint around each voucher."""
-    statement = _INSERT_UNLESS_CODE_TAKEN[session.get_bind().dialect.name]
     for _ in range(3):
-        voucher_id = session.execute(statement, {
+        voucher_id = insert_unless_taken(session, Voucher.__table__, ("code",), {
             "code": codes.new_code(), "order_id": order.id, "order_line_id": line.id,
             "consumer_id": order.consumer_id, "merchant_id": order.merchant_id,
             "service_item_id": line.service_item_id, "unit_price_fen": line.unit_price_fen,
             "uses_total": line.sessions, "uses_left": line.sessions, "refunded_uses": 0, "expires_at": expires_at,
-            "created_at": now, "updated_at": now}).scalar_one_or_none()
+            "created_at": now, "updated_at": now})
         if voucher_id is not None:
             return voucher_id
     raise RuntimeError("could not draw a unique voucher code")

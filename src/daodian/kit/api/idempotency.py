@@ -45,14 +45,13 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from daodian.kit.api.group_commit import group_commit_of
 from daodian.kit.api.http import IDEMPOTENT, access, transaction_factory
 from daodian.kit.clock import utcnow
-from daodian.kit.db import Base, IdPk, UTCDateTime, unit_of_work
+from daodian.kit.db import Base, IdPk, UTCDateTime, insert_unless_taken, unit_of_work
 from daodian.kit.errors import Conflict, DomainError, Invalid
 from daodian.kit.settings import Settings
 
@@ -163,19 +162,11 @@ class Claim:
         self.completed = True
 
 
-_INSERT_UNLESS_TAKEN = {
-    name: dialect.insert(IdempotencyKey.__table__).on_conflict_do_nothing(index_elements=["scope", "key"])
-    .returning(IdempotencyKey.__table__.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
 def _insert_completed(session: Session, row: dict[str, Any], status: int, body: Any) -> int | None:
     """The key's row with its response, in one INSERT; None if the key is taken (no error: the transaction
     stays usable on PostgreSQL)."""
-    statement = _INSERT_UNLESS_TAKEN[session.get_bind().dialect.name]
-    return session.execute(statement, {**row, "lease": None, "response_status": status, "response_body": body,
-                                       "completed_at": utcnow()}).scalar_one_or_none()
+    return insert_unless_taken(session, IdempotencyKey.__table__, ("scope", "key"), {
+        **row, "lease": None, "response_status": status, "response_body": body, "completed_at": utcnow()})
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
