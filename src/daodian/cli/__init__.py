@@ -17,7 +17,6 @@ from daodian.c2b.group_buy.cli import group_buys_app
 from daodian.c2b.presale.cli import presales_app
 from daodian.cli.dispatch import dispatch_app
 from daodian.cli.linkage import linkage_app
-from daodian.cli.prefork import serve_forked
 from daodian.coupons.cli import coupons_app
 from daodian.demo.cli import demo as demo_command
 from daodian.importers.cli import import_app
@@ -67,6 +66,8 @@ def serve(
     processes = workers or settings.workers
     host, port = host or settings.host, port or settings.port
     if processes > 1:
+        from daodian.cli.prefork import serve_forked  # gunicorn: only this command needs it
+
         share_metrics(PROJECT_ROOT / "var" / "prometheus")
         serve_forked(host, port, processes, GRACEFUL_SHUTDOWN_SECONDS, log_level, access_log)
         return
