@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
-import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from daodian.apps.models import App
 from daodian.kit.db import read_connection
 from daodian.kit.errors import error_body
 from daodian.kit.html.rendering import WEB_DIR, render
+from daodian.kit.worker_threads import run_sync
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,7 +68,7 @@ ORIGINS = OriginsOfApps()
 async def origins_of(app_state, client_id: str) -> frozenset[str]:
     found = ORIGINS.cached(client_id)
     if found is None:
-        found = await anyio.to_thread.run_sync(ORIGINS.read, app_state.session_factory, client_id)
+        found = await run_sync(ORIGINS.read, app_state.session_factory, client_id)
     return found
 
 

@@ -3,7 +3,6 @@
 from functools import partial
 
 from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from daodian.kit.api.http import ObjectId, access, transaction_factory
 from daodian.kit.api.scopes import declare
 from daodian.kit.db import unit_of_work
 from daodian.kit.errors import DomainError, ErrorEnvelope
+from daodian.kit.worker_threads import run_sync
 from daodian.orders import service as orders
 from daodian.payments import refunds, service
 from daodian.payments.providers import registry
@@ -166,7 +166,7 @@ async def _notify(request: Request, provider_name: str) -> Response:
     outcome = await group_commit_of(app).run(partial(service.apply_notification, provider=provider, note=note,
                                                      settings=settings))
     if outcome == "late_payment":  # its refund goes to the provider outside any transaction
-        await run_in_threadpool(refunds.send_pending_for_reference, transaction_factory(request), settings,
+        await run_sync(refunds.send_pending_for_reference, transaction_factory(request), settings,
                                 note.reference)
     media_type, text = provider.acknowledgement()
     return Response(text, media_type=media_type)

@@ -8,16 +8,14 @@ So lookups waiting in this process are gathered into one indexed read per batch,
 import asyncio
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.accounts.models import AuthSession, User
 from daodian.accounts.tokens.hashing import hash_token
-from daodian.kit.api.http import DB_CONCURRENCY
 from daodian.kit.clock import utcnow
 from daodian.kit.db import read_connection
+from daodian.kit.worker_threads import run_sync
 
 BATCH = 256  # tokens per read at most
 
@@ -34,8 +32,7 @@ _LIVE_USER_IDS = (  # built once: building it cost more than running it
 
 class CallerLookups:
     waiting: list[tuple[str, asyncio.Future]]
-    reader: asyncio.Task | None
-    threads: anyio.CapacityLimiter
+    reader: asyncio.Task | None  # one per event loop: a batch at a time, in one worker thread
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
@@ -46,7 +43,6 @@ class CallerLookups:
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # first use, or a new event loop (a test client's): start afresh there
             self.loop, self.waiting, self.reader = loop, [], None
-            self.threads = anyio.CapacityLimiter(DB_CONCURRENCY)
         future = loop.create_future()
         self.waiting.append((hash_token(token), future))
         if self.reader is None or self.reader.done():
@@ -57,7 +53,7 @@ class CallerLookups:
         while self.waiting:
             batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
             try:
-                found = await anyio.to_thread.run_sync(self._lookup, [h for h, _ in batch], limiter=self.threads)
+                found = await run_sync(self._lookup, [h for h, _ in batch])
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():

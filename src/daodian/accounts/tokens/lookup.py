@@ -21,7 +21,6 @@ Unknown tokens are not remembered: a token made by another process must be found
 import time
 from datetime import datetime, timedelta
 
-import anyio.to_thread
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +32,7 @@ from daodian.accounts.tokens.hashing import hash_token
 from daodian.accounts.tokens.memory import PRINCIPALS, Key, PrincipalCache
 from daodian.kit.clock import utcnow
 from daodian.kit.db import read_connection
+from daodian.kit.worker_threads import run_sync
 
 POLL_INTERVAL_S = 0.5
 OVERLAP = timedelta(seconds=30)
@@ -100,7 +100,7 @@ async def _catch_up(factory: sessionmaker[Session]) -> None:
         return
     watermark.polling = True
     try:
-        await anyio.to_thread.run_sync(_poll, factory, watermark)
+        await run_sync(_poll, factory, watermark)
     finally:
         watermark.polling = False
         watermark.next_poll = time.monotonic() + POLL_INTERVAL_S
@@ -122,7 +122,7 @@ async def principal_for(factory: sessionmaker[Session], token: str, kind: str) -
         return known
     generation = PRINCIPALS.generation
     foreign = resolver_for(token) if kind == "bearer" else None  # an app's token (accounts.tokens.foreign)
-    found = await anyio.to_thread.run_sync(_lookup, factory, key, foreign)
+    found = await run_sync(_lookup, factory, key, foreign)
     if found is None:
         return None
     PRINCIPALS.put(key, *found, generation)

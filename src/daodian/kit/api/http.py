@@ -7,21 +7,20 @@ from functools import partial
 from typing import Annotated, TypeVar
 
 import anyio
-import anyio.from_thread
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Path, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.kit.api.request_unit import CURRENT_UNIT, RequestUnit
 from daodian.kit.db import WRITE_TURN
 from daodian.kit.ids import MAX_ID
+from daodian.kit.worker_threads import in_loop, in_loop_sync, run_sync
 
 T = TypeVar("T")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # How many requests of this process may be in their database phase at once. Worker threads are few
-# and shared (AnyIO's default 40): a request waiting for a row lock (PostgreSQL) or the write lock
+# and shared (kit.worker_threads.MAX_THREADS, 40): a request waiting for a row lock (PostgreSQL) or the write lock
 # (SQLite) holds one, and between its dependencies and its route the request *holding* the lock needs
 # another; with 40 waiters nobody finishes (50 parallel bookings once ended in pool timeouts). Well
 # below 40 threads, and within the connection pool (kit.db: 10 + 10 overflow), so every admitted request gets
@@ -68,21 +67,21 @@ def _app_slots(app: FastAPI) -> asyncio.Semaphore:
 
 @contextmanager
 def _turn_from_worker_thread(app: FastAPI) -> Iterator[None]:
-    turn = anyio.from_thread.run_sync(_app_turn, app)
-    anyio.from_thread.run(turn.acquire)
+    turn = in_loop_sync(_app_turn, app)
+    in_loop(turn.acquire)
     try:
         yield
     finally:
-        anyio.from_thread.run_sync(turn.release)
+        in_loop_sync(turn.release)
 
 
 async def in_write_turn(app: FastAPI, work: Callable[[], T]) -> T:
     """Run async code's writing transaction in a worker thread; on SQLite while holding this process's
     write turn, taken here in the event loop (no thread waits for it)."""
     if not app.state.settings.is_sqlite:
-        return await anyio.to_thread.run_sync(work)
+        return await run_sync(work)
     async with _app_turn(app):
-        return await anyio.to_thread.run_sync(work)
+        return await run_sync(work)
 
 
 def transaction_factory(request: Request) -> Callable[[], Session] | sessionmaker[Session]:

@@ -40,7 +40,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
 
-import anyio.from_thread
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -54,6 +53,7 @@ from daodian.kit.clock import utcnow
 from daodian.kit.db import Base, IdPk, UTCDateTime, insert_unless_taken, unit_of_work
 from daodian.kit.errors import Conflict, DomainError, Invalid
 from daodian.kit.settings import Settings
+from daodian.kit.worker_threads import in_loop
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -268,13 +268,13 @@ def run_unit(request: Request, *, scope: str, key: str | None, body: BaseModel |
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
     keyed = _KeyedUnit(unit, settings, scope, key, request.method, request.url.path, fingerprint(
         request.method, request.url.path, payload))
-    outcome = anyio.from_thread.run(group.run, keyed.work, keyed.settle_refusal)
+    outcome = in_loop(group.run, keyed.work, keyed.settle_refusal)
     if isinstance(outcome, Stored):
         return JSONResponse(outcome.body, status_code=outcome.status, headers={REPLAYED_HEADER: "true"})
     status, result = outcome
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     if not keyed.claim.completed:  # work that forgot to store its response: store it now (not atomically)
-        anyio.from_thread.run(group.run, partial(keyed.claim_store, status=status, body=data))
+        in_loop(group.run, partial(keyed.claim_store, status=status, body=data))
     return JSONResponse(data, status_code=status)
 
 

@@ -28,13 +28,13 @@ from collections.abc import Callable, Coroutine
 from functools import partial, wraps
 from typing import Any
 
-import anyio.to_thread
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from daodian.kit.api.query import refuse_repeats
 from daodian.kit.api.request_unit import CURRENT_UNIT
+from daodian.kit.worker_threads import run_sync
 
 ENDPOINT = "__one_hop_endpoint__"  # the wrapped endpoint, on its wrapper
 
@@ -67,8 +67,8 @@ def _in_one_hop(endpoint: Any, route: APIRoute) -> Any:
     # parameters, the documented schema and the inferred response model are the endpoint's own.
     @wraps(endpoint)
     async def run(**values: Any) -> Any:
-        # AnyIO's worker threads, as FastAPI's: routes may call back into the loop (anyio.from_thread).
-        return await anyio.to_thread.run_sync(partial(_call, endpoint, route, values))
+        # The project's worker threads (kit.worker_threads): routes may call back into the loop from there.
+        return await run_sync(partial(_call, endpoint, route, values))
 
     setattr(run, ENDPOINT, endpoint)
     return run

@@ -4,11 +4,11 @@ from collections import deque
 from contextvars import ContextVar
 from functools import partial
 
-import anyio.to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from daodian.kit.db import BEGIN_MODE, STATEMENT_BY_STATEMENT, WRITE_TURN
+from daodian.kit.worker_threads import run_sync
 
 # How many read sessions (kit.api.http.DB_CONCURRENCY admits 10 requests to their database phase) stay lent-ready
 # per engine; the engine's pool keeps room for them beside the writers' (kit.db.create_db_engine).
@@ -115,7 +115,7 @@ class RequestUnit:
         if self.ended:
             return False
         if self.session.in_transaction():
-            await anyio.to_thread.run_sync(partial(self.end, failed=failed))
+            await run_sync(partial(self.end, failed=failed))
         else:
             self.end(failed=failed)
         return False
