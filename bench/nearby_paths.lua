@@ -14,7 +14,9 @@ function init(args)
   local all = {}
   for line in io.lines(args[1]) do all[#all + 1] = line end
   paths = {}
-  for i = id + 1, #all, tonumber(args[2]) do paths[#paths + 1] = all[i] end
+  -- a file of fewer lines than threads (health, one search) gives every thread a line: a thread with none
+  -- would GET the URL's own path, the home page, and be counted in the leg
+  for i = id % #all + 1, #all, tonumber(args[2]) do paths[#paths + 1] = all[i] end
   nxt, counts = 1, {}
 end
 
