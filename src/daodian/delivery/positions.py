@@ -22,9 +22,7 @@ kept (by any process) while the memory still says too soon.
 """
 
 import asyncio
-import fcntl
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, partial
@@ -244,25 +242,8 @@ class PositionBatches:
 
 
 def _write_batch(factory: sessionmaker[Session], reports: list[Report], courier_of: Mapping[int, int]) -> Written:
-    with _writers_take_turns(factory), core_transaction(factory) as connection:
+    with core_transaction(factory) as connection:  # on SQLite, after the writers' turn (kit.sqlite_turns)
         return keep_many(connection, reports, courier_of, utcnow())
-
-
-@contextmanager
-def _writers_take_turns(factory: sessionmaker[Session]) -> Iterator[None]:
-    """On a SQLite file, the server processes' position writers take turns on a lock file beside it: the
-    next one wakes when the last one lets go, where SQLite's busy handler polls with growing sleeps."""
-    bind = factory.kw["bind"]
-    database = None if isinstance(bind, Connection) or bind.dialect.name != "sqlite" else bind.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}.positions-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def batches_of(app: FastAPI) -> PositionBatches:

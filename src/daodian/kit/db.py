@@ -3,6 +3,7 @@
 The request, job or CLI command owns the transaction (`unit_of_work`); services only flush.
 """
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -24,11 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, mapped_column, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from daodian.kit.settings import Settings
+from daodian.kit.sqlite_turns import TurnTakingConnection
 
 T = TypeVar("T")
 
@@ -101,7 +104,9 @@ def create_db_engine(settings: Settings, **kwargs) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # Pooled connections move between the server's worker threads; SQLAlchemy serialises their use.
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        # Writing transactions take turns on a lock file, across processes (kit.sqlite_turns).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "factory": TurnTakingConnection},
+                               **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     # No pre-ping: it cost every checkout a round trip (a SELECT 1 before each request's first statement).
@@ -129,8 +134,20 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Straight to the driver: through exec_driver_sql (SQLAlchemy's whole execution path for one
         # statement that returns nothing) the BEGIN cost a read request about 6% of its time.
         mode = connection.get_execution_options().get(BEGIN_MODE, "IMMEDIATE")
-        if mode != STATEMENT_BY_STATEMENT:
-            connection.connection.driver_connection.execute(_BEGIN[mode])
+        if mode == STATEMENT_BY_STATEMENT:
+            return
+        driver = connection.connection.driver_connection
+        takes_turn = mode != "DEFERRED" and isinstance(driver, TurnTakingConnection)
+        if takes_turn:
+            driver.take_turn()  # the writers' turn first (kit.sqlite_turns), then SQLite's lock, at once
+        try:
+            driver.execute(_BEGIN[mode])
+        except BaseException as exc:
+            if takes_turn:
+                driver.let_go()
+            if isinstance(exc, sqlite3.OperationalError):  # "database is locked": SQLAlchemy's, so a 503
+                raise OperationalError(_BEGIN[mode], (), exc) from exc  # like any statement's (kit.api)
+            raise
 
 
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
