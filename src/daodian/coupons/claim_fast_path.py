@@ -3,9 +3,10 @@
 FastAPI's work per request (its middleware, routing, dependencies, an error raised and rendered by its
 exception handlers) cost a claim several times what the claim itself costs, and a flash sale is
 thousands of claims a second, most of them refused once the stock is gone. With the shared request path
-made lean (kit.api.routing, kit.api.one_hop, accounts.principal_lookup) this path still answered 2-3x the
-route's claims after a sell-out on both databases, and 2x its successes on SQLite (bench/coupon_claims.py,
-issue 15), so it stays. So `POST /api/v1/coupons/{id}/claims` with a bearer token is
+made lean (kit.api.routing, kit.api.one_hop, accounts.principal_lookup, kit.worker_threads) this path still
+answers 2.4x the route's refusals after a sell-out on SQLite, the embedded default (7,366 against 3,065 a
+second: without it that crowd would fall below issue 5's 5,000), but only 1.4x its successes there and
+1.1-1.5x on PostgreSQL (bench/coupon_claims.py prints both, issue 15). It stays for the sell-out's crowd. So `POST /api/v1/coupons/{id}/claims` with a bearer token is
 answered here, the caller found by a gathered lookup (accounts.tokens.batched) and the claim written like
 the route's (coupons.claim_batches), in the same error envelope. Anything else passes through to the FastAPI route, which stays the documented one: no or a
 malformed token, a token that is not live (the route answers 401), a query string, an id out of range.
