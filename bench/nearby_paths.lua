@@ -27,6 +27,8 @@ function request()
 end
 
 function response(status, headers, body)
+  -- every leg asks the JSON API: a 200 that is not JSON (the home page) counts as status 0, a failure
+  if status == 200 and string.sub(body or "", 1, 1) ~= "{" then status = 0 end
   counts[status] = (counts[status] or 0) + 1
 end
 
