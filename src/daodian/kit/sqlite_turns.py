@@ -18,6 +18,7 @@ locking still keeps them apart, through the busy handler.
 import fcntl
 import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 LOCK_SUFFIX = ".write-lock"
@@ -65,15 +66,15 @@ class TurnTakingConnection(sqlite3.Connection):
         fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            if not self.in_transaction:
-                self.let_go()
+        self._ending(super().commit)
 
     def rollback(self) -> None:
+        self._ending(super().rollback)
+
+    def _ending(self, end: Callable[[], None]) -> None:
+        """End the transaction; let the turn go once none is open (a failed COMMIT keeps it till the rollback)."""
         try:
-            super().rollback()
+            end()
         finally:
             if not self.in_transaction:
                 self.let_go()
