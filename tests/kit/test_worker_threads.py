@@ -103,3 +103,50 @@ def test_an_anyio_worker_thread_calls_back_through_anyio():
         return await anyio.to_thread.run_sync(lambda: in_loop(loop_side))
 
     assert anyio.run(main) is True
+
+
+
+def test_a_call_back_into_a_stopped_loop_fails_instead_of_waiting_for_ever():
+    """A thread must not be lost to a loop that will never answer (a server stopping, a test client closed)."""
+    loop = asyncio.new_event_loop()
+    release = threading.Event()
+    outcome = {}
+
+    async def answer():
+        return "answered"
+
+    def in_thread():
+        release.wait(10)
+        try:
+            outcome["value"] = in_loop(answer)
+        except RuntimeError as exc:
+            outcome["error"] = str(exc)
+
+    async def start():
+        asyncio.get_running_loop().create_task(run_sync(in_thread))
+        await asyncio.sleep(0.05)  # the call is in its thread now
+
+    loop.run_until_complete(start())  # then the loop stops, the call still in its thread
+    release.set()
+    deadline = time.monotonic() + 10
+    while not outcome and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loop.run_until_complete(asyncio.sleep(0.05))  # the call's task hears its thread has returned
+    assert not asyncio.all_tasks(loop)
+    loop.close()
+    assert outcome == {"error": "the event loop this call came from has stopped"}
+
+
+def test_a_timeout_raised_in_the_loop_is_raised_in_the_thread():
+    async def times_out():
+        raise TimeoutError("slow")
+
+    def in_thread():
+        with pytest.raises(TimeoutError, match="slow"):
+            in_loop(times_out)
+        return "raised"
+
+    async def main():
+        return await run_sync(in_thread)
+
+    assert asyncio.run(main()) == "raised"

@@ -47,7 +47,9 @@ def _moment(value: datetime | None, name: str) -> datetime | None:
         raise _invalid(name, str(exc)) from None
 
 
-def slot_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[datetime, datetime]:
+# The windows are async dependencies: they do no I/O, and FastAPI would run a plain `def` one in a worker
+# thread of its own.
+async def slot_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[datetime, datetime]:
     """[from, to): by default the next 14 days; at most 62."""
     start = _moment(start, "from") or utcnow()
     end = _moment(end, "to") or start + DEFAULT_WINDOW
@@ -56,7 +58,7 @@ def slot_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[datetim
     return start, end
 
 
-def booking_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[datetime | None, datetime | None]:
+async def booking_window(start: WindowFrom = None, end: WindowTo = None) -> tuple[datetime | None, datetime | None]:
     start, end = _moment(start, "from"), _moment(end, "to")
     if start is not None and end is not None and end <= start:
         raise _invalid("to", "must be after `from`")

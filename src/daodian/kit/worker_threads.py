@@ -22,6 +22,7 @@ start their own; none is made at import.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import os
@@ -135,7 +136,7 @@ def in_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     loop = _loop_of_this_thread()
     if loop is None:
         return anyio.from_thread.run(fn, *args)
-    return asyncio.run_coroutine_threadsafe(_awaited(fn, args), loop).result()
+    return _outcome(asyncio.run_coroutine_threadsafe(_awaited(fn, args), loop), loop)
 
 
 def in_loop_sync(fn: Callable[..., T], *args: Any) -> T:
@@ -143,7 +144,21 @@ def in_loop_sync(fn: Callable[..., T], *args: Any) -> T:
     loop = _loop_of_this_thread()
     if loop is None:
         return anyio.from_thread.run_sync(fn, *args)
-    return asyncio.run_coroutine_threadsafe(_called(fn, args), loop).result()
+    return _outcome(asyncio.run_coroutine_threadsafe(_called(fn, args), loop), loop)
+
+
+def _outcome(future: concurrent.futures.Future, loop: asyncio.AbstractEventLoop) -> Any:
+    """The loop's answer; a RuntimeError if the loop stops without giving one (a server shutting down, a test
+    client closed), rather than a thread waiting for ever: every one lost so would shrink the pool."""
+    while True:
+        try:
+            return future.result(timeout=1.0)
+        except TimeoutError:
+            if future.done():  # the coroutine's own TimeoutError
+                raise
+            if loop.is_closed() or not loop.is_running():
+                future.cancel()
+                raise RuntimeError("the event loop this call came from has stopped") from None
 
 
 async def _awaited(fn: Callable[..., Awaitable[T]], args: tuple) -> T:

@@ -108,8 +108,9 @@ def nearby_stores(
 # --- promotions (operators) -------------------------------------------------------------------
 
 
-def _operator(principal: LoggedIn) -> Principal:
-    # Checked as a dependency, so a caller without rights gets 401/403 before any body validation.
+async def _operator(principal: LoggedIn) -> Principal:
+    # Checked as a dependency, so a caller without rights gets 401/403 before any body validation. Async:
+    # it does no I/O, and FastAPI would run a plain `def` dependency in a worker thread of its own.
     require_operator(principal)
     return principal
 
