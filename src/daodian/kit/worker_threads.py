@@ -100,14 +100,22 @@ class _Pool:
 
 
 _pool: _Pool | None = None
-_pool_pid = 0
 
 
 def _current_pool() -> _Pool:
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid():  # a forked worker does not inherit the parent's threads
-        _pool, _pool_pid = _Pool(), os.getpid()
+    global _pool
+    if _pool is None:
+        _pool = _Pool()
     return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's threads did not come along, so neither does their pool."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 async def run_sync(fn: Callable[..., T], *args: Any) -> T:
