@@ -6,9 +6,11 @@ does to everyone else's requests, in one run.
         --database-url postgresql+psycopg://postgres@127.0.0.1/daodian_bench_positions
 
 A real server (`daodian serve --workers`, periodic jobs off) on a scratch database with `--couriers` couriers on
-duty, each with a bearer token, and one consumer. wrk drives `POST /api/v1/couriers/me/positions`, taking the
-couriers in turn (its two threads share them out, so each courier reports every couriers/rate seconds), paced to
-about `--rate` reports/s (bench/courier_positions.lua). Before the measured rounds the load runs unmeasured
+duty, each with a bearer token, and one consumer. The couriers report as the courier page does: each over a
+WebSocket of its own to `/api/v1/couriers/me/positions/live`, held open for the whole run (bench/
+position_sockets.py, a process of its own), the couriers taken in turn and paced to `--rate` reports/s, so each
+reports every couriers/rate seconds. `--channel post` sends them as `POST /api/v1/couriers/me/positions`
+instead, each a request (wrk, bench/courier_positions.lua, its two threads sharing the couriers out). Before the measured rounds the load runs unmeasured
 twice through the couriers: a fleet on duty is known to the server (each worker reads a token once, on its
 first report there). The anchor is the same server without that load: probes on `GET /api/v1/me` as the
 consumer, in interleaved rounds with and without the position load, so a change in the shared machine's load
@@ -100,6 +102,32 @@ def wrk(url: str, path: str, *, connections: int, seconds: float, script: Path |
     return result
 
 
+class Phones:
+    """bench/position_sockets.py: the couriers' sockets, opened once, driven a leg at a time."""
+
+    def __init__(self, url: str, token_file: Path, rate: float) -> None:
+        self.process = subprocess.Popen([sys.executable, str(BENCH / "position_sockets.py"), url, str(token_file),
+                                         "--rate", str(rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        if self.process.stdout.readline().strip() != "READY":
+            raise BenchFailed(f"the couriers' sockets did not open (exit {self.process.wait()})")
+
+    def run(self, seconds: float) -> dict:
+        self.process.stdin.write(f"run {seconds}\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        found = RESULT.search(line.strip())
+        if not found:
+            raise BenchFailed(f"the couriers' sockets stopped: {line!r}")
+        result = json.loads(found.group(1))
+        if result["errors"]:
+            raise BenchFailed(f"position sockets: {result['errors']} errors, e.g. {result['first_errors']}")
+        return result
+
+    def close(self) -> None:
+        self.process.communicate("quit\n", timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default=f"sqlite:///{BENCH.parent / 'var' / 'bench' / 'positions.sqlite3'}")
@@ -108,7 +136,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per leg")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=48, help="wrk connections sending positions")
+    parser.add_argument("--channel", choices=("socket", "post"), default="socket",
+                        help="how couriers report: a WebSocket each (as the courier page), or a POST per report")
+    parser.add_argument("--connections", type=int, default=48, help="wrk connections sending positions (post)")
     parser.add_argument("--probe-pause-ms", type=int, default=30, help="the steady probe's wait before each request")
     options = parser.parse_args()
 
@@ -124,7 +154,7 @@ def main() -> None:
     positions: list[dict] = []
     positions_warm: dict = {}
     env = {"DAODIAN_PERIODIC_JOBS": "false"}
-    print(f"{options.couriers} couriers, {options.workers} workers, database "
+    print(f"{options.couriers} couriers reporting by {options.channel}, {options.workers} workers, database "
           f"{options.database_url.split('://')[0]}, {load_average()}")
     try:
         with running_server(options.database_url, options.workers, env) as url:
@@ -135,8 +165,13 @@ def main() -> None:
                 return wrk(url, "/api/v1/me", connections=4, seconds=options.seconds, headers=probe_headers)
 
             def report(seconds: float) -> dict:
+                if phones is not None:
+                    return phones.run(seconds)
                 return wrk(url, "/api/v1/couriers/me/positions", connections=options.connections, seconds=seconds,
                            script=LUA, args=[str(token_file), "2"], env={"PAUSE_MS": str(pause_ms)})
+
+            # Paced a little faster than asked, as the posts are: the rate held is what is checked and printed.
+            phones = Phones(url, token_file, options.rate * 1.02) if options.channel == "socket" else None
 
             for name in PROBES:
                 probe(name)  # warm up
@@ -158,6 +193,8 @@ def main() -> None:
                           f"{holder['p99_ms']:.1f} ms; /me {calm[name][-1]['rate']:,.0f}/s p99 "
                           f"{calm[name][-1]['p99_ms']:.1f} ms calm, {loaded[name][-1]['rate']:,.0f}/s p99 "
                           f"{loaded[name][-1]['p99_ms']:.1f} ms loaded; {load_average()}", flush=True)
+            if phones is not None:
+                phones.close()
     finally:
         token_file.unlink(missing_ok=True)
     engine = create_db_engine(Settings(env="dev", database_url=options.database_url))

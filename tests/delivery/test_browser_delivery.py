@@ -78,6 +78,8 @@ def test_a_courier_carries_an_order_while_the_consumer_watches(browser, live_ser
         rider_context.set_geolocation({"latitude": 30.2680, "longitude": 120.1580})  # riding towards the door
         expect(watcher.get_by_test_id("tracking")).not_to_have_attribute("data-courier-at", first_seen or "",
                                                                           timeout=30_000)
+        # Over the page's WebSocket (delivery.position_socket), not a post per report.
+        expect(rider.get_by_test_id("position-state")).to_have_attribute("data-channel", "socket")
         shoot(watcher, "delivery-tracking")
 
         rider.get_by_test_id("handover-code").fill(code)

@@ -8,6 +8,7 @@ import httpx
 import uvicorn
 
 from daodian.app import create_app
+from daodian.cli.serving import UVICORN_OPTIONS
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.settings import Settings
 
@@ -25,7 +26,8 @@ class LiveServer:
         self.session_factory = make_session_factory(self.engine)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                **UVICORN_OPTIONS)  # as `daodian serve` runs it
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -17,6 +17,7 @@ from daodian.c2b.group_buy.cli import group_buys_app
 from daodian.c2b.presale.cli import presales_app
 from daodian.cli.dispatch import dispatch_app
 from daodian.cli.linkage import linkage_app
+from daodian.cli.serving import UVICORN_OPTIONS
 from daodian.coupons.cli import coupons_app
 from daodian.demo.cli import demo as demo_command
 from daodian.importers.cli import import_app
@@ -71,7 +72,7 @@ def serve(
         share_metrics(PROJECT_ROOT / "var" / "prometheus")
         serve_forked(host, port, processes, GRACEFUL_SHUTDOWN_SECONDS, log_level, access_log)
         return
-    uvicorn.run("daodian.asgi:app", host=host, port=port, proxy_headers=True, access_log=access_log,
+    uvicorn.run("daodian.asgi:app", host=host, port=port, **UVICORN_OPTIONS, access_log=access_log,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, log_config=logs.logging_config(log_level.upper()))
 
 

@@ -21,13 +21,14 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
+from daodian.cli.serving import UVICORN_OPTIONS
 from daodian.kit.ops import logs
 
 
 class DaodianWorker(UvicornWorker):
     """uvicorn's server loop in a forked worker, with the settings `daodian serve` gives a single process."""
 
-    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "proxy_headers": True}
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, **UVICORN_OPTIONS}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

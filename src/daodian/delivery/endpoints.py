@@ -11,7 +11,16 @@ from daodian.accounts.authz import Action, Principal, authorize, require_operato
 from daodian.accounts.dependencies import LoggedIn, admit_app, bearer_scheme
 from daodian.accounts.own_transaction_deps import Factory, OwnLoggedIn
 from daodian.accounts.tokens.lookup import principal_for
-from daodian.delivery import couriers, deliveries, dispatching, handover, positions, tracking, visits
+from daodian.delivery import (
+    couriers,
+    deliveries,
+    dispatching,
+    handover,
+    position_socket,
+    positions,
+    tracking,
+    visits,
+)
 from daodian.delivery.errors import WrongHandoverCode
 from daodian.delivery.reads import board_of, courier_read, delivery_read, read_for
 from daodian.delivery.schemas import (
@@ -94,6 +103,11 @@ async def report_position(body: PositionIn, request: Request,
     # known to come too soon is answered from this process's memory (delivery.positions).
     kept, next_after = await positions.batches_of(request.app).report(principal.user_id, body)
     return PositionAck(kept=kept, next_after=next_after)
+
+
+# The same reports over one WebSocket per courier page: identified once, a small frame per report.
+router.add_api_websocket_route("/couriers/me/positions/live", position_socket.serve_positions,
+                               name="courier_positions_live")
 
 
 @router.get("/couriers/me/route", response_model=list[DeliveryRead], openapi_extra=access("courier"))

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -30,7 +31,7 @@ _HTTP_CODES = {
 }
 
 
-def _field_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_problems(exc: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
     """Pydantic errors without the echoed input or exception objects (not JSON, may be huge or secret)."""
     return [
         {"loc": [str(part) for part in e.get("loc", ())], "type": e.get("type", ""), "msg": e.get("msg", "")}
@@ -73,7 +74,7 @@ def install_error_handlers(app: FastAPI, render_html: HtmlRenderer) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = _field_problems(exc)
+        problems = field_problems(exc)
         summary = "; ".join(f"{'.'.join(p['loc'][1:]) or p['loc'][0] if p['loc'] else 'body'}: {p['msg']}"
                             for p in problems[:5])
         return await respond(request, 422, "validation_error", f"Invalid input — {summary}", problems)

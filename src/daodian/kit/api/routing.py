@@ -7,7 +7,7 @@ and a 404 the most. Two changes, neither altering which route answers:
 
 - `include_flat` copies a router's routes into another as plain routes, as `include_router` did before
   branches existed: the same paths, dependencies, responses, tags and settings (the OpenAPI document is
-  unchanged), now one list in the order they were included.
+  unchanged), now one list in the order they were included. A WebSocket route is copied as one.
 - `RouteIndex` sits where the app's router starts (its `middleware_stack`). Routes are grouped by the
   literal path segments they begin with (up to three: `/api/v1/stores/{store_id}` under
   `api/v1/stores`); a request tries, in the list's order, only the routes whose group is a prefix of
@@ -20,7 +20,7 @@ and a 404 the most. Two changes, neither altering which route answers:
 from itertools import takewhile
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
@@ -35,6 +35,10 @@ def include_flat(target: APIRouter, router: APIRouter) -> None:
     becomes `target`'s route class (the API's router: kit.api.one_hop.ApiRoute; the pages': OneHopRoute); a
     route of another class keeps it."""
     for route in router.routes:
+        if isinstance(route, APIWebSocketRoute):  # a socket: its path, its name and its dependencies
+            target.add_api_websocket_route(route.path, route.endpoint, name=route.name,
+                                           dependencies=route.dependencies)
+            continue
         if not isinstance(route, APIRoute):
             raise TypeError(f"include_flat copies API routes only, not {route!r}: include it with include_router")
         target.add_api_route(
