@@ -13,7 +13,7 @@ wait for the one write turn. Now (`PositionBatches`):
 - the others wait in this process's queue, and a writer takes up to BATCH of them per transaction
   (`keep_many`), having first waited LINGER_S for more to come: 400 reports a second over two processes made
   200 transactions a second of one or two reports each, whose fixed cost (the write turn, a thread hop, three
-  statements, the commit) was most of a report's; a phone does not mind its answer coming 50 ms later. The
+  statements, the commit) was most of a report's; a phone does not mind its answer coming 100 ms later. The
   transaction: the couriers of unknown accounts in one read, the couriers' positions in one UPDATE
   conditional on the interval (which settles reports racing in other processes: the database stays the
   arbiter), the history in one INSERT. No report is answered before the commit that holds it; a batch
@@ -45,7 +45,7 @@ from daodian.kit.errors import DomainError
 
 POSITION_INTERVAL = timedelta(seconds=4)  # the page sends every 5 s; a little slack for timer jitter
 BATCH = 256  # reports per transaction at most: a batch's last report waits for all of them
-LINGER_S = 0.05  # how long a batch waits for more reports before its transaction: at most 20 per s per process
+LINGER_S = 0.1  # how long a batch waits for more reports before its transaction: at most 10 per s per process
 REMEMBERED = 100_000  # couriers this process remembers at most (the memory starts afresh past that)
 
 Ack = tuple[bool, datetime]  # (kept?, when the next report is useful)
