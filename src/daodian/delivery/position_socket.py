@@ -75,7 +75,10 @@ async def serve_positions(websocket: WebSocket) -> None:
         token, kind = _credentials(websocket)
         await _caller(websocket, token, kind)
     except DomainError as error:
-        await websocket.send_denial_response(JSONResponse(error.body(), status_code=error.status))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):  # uvicorn's: the status and body
+            await websocket.send_denial_response(JSONResponse(error.body(), status_code=error.status))
+        else:
+            await websocket.close(code=4000 + error.status)
         return
     await websocket.accept()
     batches = positions.batches_of(websocket.app)
@@ -100,4 +103,3 @@ async def serve_positions(websocket: WebSocket) -> None:
                 return
             continue
         await websocket.send_text(PositionAck(kept=kept, next_after=next_after).model_dump_json())
-
