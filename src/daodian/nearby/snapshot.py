@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from daodian.kit.settings import PROJECT_ROOT
 
-FORMAT = 2  # bump when the arrays or their meaning change: older snapshots are then ignored
+FORMAT = 3  # bump when the arrays or their meaning change: older snapshots are then ignored
 DEFAULT_DIR = PROJECT_ROOT / "var" / "nearby"
 KEEP = 2  # snapshots kept per database (a process may still map the one before the newest)
 

@@ -6,6 +6,10 @@ the views it has shown, as JSON split around their `open_now` (which is the one 
 written in per answer), and forgets a store's as soon as the index applies a change to it. A view read
 from a database snapshot older than a change the index has applied meanwhile is shown but not kept: a
 request notes `generation` before its first read, and a view is kept only if nothing was forgotten since.
+
+An index mapped from a snapshot reads the views written with it (nearby.shared_views, shared by every process)
+first: those of the stores it has applied no change to since, which are as the snapshot saw them. Only the
+others are read from the database and kept here.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pydantic_core
 from sqlalchemy.orm import Session
 
 from daodian.merchants import stores
+from daodian.nearby.shared_views import SharedViews
 
 Hit = Any  # nearby.index.Hit (imported by nothing here: the index holds a StoreJson)
 
@@ -33,7 +38,9 @@ _FIRST = b'{"distance_m":'
 class StoreJson:
     """Store views as JSON, by store id, split around their `open_now`."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedViews | None = None) -> None:
+        self._shared = shared
+        self._changed: set[int] = set()  # stores changed since the shared views were written: not read there
         self._kept: dict[int, tuple[bytes, bytes]] = {}
         self._bytes = 0  # of the views kept, by _size
         self._generation = 0  # moves on every forget: a view read before a change is then not kept
@@ -55,18 +62,22 @@ class StoreJson:
     def forget(self, store_ids: Iterable[int]) -> None:
         with self._lock:
             self._generation += 1
+            store_ids = list(store_ids)
+            if self._shared is not None:
+                self._changed.update(store_ids)
             for store_id in store_ids:
                 gone = self._kept.pop(store_id, None)
                 if gone is not None:
                     self._bytes -= _size(gone)
 
-    def items_json(self, session: Session, hits: list[Hit], generation: int) -> bytes:
-        """nearby.views.items(session, hits) as a JSON array; `generation` as noted before the request's
-        first read from `session`."""
+    def items_json(self, session: Session, hits: list[Hit], slots: list[int], generation: int) -> bytes:
+        """nearby.views.items(session, hits) as a JSON array; `slots` the hits' slots in the index,
+        `generation` as noted before the request's first read from `session`."""
         kept = self._kept
-        missing = [h.store_id for h in hits if h.store_id not in kept]
+        views = self._shared_views(session, hits, slots)
+        missing = [h.store_id for h, v in zip(hits, views) if v is None and h.store_id not in kept]
         read = self._read(session, missing, generation) if missing else {}
-        shown = [(h, kept.get(h.store_id) or read.get(h.store_id)) for h in hits]
+        shown = [(h, v or kept.get(h.store_id) or read.get(h.store_id)) for h, v in zip(hits, views)]
         shown = [(h, view) for h, view in shown if view is not None]  # else deleted since the index looked
         # The hits' own fields in one call, cut apart again: each object starts with the same key.
         rest = pydantic_core.to_json([{"distance_m": round(h.distance_m), "open_now": h.open_now, "score": h.score,
@@ -76,6 +87,13 @@ class StoreJson:
                  for (h, view), tail in zip(shown, tails)]
         parts[:-1] = [p + b"}" for p in parts[:-1]]
         return b"[" + b",".join(parts) + b"]"
+
+    def _shared_views(self, session: Session, hits: list[Hit], slots: list[int]) -> list[tuple[bytes, bytes] | None]:
+        if self._shared is None:
+            return [None] * len(hits)
+        changed = self._changed
+        return [None if view is None or h.store_id in changed else view
+                for h, view in zip(hits, self._shared.views(session, slots))]
 
     def _read(self, session: Session, store_ids: list[int], generation: int) -> dict[int, tuple[bytes, bytes]]:
         """Read these stores' views; keep them unless a store was forgotten since `generation` (they may
