@@ -32,18 +32,17 @@ def mapped(db, city, tmp_path):
 
 
 def pages(index, db, city, seed: int, n: int = 120):
-    """(the page from the index's views, the page from views read from the database, the result) per query
-    that finds any."""
+    """(the page from the index's views, the page from views read from the database) per query that finds any."""
     for params in queries(city, seed, n):
         result = index.search(**params)
         if result.hits:
             yield (index.views.items_json(db, result.hits, result.slots, index.views.generation),
-                   StoreJson().items_json(db, result.hits, result.slots, 0), result)
+                   StoreJson().items_json(db, result.hits, result.slots, 0))
 
 
 def test_the_shared_views_make_the_databases_page(db, city, mapped):
     asked = 0
-    for shared, read, result in pages(mapped, db, city, seed=31):
+    for shared, read in pages(mapped, db, city, seed=31):
         assert shared == read
         items = json.loads(shared)
         reads = stores.store_reads_by_id(db, [i["store"]["id"] for i in items],
@@ -67,19 +66,19 @@ def test_a_store_changed_since_the_snapshot_is_read_from_the_database(db, city, 
     page = json.loads(mapped.views.items_json(db, result.hits, result.slots, mapped.views.generation))
     assert next(i["store"]["name"] for i in page if i["store"]["id"] == store_id) == "改名后的店"
     assert list(mapped.views._kept) == [store_id]  # only it came from the database
-    for shared, read, _ in pages(mapped, db, city, seed=32):
+    for shared, read in pages(mapped, db, city, seed=32):
         assert shared == read
 
 
 def test_a_renamed_category_shows_in_the_shared_views(db, city, mapped):
-    before = [shared for shared, _, _ in pages(mapped, db, city, seed=33, n=20)]
+    before = [shared for shared, _ in pages(mapped, db, city, seed=33, n=20)]
     code = json.loads(before[0])[0]["store"]["primary_category"]["code"]
     operator = principal_for(db, make_user(db, name="运营", operator=True))
     editing.rename_category(db, operator, ServiceCategory, code, CategoryRename(name_zh="改名后的服务", name_en="Renamed"))
     db.flush()
     mapped.views._shared._watch.next_check = 0  # ask at once rather than within taxonomy.watch's interval
     renamed = 0
-    for shared, read, _ in pages(mapped, db, city, seed=33, n=20):
+    for shared, read in pages(mapped, db, city, seed=33, n=20):
         assert shared == read
         renamed += "改名后的服务" in shared.decode()
-    assert renamed and before != [shared for shared, _, _ in pages(mapped, db, city, seed=33, n=20)]
+    assert renamed and before != [shared for shared, _ in pages(mapped, db, city, seed=33, n=20)]
