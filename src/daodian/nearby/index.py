@@ -180,7 +180,7 @@ class StoreIndex:
                                         {k.removeprefix("postings_"): v for k, v in arrays.items() if k.startswith("postings_")})
         index = cls(table, postings, {int(k): v for k, v in manifest.codes.items()}, source)
         index.snapshot = path.name
-        index.views = StoreJson(SharedViews(arrays))  # before catching up, which forgets the stores changed since
+        index.views = StoreJson(SharedViews(arrays, snapshot.open_for_reads(path, "views_records")))  # before catching up, which forgets the stores changed since
         index.applied = dict(zip(arrays["applied_slot"].tolist(), arrays["applied_at"].tolist()))
         index._start(session, manifest.watermark_at, stamps=False)
         index.refresh(session, force=True)

@@ -18,6 +18,9 @@ does the views a process keeps.
 
 from __future__ import annotations
 
+import os
+from typing import BinaryIO
+
 import numpy as np
 import pydantic_core
 from sqlalchemy.orm import Session
@@ -73,8 +76,10 @@ def arrays(session: Session, ids: np.ndarray, listed: np.ndarray) -> dict[str, n
 class SharedViews:
     """A snapshot's store views, by slot; the parts rendered in this process as the categories are named now."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]):
-        self._records = memoryview(arrays["views_records"])
+    def __init__(self, arrays: dict[str, np.ndarray], records: tuple[BinaryIO, int]):
+        """`arrays` as the snapshot maps them; `records` the records' file and where they start in it, read a
+        record at a time (nearby.snapshot.open_for_reads: mapped, they would swell every worker)."""
+        self._file, self._start = records
         self._at, self._cut, self._part = arrays["views_at"], arrays["views_cut"], arrays["views_part"]
         self._parts, self._parts_at = memoryview(arrays["views_parts"]), arrays["views_parts_at"]
         self._rendered: dict[int, bytes | None] = {}
@@ -83,10 +88,6 @@ class SharedViews:
 
     def __len__(self) -> int:
         return len(self._part)
-
-    @staticmethod
-    def present(arrays: dict[str, np.ndarray]) -> bool:
-        return "views_records" in arrays
 
     def views(self, session: Session, slots: list[int]) -> list[tuple[bytes, bytes] | None]:
         """Each slot's view split around its `open_now` (as nearby.store_json keeps them), or None where
@@ -100,7 +101,7 @@ class SharedViews:
         picked = np.array(inside, dtype=np.int64)
         found = dict(zip(inside, zip(self._at[picked].tolist(), self._at[picked + 1].tolist(),
                                      self._cut[picked].tolist(), self._part[picked].tolist())))
-        records, rendered = self._records, self._rendered
+        fd, base, rendered = self._file.fileno(), self._start, self._rendered
         out: list[tuple[bytes, bytes] | None] = []
         for slot in slots:
             record = found.get(slot)
@@ -109,8 +110,11 @@ class SharedViews:
                 continue
             start, end, cut, part = record
             middle = rendered[part] if part in rendered else self._render(part)
-            out.append(None if middle is None else (records[start:start + cut].tobytes() + middle,
-                                                    records[start + cut:end].tobytes()))
+            if middle is None:
+                out.append(None)
+                continue
+            record = os.pread(fd, end - start, base + start)
+            out.append((record[:cut] + middle, record[cut:]))
         return out
 
     def _read_categories(self, session: Session) -> None:
