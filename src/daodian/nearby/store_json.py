@@ -21,6 +21,7 @@ from typing import Any
 import pydantic_core
 from sqlalchemy.orm import Session
 
+from daodian.geo import ranking
 from daodian.merchants import stores
 from daodian.nearby.shared_views import SharedViews
 
@@ -32,7 +33,6 @@ Hit = Any  # nearby.index.Hit (imported by nothing here: the index holds a Store
 MAX_BYTES = 32 * 2**20
 _PER_VIEW = 120  # a view's overhead besides its bytes: the tuple, two bytes objects, the dict's entry
 _OPEN, _OPEN_TRUE = b'"open_now":false', b'"open_now":true'
-_FIRST = b'{"distance_m":'
 
 
 class StoreJson:
@@ -79,14 +79,8 @@ class StoreJson:
         read = self._read(session, missing, generation) if missing else {}
         shown = [(h, v or kept.get(h.store_id) or read.get(h.store_id)) for h, v in zip(hits, views)]
         shown = [(h, view) for h, view in shown if view is not None]  # else deleted since the index looked
-        # The hits' own fields in one call, cut apart again: each object starts with the same key.
-        rest = pydantic_core.to_json([{"distance_m": round(h.distance_m), "open_now": h.open_now, "score": h.score,
-                                       "score_parts": h.score_parts, "promoted": h.promoted} for h, _ in shown])
-        tails = rest[len(_FIRST) + 1:-1].split(b"}," + _FIRST) if shown else []
-        parts = [b'{"store":' + view[0] + (_OPEN_TRUE if h.open_now else _OPEN) + view[1] + b"," + _FIRST[1:] + tail
-                 for (h, view), tail in zip(shown, tails)]
-        parts[:-1] = [p + b"}" for p in parts[:-1]]
-        return b"[" + b",".join(parts) + b"]"
+        return b"[" + b",".join([b'{"store":' + view[0] + (_OPEN_TRUE if h.open_now else _OPEN) + view[1] + b"," + fields
+                                 for (h, view), fields in zip(shown, _hit_fields([h for h, _ in shown]))]) + b"]"
 
     def _shared_views(self, session: Session, hits: list[Hit], slots: list[int]) -> list[tuple[bytes, bytes] | None]:
         if self._shared is None:
@@ -115,6 +109,29 @@ class StoreJson:
                         if self._bytes <= MAX_BYTES * 9 // 10:
                             break
         return found
+
+
+def _hit_fields(hits: list[Hit]) -> list[bytes]:
+    """Each hit's own fields, as NearbyItem shows them after the store: its numbers serialised in one call and
+    cut apart again (a number has no comma), then put in a template of the rest; dicts for the score's parts
+    of twenty hits cost more than the page's other JSON together."""
+    if not hits:
+        return []
+    # v: raw x4, normalised x4, points x4, score, the parts in WEIGHTS' order (nearby.kernel; Hit's properties)
+    rows = pydantic_core.to_json([[round(v[0]), v[3] == 1.0, v[12], round(v[0], 3), v[4], v[8], round(v[1], 3), v[5], v[9],
+                                   round(v[2], 3), v[6], v[10], round(v[3], 3), v[7], v[11], promoted]
+                                  for _, promoted, v in hits])
+    return [_FIELDS % tuple(row.split(b",")) for row in rows[2:-2].split(b"],[")]
+
+
+def _fields_template() -> bytes:
+    parts = b",".join(b'"%s":{"value":%%s,"normalized":%%s,"weight":%s,"points":%%s}' % (name.encode(), pydantic_core.to_json(w))
+                      for name, w in ranking.WEIGHTS.items())
+    return b'"distance_m":%s,"open_now":%s,"score":%s,"score_parts":{' + parts + b'},"promoted":%s}'
+
+
+_FIELDS = _fields_template()
+assert list(ranking.WEIGHTS) == ["distance", "rating", "popularity", "open_now"]  # the order _hit_fields writes
 
 
 def _size(view: tuple[bytes, bytes]) -> int:
