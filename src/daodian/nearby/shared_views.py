@@ -1,12 +1,13 @@
-"""Every listed store's view as JSON, written with the nearby snapshot and mapped by every server process,
-so that a page of results is put together without the database and without each process keeping its own
-copies (nearby.store_json reads these first).
+"""Every listed store's view as JSON, written with the nearby snapshot and read by every server process, so
+that a page of results is put together without the database and without each process keeping its own copies
+(nearby.store_json reads these first). The records are read a few hundred bytes at a time (os.pread: they stay
+in the page cache, shared, as the database's pages do); their offsets are mapped like the index's arrays.
 
 A view (merchants.stores.store_views, as JSON with `open_now` false) is kept in three pieces:
 
 - the store's own head, `{"id": ... "status": ...}` less its closing brace, and tail, `,"rating_avg": ...}`,
-  one record per slot, in the snapshot's slot order (stores near each other sit near each other, so a page of
-  results touches few pages of the file);
+  one record per slot, in the snapshot's slot order (stores near each other sit near each other, so the pages
+  a city's queries touch are a part of the file);
 - a part many stores share: the codes of its primary and other service categories and its hours, written once
   for all the stores that have the same. Each process renders a part with the categories' names as they are
   now (read once, and again when taxonomy.watch sees an operator's edit), so a renamed category shows on
