@@ -16,10 +16,15 @@ def _dependants(dependant):
         yield from _dependants(sub)
 
 
+def _parameters(dependant):
+    return [*dependant.path_params, *dependant.query_params, *dependant.header_params, *dependant.cookie_params]
+
+
 def test_every_dependency_of_every_route_gets_the_answers_fastapi_computes():
     app = create_app(Settings(env="test", database_url="sqlite://"))  # installs the memo
     assert utils._get_cache_key is not models._get_cache_key
-    checked = 0
+    original = dependency_memo._ORIGINALS
+    checked = parameters = 0
     for route in app.routes:
         if not isinstance(route, APIRoute):
             continue
@@ -28,8 +33,17 @@ def test_every_dependency_of_every_route_gets_the_answers_fastapi_computes():
                 assert utils._get_cache_key(dependant=dependant) == models._get_cache_key(dependant=dependant)
                 for name in ("_is_gen_callable", "_is_async_gen_callable", "_is_coroutine_callable"):
                     assert getattr(utils, name)(dependant.call) == getattr(models, name)(dependant.call)
+                for field in _parameters(dependant):
+                    parameters += 1
+                    for name in ("_get_param_model", "_is_json_field"):
+                        assert getattr(utils, name)(field) == original[name](field)
+                    annotation = field.field_info.annotation
+                    assert utils.field_annotation_is_sequence(annotation) == original["field_annotation_is_sequence"](annotation)
+                    for convert in (False, True):
+                        assert list(utils._get_param_aliases(field, convert_underscores=convert)) == \
+                            original["_get_param_aliases"](field, convert_underscores=convert)
             checked += 1
-    assert checked > 500
+    assert checked > 500 and parameters > 500
 
 
 def test_installing_twice_keeps_one_memo():

@@ -53,8 +53,10 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
            "DAODIAN_SECRET_KEY": "test-secret-not-for-production", "DAODIAN_FACTS_DIR": str(tmp_path / "facts"),
            "DAODIAN_PERIODIC_JOBS": "false", "DAODIAN_WEBHOOK_WORKER": "false"}
     daodian = os.path.join(os.path.dirname(sys.executable), "daodian")
-    server = subprocess.Popen([daodian, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
-                              env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "server.log"
+    with open(log, "w") as sink:  # the child keeps its own copy of the descriptor
+        server = subprocess.Popen([daodian, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
+                                  env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=sink)
     health = f"http://127.0.0.1:{port}/api/v1/health"
     try:
         _wait_for(lambda: len(_children(server.pid)) == 2 and httpx.get(health, timeout=2).status_code == 200,
@@ -81,6 +83,8 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
         assert workers[1] in replaced
         for _ in range(20):  # both workers answer (connections are new each time)
             assert httpx.get(health, timeout=5).json()["status"] == "ok"
+        # --no-access-log holds in the forked workers too (uvicorn writes a line whenever its logger has a handler)
+        assert "uvicorn.access" not in log.read_text() and "Application startup complete" in log.read_text()
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -101,7 +101,7 @@ def nearby_stores(
             "radius_m": radius_m, "ranking": _ranking_info(result.prior_mean)}
     # Built as JSON at once, in the schema above (tests/nearby checks it against the models): validating
     # twenty stores' worth of models again costs more than finding them; the stores' views are kept as JSON.
-    body = b'{"items":' + index.views.items_json(session, result.hits, generation) + b"," + pydantic_core.to_json(rest)[1:]
+    body = b'{"items":' + index.views.items_json(session, result.hits, result.slots, generation) + b"," + pydantic_core.to_json(rest)[1:]
     return Response(body, media_type="application/json")
 
 

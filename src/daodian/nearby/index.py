@@ -28,13 +28,14 @@ from sqlalchemy.orm import Session
 from daodian.geo import ranking
 from daodian.kit.clock import utcnow
 from daodian.kit.freshness import Freshness
-from daodian.nearby import kernel, loader, snapshot
+from daodian.nearby import kernel, loader, shared_views, snapshot
 from daodian.nearby.categories import Subtrees
 from daodian.nearby.delta import Delta
 from daodian.nearby.grid import CELL_M, spatial_order
 from daodian.nearby.opening import OpeningRules
 from daodian.nearby.postings import ALL, POTENTIAL_MAX, STATIC_STEP, Postings
 from daodian.nearby.promotions import Promotions
+from daodian.nearby.shared_views import SharedViews
 from daodian.nearby.store_json import StoreJson
 from daodian.nearby.table import STATUS_CODE, StoreTable
 
@@ -90,6 +91,7 @@ _new = tuple.__new__
 class NearbyResult:
     hits: list[Hit]
     prior_mean: float
+    slots: list[int]  # each hit's slot in the table (where nearby.shared_views finds its view)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class StoreIndex:
                   **{f"postings_{k}": v for k, v in self.postings.arrays().items()},
                   "applied_slot": np.fromiter(self.applied, dtype=np.int64, count=len(self.applied)),
                   "applied_at": np.fromiter(self.applied.values(), dtype=np.float64, count=len(self.applied))}
+        columns = self.table.arrays()  # the views read after the columns: none older than its store's row
+        arrays.update(shared_views.arrays(session, columns["id"], columns["listed"]))
         return snapshot.write(directory, manifest, arrays)
 
     @classmethod
@@ -176,6 +180,7 @@ class StoreIndex:
                                         {k.removeprefix("postings_"): v for k, v in arrays.items() if k.startswith("postings_")})
         index = cls(table, postings, {int(k): v for k, v in manifest.codes.items()}, source)
         index.snapshot = path.name
+        index.views = StoreJson(SharedViews(arrays, snapshot.open_for_reads(path, "views_records")))  # before catching up, which forgets the stores changed since
         index.applied = dict(zip(arrays["applied_slot"].tolist(), arrays["applied_at"].tolist()))
         index._start(session, manifest.watermark_at, stamps=False)
         index.refresh(session, force=True)
@@ -281,7 +286,7 @@ class StoreIndex:
         promoted = {} if by_distance or not self.promotions.windows else self._promoted(
             lat, lng, radius_m, codes, open_only, now, open_bits)
         if not promoted:
-            return NearbyResult([_new(Hit, (i, False, v)) for i, v in zip(ids, values)], self.prior)
+            return NearbyResult([_new(Hit, (i, False, v)) for i, v in zip(ids, values)], self.prior, k_slot[:found].tolist())
         # Promotion slots (docs/ranking.md): the organic order, with the promoted stores of the query lifted.
         slots = k_slot[:found].tolist()
         values_of = dict(zip(slots, values))
@@ -289,7 +294,8 @@ class StoreIndex:
         for slot, (store_id, v) in promoted.items():
             values_of[slot], ids_of[slot] = v, store_id
         placed = ranking.place_promotions(slots, list(promoted), limit)
-        return NearbyResult([_new(Hit, (ids_of[s], lifted, values_of[s])) for s, lifted in placed], self.prior)
+        return NearbyResult([_new(Hit, (ids_of[s], lifted, values_of[s])) for s, lifted in placed], self.prior,
+                            [s for s, _ in placed])
 
     def compile(self) -> None:
         """Load (or, the first time on a machine, compile) the query's machine code now rather than on the

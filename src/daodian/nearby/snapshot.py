@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from sqlalchemy import Engine
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from daodian.kit.settings import PROJECT_ROOT
 
-FORMAT = 2  # bump when the arrays or their meaning change: older snapshots are then ignored
+FORMAT = 3  # bump when the arrays or their meaning change: older snapshots are then ignored
 DEFAULT_DIR = PROJECT_ROOT / "var" / "nearby"
 KEEP = 2  # snapshots kept per database (a process may still map the one before the newest)
 
@@ -104,6 +105,20 @@ def read_manifest(path: Path) -> Manifest | None:
         return None
     raw["newest_store"] = tuple(raw["newest_store"]) if raw["newest_store"] else None
     return Manifest(**raw)
+
+
+def open_for_reads(path: Path, name: str) -> tuple[BinaryIO, int]:
+    """One of the snapshot's arrays as a file to read at offsets (os.pread), and where its data starts: for
+    bytes read a few at a time from anywhere in a large array. Mapped, each page fault would map a run of
+    neighbouring pages into the process as well (the kernel's fault-around), and a worker's memory grew by
+    most of the file; read, the pages stay in the page cache, shared and reclaimable, like the database's."""
+    handle = open(path / f"{name}.npy", "rb", buffering=0)  # noqa: SIM115 (kept open by its reader; closed with it)
+    version = np.lib.format.read_magic(handle)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(handle)
+    if dtype != np.uint8 or len(shape) != 1:
+        raise ValueError(f"{path / name}.npy is not an array of bytes")
+    return handle, handle.tell()
 
 
 def read(path: Path) -> tuple[Manifest, dict[str, np.ndarray]]:
