@@ -28,6 +28,7 @@ import json
 
 from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 
 from daodian.accounts.authz import Principal
@@ -50,9 +51,9 @@ class FrameTooLarge(DomainError):
 
 def _credentials(websocket: WebSocket) -> tuple[str, str]:
     """(token, kind) the handshake presents: a bearer token, else the page's cookie from this site's pages."""
-    scheme, _, token = (websocket.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()[:TOKEN_LENGTH], "bearer"
+    scheme, token = get_authorization_scheme_param(websocket.headers.get("authorization"))  # as HTTPBearer reads it
+    if scheme.lower() == "bearer" and token:
+        return token[:TOKEN_LENGTH], "bearer"
     cookie = websocket.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise NotAuthenticated()

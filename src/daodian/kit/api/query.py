@@ -44,7 +44,7 @@ def refuse_repeats(request: Request, route: APIRoute) -> None:
     given = request.query_params
     if len(given.multi_items()) == len(given):  # no name came twice: nothing to look up per parameter
         return
-    repeated = [name for name in _single_valued(route) if len(request.query_params.getlist(name)) > 1]
+    repeated = [name for name in _single_valued(route) if len(given.getlist(name)) > 1]
     if repeated:
         raise RequestValidationError([
             {"type": "value_error", "loc": ("query", name), "input": request.query_params.getlist(name),
