@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -44,6 +45,31 @@ def main_guard(main: Callable[[], None]) -> None:
 
 def load_average() -> str:
     return f"load average {os.getloadavg()[0]:.2f}"
+
+
+def pooled_percentile(runs: list[dict], q: float) -> float:
+    """The latency (ms) at percentile q (0-100) of several wrk runs' requests taken together.
+
+    Each run gives its tail (request_path.lua: the latency at percentiles 90 to 99.95 and the max), that is its
+    distribution function at those points; the runs' requests together have the mixture of them, weighted by
+    each run's count. The answer is the least latency seen in any tail at which the mixture reaches q, with each
+    run counted at the highest percentile it had reached there (so it never comes out below the true value by
+    more than one 0.05 step). One run's p99 swings with what one shared second did; several runs' together
+    swing much less.
+    """
+    if q < 90:
+        raise ValueError("the tails start at the 90th percentile")
+    total = sum(run["requests"] for run in runs)
+
+    def share_below(latency_ms: float) -> float:
+        reached = 0.0
+        for run in runs:
+            at = max((p for p, ms in run["tail"] if ms <= latency_ms), default=0.0)
+            reached += run["requests"] * at / 100
+        return reached / total * 100
+
+    candidates = sorted({ms for run in runs for _, ms in run["tail"]})
+    return next(ms for ms in candidates if share_below(ms) >= q - 1e-9)
 
 
 def fresh_database(url: str) -> None:
@@ -116,6 +142,41 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/api/v1/health", timeout=5).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def server_pauses(url: str) -> dict[str, float]:
+    """The server's stops so far, from its /metrics (kit.ops.pauses; every worker's summed): per collector
+    generation the count, total seconds and count over 25 ms; the event loop's wakes late by over 10 / 25 / 100 ms.
+    Take one before and one after a leg and `pauses_between` says what happened in it."""
+    seen: dict[str, float] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if family.name == "daodian_gc_pause_seconds":
+                generation = sample.labels["generation"]
+                if sample.name.endswith("_count"):
+                    seen[f"gc{generation}"] = sample.value
+                elif sample.name.endswith("_sum"):
+                    seen[f"gc{generation} s"] = sample.value
+                elif sample.name.endswith("_bucket") and sample.labels["le"] == "0.025":
+                    seen[f"gc{generation} <=25ms"] = sample.value
+            elif family.name == "daodian_event_loop_lag_seconds":
+                if sample.name.endswith("_count"):
+                    seen["lag"] = sample.value
+                elif sample.name.endswith("_bucket") and sample.labels["le"] in ("0.01", "0.025", "0.1"):
+                    seen[f"lag <={float(sample.labels['le']) * 1000:.0f}ms"] = sample.value
+    return seen
+
+
+def pauses_between(before: dict[str, float], after: dict[str, float]) -> str:
+    """What the server stopped for between two `server_pauses` readings, in one line."""
+    def delta(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    collections = ", ".join(
+        f"gen{g} {delta(f'gc{g}'):.0f} ({delta(f'gc{g} s') * 1000:.0f} ms, "
+        f"{delta(f'gc{g}') - delta(f'gc{g} <=25ms'):.0f} over 25 ms)" for g in range(3))
+    late = ", ".join(f">{ms} ms {delta('lag') - delta(f'lag <={ms}ms'):.0f}" for ms in (10, 25, 100))
+    return f"collections {collections}; loop wakes late {late}"
 
 
 def wrk_binary() -> str:

@@ -13,9 +13,16 @@ if pause_ms then
 end
 
 function done(summary, latency, requests)
+  local tail = {}
+  for step = 0, 199 do
+    local p = 90 + step * 0.05
+    tail[#tail + 1] = string.format("[%.2f, %.3f]", p, latency:percentile(p) / 1e3)
+  end
+  tail[#tail + 1] = string.format("[100, %.3f]", latency.max / 1e3)
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"non_2xx_3xx": %d, "socket_errors": %d}\n',
+    '"non_2xx_3xx": %d, "socket_errors": %d, "tail": [%s]}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
     summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    table.concat(tail, ", ")))
 end

@@ -1,6 +1,7 @@
 """`daodian serve --workers N`: the app imported once and the workers forked from it (daodian.cli.prefork)."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,6 +84,12 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
         assert workers[1] in replaced
         for _ in range(20):  # both workers answer (connections are new each time)
             assert httpx.get(health, timeout=5).json()["status"] == "ok"
+        # /metrics adds up every worker's counts (prometheus-client's multiprocess mode, chosen by daodian.launch
+        # before the CLI's imports: chosen later, each worker counted in memory and this page was empty)
+        exposition = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        counted = re.search(r'daodian_request_seconds_count\{method="GET",route="/api/v1/health"\} (\S+)', exposition)
+        assert counted and float(counted.group(1)) >= 20, exposition[:500]
+        assert "daodian_event_loop_lag_seconds_count" in exposition
         # --no-access-log holds in the forked workers too (uvicorn writes a line whenever its logger has a handler)
         assert "uvicorn.access" not in log.read_text() and "Application startup complete" in log.read_text()
     finally:

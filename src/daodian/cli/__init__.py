@@ -1,8 +1,6 @@
 """The `daodian` command: server, migrations, demo city, importers and batch jobs."""
 
 import os
-import shutil
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,7 +22,7 @@ from daodian.importers.cli import import_app
 from daodian.jobs.cli import jobs_app
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work
 from daodian.kit.ops import logs
-from daodian.kit.settings import PROJECT_ROOT, get_settings
+from daodian.kit.settings import get_settings
 from daodian.loyalty.cli import points_app
 from daodian.loyalty.tier_cli import tiers_app
 from daodian.webhooks.cli import webhooks_app
@@ -69,18 +67,12 @@ def serve(
     if processes > 1:
         from daodian.cli.prefork import serve_forked  # gunicorn: only this command needs it
 
-        share_metrics(PROJECT_ROOT / "var" / "prometheus")
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # not started as `daodian serve` (daodian.launch)
+            console.print("[yellow]/metrics will count this worker's requests only: start with `daodian serve`[/]")
         serve_forked(host, port, processes, GRACEFUL_SHUTDOWN_SECONDS, log_level, access_log)
         return
     uvicorn.run("daodian.asgi:app", host=host, port=port, **UVICORN_OPTIONS, access_log=access_log,
                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, log_config=logs.logging_config(log_level.upper()))
-
-
-def share_metrics(folder: Path) -> None:
-    """Several worker processes: prometheus-client's multiprocess mode, in a folder emptied at each start."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @db_app.command("upgrade")
