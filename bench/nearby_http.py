@@ -15,7 +15,9 @@ daodian.cli.prefork); measured:
    interleaved rounds of --seconds per leg, after a short warm-up of each: health; nearby, all categories
    (3 km, top 20: the API's defaults), each request at another of --origins places around stores;
    nearby, one service; nearby, sort=distance; search `q=轮胎`. req/s, p50 and p99 (the median of the
-   rounds' p50s, the highest of their p99s), and each leg's req/s as a share of health's.
+   rounds' p50s; the p99 of all the rounds' requests together, harness.pooled_percentile, and beside it the
+   highest of the rounds' own p99s), each leg's req/s as a share of health's, and what the server stopped
+   for in each leg (collections and the event loop's late wakes, from its /metrics: kit.ops.pauses).
 3. Per worker: resident (RSS) and proportional (PSS: shared pages split between the processes sharing
    them) memory, and of PSS the anonymous pages (not the snapshot's or libraries' file pages), after
    start-up and after the load; the same of the arbiter the workers forked from, and the PSS of all the
@@ -48,7 +50,17 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import BenchFailed, free_port, load_average, main_guard, server_command, wrk_binary  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BenchFailed,
+    free_port,
+    load_average,
+    main_guard,
+    pauses_between,
+    pooled_percentile,
+    server_command,
+    server_pauses,
+    wrk_binary,
+)
 
 from daodian.kit.db import create_db_engine, make_session_factory, unit_of_work  # noqa: E402
 from daodian.kit.settings import Settings  # noqa: E402
@@ -182,18 +194,28 @@ def main() -> None:
             wrk(server.url, file, 2, args.connections, args.threads)
         rows.append(("  memory per worker after the warm-up (RSS / PSS (anon) MB)", _memory(server.memory())))
         results: dict[str, list[dict]] = {name: [] for name in files}
+        pauses: dict[str, list[dict]] = {name: [] for name in files}
         for round_ in range(args.rounds):
             for name, file in files.items():
+                before = server_pauses(server.url)
                 results[name].append(wrk(server.url, file, args.seconds, args.connections, args.threads))
+                pauses[name].append((before, server_pauses(server.url)))
             rows.append((f"  memory per worker after round {round_ + 1} (RSS / PSS (anon) MB)", _memory(server.memory())))
     finally:
         server.stop()
     rows.append((f"wrk: {args.connections} connections, {args.threads} threads, {args.workers} workers, "
-                 f"{args.rounds} x {args.seconds:.0f} s per leg", "req/s     p50 ms   p99 ms   share of health"))
+                 f"{args.rounds} x {args.seconds:.0f} s per leg",
+                 "req/s     p50 ms   p99 ms (worst round)   share of health"))
     rate = {name: sum(r["requests"] for r in rs) / sum(r["seconds"] for r in rs) for name, rs in results.items()}
     for name, rs in results.items():
-        p50, p99 = statistics.median(r["p50_ms"] for r in rs), max(r["p99_ms"] for r in rs)
-        rows.append((f"  {name}", f"{rate[name]:8.0f} {p50:8.2f} {p99:8.2f}   {rate[name] / rate['health']:6.1%}"))
+        p50, p99, worst = (statistics.median(r["p50_ms"] for r in rs), pooled_percentile(rs, 99),
+                           max(r["p99_ms"] for r in rs))
+        rows.append((f"  {name}", f"{rate[name]:8.0f} {p50:8.2f} {p99:8.2f} ({worst:6.2f})       "
+                                  f"{rate[name] / rate['health']:6.1%}"))
+    rows.append(("server pauses per leg (kit.ops.pauses), each round", ""))
+    for name, seen in pauses.items():
+        for before, after in seen:
+            rows.append((f"  {name}", pauses_between(before, after)))
     rows.append(("load at end", load_average()))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

@@ -1,9 +1,11 @@
 -- wrk script for bench/request_path.py: no per-request Lua (the request is wrk's static one, headers from
 -- -H), so the client costs the same on every leg; at the end one line of JSON with what the bench checks.
--- summary.errors.status counts responses with a status above 399.
+-- summary.errors.status counts responses with a status above 399; "tail" is latency_tail.lua's.
 -- With PAUSE_MS set, each connection waits that long before each request, so the rate is about
 -- connections / (pause + latency): a steady stream that does not fill the server, whose latency is what a
 -- request meets rather than the length of a queue wrk keeps full (bench/courier_positions.py's steady probe).
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "latency_tail.lua")
 
 local pause_ms = tonumber(os.getenv("PAUSE_MS") or "")
 if pause_ms then
@@ -13,16 +15,10 @@ if pause_ms then
 end
 
 function done(summary, latency, requests)
-  local tail = {}
-  for step = 0, 199 do
-    local p = 90 + step * 0.05
-    tail[#tail + 1] = string.format("[%.2f, %.3f]", p, latency:percentile(p) / 1e3)
-  end
-  tail[#tail + 1] = string.format("[100, %.3f]", latency.max / 1e3)
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"non_2xx_3xx": %d, "socket_errors": %d, "tail": [%s]}\n',
+    '"non_2xx_3xx": %d, "socket_errors": %d, "tail": %s}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
     summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    table.concat(tail, ", ")))
+    latency_tail(latency)))
 end

@@ -1,0 +1,13 @@
+-- Loaded by the wrk scripts (dofile): a run's latency tail as JSON, the latency in ms at each percentile from
+-- 90 to 99.95 by 0.05, then the max. Enough of the distribution for a bench to take the p99 of several runs
+-- together (bench/harness.py pooled_percentile), which this wrk's Lua cannot give otherwise: its latency
+-- object answers percentiles, not its histogram.
+function latency_tail(latency)
+  local tail = {}
+  for step = 0, 199 do
+    local p = 90 + step * 0.05
+    tail[#tail + 1] = string.format("[%.2f, %.3f]", p, latency:percentile(p) / 1e3)
+  end
+  tail[#tail + 1] = string.format("[100, %.3f]", latency.max / 1e3)
+  return "[" .. table.concat(tail, ", ") .. "]"
+end
