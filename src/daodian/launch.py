@@ -5,8 +5,8 @@ that several processes add up (multiprocess mode, PROMETHEUS_MULTIPROC_DIR): a m
 is set keeps counting in memory. The CLI's own imports load it (the routes' modules make their metrics), so
 `daodian serve` could not switch it on itself: every worker counted in memory and /metrics, reading the files,
 answered an empty page. `serve` is therefore chosen here, before anything of daodian's is imported (this
-module sits outside daodian.cli, whose package imports everything). One process
-counts in the files too (one more small write per observation), so /metrics reads alike however many serve.
+module sits outside daodian.cli, whose package imports everything). One process counts in the files too (one
+more small write per observation), so /metrics reads alike however many serve.
 """
 
 import os
