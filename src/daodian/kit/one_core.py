@@ -13,10 +13,19 @@ which is what it is for; the database server, the clients and the other processe
 Only threads made by a request thread after `keep_request_threads_on_one_core` share its core (Linux gives a new
 thread its maker's CPU set): the periodic jobs and the webhook worker, started before it, keep every core,
 and so does what they start (the analytics job's engines). With several server processes (daodian.cli.prefork)
-each picks a core by its process id, so they spread over the cores.
+each takes the core of its place among them (`take_place`: the arbiter gives a restarted worker the place of
+the one it replaces), so they spread over the cores; a process without a place picks by its process id.
 """
 
 import os
+
+_place: int | None = None  # this process's place among its server's workers (daodian.cli.prefork), once given
+
+
+def take_place(place: int) -> None:
+    """In a forked worker: its place among the server's workers (0, 1, ...), so that each takes another core."""
+    global _place
+    _place = place
 
 
 def cores() -> list[int]:
@@ -30,6 +39,6 @@ def keep_request_threads_on_one_core() -> int | None:
     allowed = cores()
     if len(allowed) < 2 or not hasattr(os, "sched_setaffinity"):
         return None
-    core = allowed[os.getpid() % len(allowed)]
+    core = allowed[(os.getpid() if _place is None else _place) % len(allowed)]
     os.sched_setaffinity(0, {core})  # 0: the calling thread only, on Linux
     return core
