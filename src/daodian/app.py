@@ -23,6 +23,7 @@ from daodian.kit.api.scopes import document as document_scopes
 from daodian.kit.db import create_db_engine, make_session_factory
 from daodian.kit.html.rendering import WEB_DIR
 from daodian.kit.html.security_headers import SecurityHeaders
+from daodian.kit.one_core import keep_request_threads_on_one_core
 from daodian.kit.ops import metrics, pauses
 from daodian.kit.ops.edge import Door, Edge
 from daodian.kit.settings import Settings, get_settings
@@ -61,6 +62,10 @@ def create_app(settings: Settings | None = None, session_factory: sessionmaker[S
         jobs = scheduler.start(app.state.session_factory, settings) if settings.runs_periodic_jobs else None
         # Webhook deliveries, sent by a worker thread of this process (daodian.webhooks); off in tests.
         webhooks = WebhookWorker(app.state.session_factory, settings).start() if settings.runs_webhook_worker else None
+        # Last, so the threads started above keep every core; the loop and its worker threads share one
+        # (kit.one_core: the GIL handed between them no longer wakes threads on other cores).
+        if settings.keeps_requests_on_one_core:
+            keep_request_threads_on_one_core()
         yield
         lag_watch.cancel()
         if webhooks is not None:

@@ -52,7 +52,8 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
     port = _free_port()
     env = {**os.environ, "DAODIAN_DATABASE_URL": settings.database_url, "DAODIAN_ENV": "test",
            "DAODIAN_SECRET_KEY": "test-secret-not-for-production", "DAODIAN_FACTS_DIR": str(tmp_path / "facts"),
-           "DAODIAN_PERIODIC_JOBS": "false", "DAODIAN_WEBHOOK_WORKER": "false"}
+           "DAODIAN_PERIODIC_JOBS": "false", "DAODIAN_WEBHOOK_WORKER": "false", "DAODIAN_ONE_CORE_REQUESTS": "true"}
+    cores = sorted(os.sched_getaffinity(0))
     daodian = os.path.join(os.path.dirname(sys.executable), "daodian")
     log = tmp_path / "server.log"
     with open(log, "w") as sink:  # the child keeps its own copy of the descriptor
@@ -67,6 +68,12 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
             # The app's modules were imported before the fork: tens of MB of written pages shared with the
             # arbiter. Workers started afresh (spawned) share next to none (0-32 kB).
             assert _shared_dirty_kb(worker) > 30_000, worker
+        # Each worker's request threads keep to a core of their own (kit.one_core): its event loop is its main thread.
+        pinned = {worker: os.sched_getaffinity(worker) for worker in workers}
+        if len(cores) >= 2:  # once both have started (the health check may have been answered by one alone)
+            pinned = _wait_for(lambda: (lambda now: now if all(len(c) == 1 for c in now.values()) else None)(
+                {worker: os.sched_getaffinity(worker) for worker in workers}), 60, "a worker kept every core")
+            assert sorted(pinned.values(), key=min) == [{cores[0]}, {cores[1]}], pinned
         # Connections are shared out between the workers (each listens on a socket of its own), not all taken
         # by whichever woke first: of 32 connections opened at once, each worker holds some.
         before = {worker: _sockets(worker) for worker in workers}
@@ -82,6 +89,9 @@ def test_workers_share_the_import_and_the_connections_and_a_killed_worker_is_rep
         replaced = _wait_for(lambda: (lambda now: now if len(now) == 2 and workers[0] not in now else None)(
             _children(server.pid)), 60, "the killed worker was not replaced")
         assert workers[1] in replaced
+        if len(cores) >= 2:  # the new worker took the place, and the core, of the one it replaced
+            (new,) = set(replaced) - {workers[1]}
+            _wait_for(lambda: os.sched_getaffinity(new) == pinned[workers[0]], 60, "the new worker took another core")
         for _ in range(20):  # both workers answer (connections are new each time)
             assert httpx.get(health, timeout=5).json()["status"] == "ok"
         # /metrics adds up every worker's counts (prometheus-client's multiprocess mode, chosen by daodian.launch

@@ -15,6 +15,7 @@ prometheus-client's multiprocess mode, marks a dead worker's metrics files.
 """
 
 import gc
+import itertools
 import os
 from typing import Any
 
@@ -22,6 +23,7 @@ from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
 from daodian.cli.serving import UVICORN_OPTIONS
+from daodian.kit import one_core
 from daodian.kit.ops import logs
 
 
@@ -45,6 +47,18 @@ def _mark_dead(arbiter: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def _place_worker(arbiter: Any, worker: Any) -> None:
+    """In the arbiter, before the fork: the lowest place no live worker holds (a restarted worker takes the place,
+    and so the core, of the one it replaces: kit.one_core)."""
+    taken = {getattr(other, "place", None) for other in arbiter.WORKERS.values()}
+    worker.place = next(place for place in itertools.count() if place not in taken)
+
+
+def _take_place(arbiter: Any, worker: Any) -> None:
+    """In the worker, after the fork."""
+    one_core.take_place(worker.place)
 
 
 class PreforkServer(BaseApplication):
@@ -92,5 +106,7 @@ def serve_forked(host: str, port: int, processes: int, graceful_seconds: int, lo
         "logconfig_dict": config,
         "accesslog": "-" if access_log else None,
         "child_exit": _mark_dead,
+        "pre_fork": _place_worker,
+        "post_fork": _take_place,
         "proc_name": "daodian",
     }).run()

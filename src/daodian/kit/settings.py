@@ -117,6 +117,12 @@ class Settings(BaseSettings):
                           "and job, ...) inside the server, each once per period across processes; default: on "
                           "except when env=test. Off: schedule `daodian jobs ...` with cron instead.")
 
+    # --- the server's threads (kit.one_core) ---
+    one_core_requests: bool | None = Field(
+        None, description="Keep each server process's request threads (event loop, worker threads) on one CPU "
+                          "core, so handing the GIL between them wakes nothing on another core; the periodic jobs "
+                          "and the webhook worker keep every core. Default: on except when env=test.")
+
     # --- webhooks (daodian.webhooks) ---
     webhook_worker: bool | None = Field(
         None, description="Send webhook deliveries from a background worker inside the server (safe in several "
@@ -158,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def runs_periodic_jobs(self) -> bool:
         return self.periodic_jobs if self.periodic_jobs is not None else self.env != "test"
+
+    @property
+    def keeps_requests_on_one_core(self) -> bool:
+        return self.one_core_requests if self.one_core_requests is not None else self.env != "test"
 
     @property
     def runs_webhook_worker(self) -> bool:
