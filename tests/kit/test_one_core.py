@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from daodian.app import create_app
-from daodian.kit.one_core import cores, keep_request_threads_on_one_core
+from daodian.kit.one_core import cores, keep_request_threads_on_one_core, on_every_core
 from daodian.kit.settings import Settings
 
 needs_two_cores = pytest.mark.skipif(len(cores()) < 2, reason="one core: there is nothing to choose")
@@ -67,3 +67,18 @@ def test_a_server_keeps_its_event_loop_on_one_core(settings):
         loop_thread = client.portal.call(lambda: os.sched_getaffinity(0))
         assert len(loop_thread) == 1 and loop_thread < everything
     assert os.sched_getaffinity(0) == everything
+
+
+@needs_two_cores
+def test_a_block_on_every_core_gives_the_threads_it_starts_every_core_and_then_pins_again():
+    everything = set(cores())
+
+    def request_thread():
+        core = keep_request_threads_on_one_core()
+        with on_every_core():  # as opening DuckDB, whose pool is made then
+            pool_thread = _affinity_of_a_thread_started_now()
+        return core, pool_thread, os.sched_getaffinity(0), _affinity_of_a_thread_started_now()
+
+    core, pool_thread, after, later = _in_a_thread(request_thread)
+    assert pool_thread == everything
+    assert after == later == {core}

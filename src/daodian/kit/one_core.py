@@ -18,8 +18,11 @@ the one it replaces), so they spread over the cores; a process without a place p
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _place: int | None = None  # this process's place among its server's workers (daodian.cli.prefork), once given
+_all_cores: set[int] | None = None  # what the request threads could run on before they were kept to one core
 
 
 def take_place(place: int) -> None:
@@ -39,6 +42,23 @@ def keep_request_threads_on_one_core() -> int | None:
     allowed = cores()
     if len(allowed) < 2 or not hasattr(os, "sched_setaffinity"):
         return None
+    global _all_cores
     core = allowed[(os.getpid() if _place is None else _place) % len(allowed)]
+    _all_cores = set(allowed)
     os.sched_setaffinity(0, {core})  # 0: the calling thread only, on Linux
     return core
+
+
+@contextmanager
+def on_every_core() -> Iterator[None]:
+    """For a block that starts threads of its own meant to run in parallel (DuckDB's pool, made when a
+    connection opens): the calling thread, and so what it starts, gets every core back for the block."""
+    kept = cores() if _all_cores is not None else None
+    if kept is None or set(kept) == _all_cores:
+        yield
+        return
+    os.sched_setaffinity(0, _all_cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, kept)

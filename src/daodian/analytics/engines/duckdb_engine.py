@@ -28,6 +28,7 @@ from daodian.analytics.dialects import DuckDialect
 from daodian.analytics.engines.base import scope_of, snapshot
 from daodian.analytics.export import DATASETS, Manifest, data_files
 from daodian.analytics.frames import normalise
+from daodian.kit.one_core import on_every_core
 
 MATERIALIZE_BYTES = 256 * 1024 * 1024
 KEPT_MERCHANTS = 8  # merchants whose rows stay in memory after their queries
@@ -41,7 +42,8 @@ class DuckDBEngine:
 
     def __init__(self, facts_dir: Path, *, threads: int | None = None, materialize: bool | None = None):
         self.facts_dir = facts_dir
-        self.con = duckdb.connect(":memory:")
+        with on_every_core():  # DuckDB's threads, made here, must not inherit a request thread's one core
+            self.con = duckdb.connect(":memory:")
         self._lock = threading.Lock()  # one connection: queries from several request threads take turns
         self.con.execute("SET TimeZone = 'UTC'")
         if threads:
