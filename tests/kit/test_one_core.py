@@ -1,3 +1,6 @@
+"""kit.one_core: a server process's request threads on one core; threads started before the pin, or inside
+on_every_core, keep every core."""
+
 import os
 import threading
 
