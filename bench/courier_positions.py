@@ -112,7 +112,8 @@ def wrk(url: str, path: str, *, connections: int, seconds: float, script: Path |
         raise BenchFailed(f"wrk failed on {path}:\n{done.stdout}\n{done.stderr}")
     result = json.loads(found.group(1))
     if result["socket_errors"] or result["non_2xx_3xx"]:
-        raise BenchFailed(f"{path}: {result['socket_errors']} socket errors, {result['non_2xx_3xx']} error statuses")
+        raise BenchFailed(f"{path}: {result['socket_errors']} socket errors ({result['errors']}), "
+                          f"{result['non_2xx_3xx']} error statuses")
     result["rate"] = result["requests"] / result["seconds"]
     return result
 

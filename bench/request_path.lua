@@ -16,9 +16,10 @@ end
 
 function done(summary, latency, requests)
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"non_2xx_3xx": %d, "socket_errors": %d, "tail": %s}\n',
+    '"non_2xx_3xx": %d, "socket_errors": %d, "errors": "connect %d read %d write %d timeout %d", "tail": %s}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
     summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
     latency_tail(latency)))
 end
