@@ -1,6 +1,9 @@
 -- wrk script for bench/courier_positions.py: each request is one courier's position report, the couriers taken
 -- in turn from the token file (so each reports every couriers/rate seconds, as phones every 5 s would);
--- `delay` paces each connection. At the end one line of JSON with what the bench checks.
+-- `delay` paces each connection. At the end one line of JSON with what the bench checks ("errors" as
+-- wrk_result.lua makes them).
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_result.lua")
 
 local tokens = {}
 local next_token = 0
@@ -39,8 +42,7 @@ end
 
 function done(summary, latency, requests)
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"non_2xx_3xx": %d, "socket_errors": %d}\n',
+    '"non_2xx_3xx": %d, %s}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.status, socket_errors(summary)))
 end

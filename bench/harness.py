@@ -50,7 +50,7 @@ def load_average() -> str:
 def pooled_percentile(runs: list[dict], q: float) -> float:
     """The latency (ms) at percentile q (0-100) of several wrk runs' requests taken together.
 
-    Each run gives its tail (request_path.lua: the latency at percentiles 90 to 99.95 and the max), that is its
+    Each run gives its tail (wrk_result.lua: the latency at percentiles 90 to 99.95 and the max), that is its
     distribution function at those points; the runs' requests together have the mixture of them, weighted by
     each run's count. The answer is the least latency seen in any tail at which the mixture reaches q, with each
     run counted at the highest percentile it had reached there (so it never comes out below the true value by

@@ -194,7 +194,7 @@ def main() -> None:
             wrk(server.url, file, 2, args.connections, args.threads)
         rows.append(("  memory per worker after the warm-up (RSS / PSS (anon) MB)", _memory(server.memory())))
         results: dict[str, list[dict]] = {name: [] for name in files}
-        pauses: dict[str, list[dict]] = {name: [] for name in files}
+        pauses: dict[str, list[tuple[dict, dict]]] = {name: [] for name in files}  # (before, after) per round
         for round_ in range(args.rounds):
             for name, file in files.items():
                 before = server_pauses(server.url)

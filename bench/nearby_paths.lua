@@ -1,10 +1,10 @@
 -- wrk script for bench/nearby_http.py: each request GETs the next path of a file (one per line; thread n of N
 -- starts at line n and steps by N, round and round), so every request asks about another place. At the end
 -- one line of JSON: requests, seconds, latency p50/p99, responses by status, socket errors, and the latency
--- tail (latency_tail.lua).
+-- tail (wrk_result.lua).
 -- Arguments (after `--`): the paths file and the number of wrk threads.
 
-dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "latency_tail.lua")
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_result.lua")
 
 local threads = {}
 
@@ -43,10 +43,7 @@ function done(summary, latency, requests)
   local parts = {}
   for status, n in pairs(total) do parts[#parts + 1] = string.format('"%d": %d', status, n) end
   io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p99_ms": %.3f, ' ..
-    '"statuses": {%s}, "socket_errors": %d, "errors": "connect %d read %d write %d timeout %d", "tail": %s}\n',
+    '"statuses": {%s}, %s, "tail": %s}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
-    table.concat(parts, ", "),
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
-    latency_tail(latency)))
+    table.concat(parts, ", "), socket_errors(summary), latency_tail(latency)))
 end

@@ -14,7 +14,9 @@ import shutil
 import sys
 from pathlib import Path
 
-METRICS_FOLDER = Path(__file__).resolve().parents[2] / "var" / "prometheus"
+from daodian.kit.settings import PROJECT_ROOT  # pydantic's settings only: prometheus-client is not imported yet
+
+METRICS_FOLDER = PROJECT_ROOT / "var" / "prometheus"
 
 
 def share_metrics(folder: Path = METRICS_FOLDER) -> None:

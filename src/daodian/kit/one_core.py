@@ -39,8 +39,8 @@ def cores() -> list[int]:
 def keep_request_threads_on_one_core() -> int | None:
     """Keep the calling thread (the server's event loop), and every thread it makes from now on, on one core;
     the core, or None where there is nothing to choose (one core) or no way to (not Linux)."""
-    allowed = cores()
-    if len(allowed) < 2 or not hasattr(os, "sched_setaffinity"):
+    allowed = cores()  # empty where the platform has no affinity calls
+    if len(allowed) < 2:
         return None
     global _all_cores
     core = allowed[(os.getpid() if _place is None else _place) % len(allowed)]
